@@ -1,0 +1,153 @@
+"""The `dockbench` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchmark import __version__, report as report_mod, terminal
+from benchmark.collect import CollectError, collect
+from benchmark.facts import Facts, Selection
+from benchmark.runner import evaluate
+from benchmark.transports import LocalTransport, TransportError
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _use_color(stream) -> bool:
+    return "NO_COLOR" not in os.environ and stream.isatty()
+
+
+def _catalog():
+    import checks
+
+    return checks.load()
+
+
+def _write_json(path: str, document: dict[str, Any]) -> None:
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _default_output(report: dict[str, Any]) -> str:
+    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in report["target"]["hostname"] or "host")
+    stamp = report["started_at"].replace("-", "").replace(":", "")
+    return f"dockbench-{host}-{stamp}.json"
+
+
+def _finish(document: dict[str, Any], output: str | None, quiet: bool, fail_on: str) -> None:
+    path = output or _default_output(document)
+    _write_json(path, document)
+    if not quiet and path != "-":
+        click.echo(terminal.render(document, color=_use_color(sys.stdout)))
+        click.echo(f"\nreport: {path}")
+    sys.exit(report_mod.exit_code(document, fail_on))
+
+
+def selection_options(func):
+    """Container selection, shared by scan and evaluate."""
+    func = click.option("--include-stopped", is_flag=True, help="Also check containers that are not running.")(func)
+    func = click.option("--container", "containers", multiple=True, metavar="PATTERN", help="Only containers whose name matches this glob (repeatable).")(func)
+    func = click.option("--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Only containers with this label (repeatable).")(func)
+    return func
+
+
+def result_options(func):
+    func = click.option("-o", "--output", metavar="FILE", help="Where to write the JSON report ('-' for stdout). Default: dockbench-HOST-TIME.json.")(func)
+    func = click.option("--fail-on", type=click.Choice(["fail", "error", "never"]), default="fail", show_default=True, help="Exit 1 when a check FAILs (fail), FAILs or ERRORs (error), or never.")(func)
+    func = click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dockbench")
+def main() -> None:
+    """Audit Docker hosts against the CIS Docker Benchmark and beyond.
+
+    Exit codes: 0 nothing failed, 1 a check failed (see --fail-on), 2 usage error or the scan
+    could not run.
+    """
+
+
+@main.command()
+@click.option("--docker-host", envvar="DOCKER_HOST", metavar="URL", help="Daemon to audit, e.g. unix:///run/user/1000/docker.sock. Default: $DOCKER_HOST, else Docker's default.")
+@click.option("--root", default="/", show_default=True, type=click.Path(file_okay=False), help="Audit a host whose filesystem is mounted here (e.g. /host).")
+@click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (read-only, but needs root to see everything).")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds the probe may take.")
+@click.option("--facts-out", metavar="FILE", help="Also save the facts snapshot (evidence; re-judge it with `dockbench evaluate`).")
+@selection_options
+@result_options
+def scan(docker_host, root, sudo, timeout, facts_out, include_stopped, containers, labels, output, fail_on, quiet) -> None:
+    """Audit the local Docker host."""
+    root = os.path.abspath(root)
+    if root != "/" and not os.path.isdir(root):
+        raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
+    if not docker_host and root != "/":
+        docker_host = f"unix://{root}/var/run/docker.sock"
+    started = _now()
+    try:
+        snapshot = collect(LocalTransport(sudo=sudo, timeout=timeout), root=root, docker_host=docker_host)
+    except (TransportError, CollectError) as exc:
+        click.echo(f"dockbench: scan failed: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    if facts_out:
+        _write_json(facts_out, snapshot)
+    selection = Selection(include_stopped, tuple(containers), tuple(labels))
+    results = evaluate(Facts(snapshot, selection), _catalog().all())
+    document = report_mod.build(results, snapshot, started_at=started, finished_at=_now())
+    _finish(document, output, quiet, fail_on)
+
+
+@main.command("evaluate")
+@click.argument("facts_file", type=click.File("r"))
+@selection_options
+@result_options
+def evaluate_cmd(facts_file, include_stopped, containers, labels, output, fail_on, quiet) -> None:
+    """Judge a saved facts snapshot again, with no access to any host."""
+    try:
+        snapshot = json.load(facts_file)
+        if not isinstance(snapshot, dict) or "facts_version" not in snapshot:
+            raise ValueError("not a dockbench facts snapshot (no facts_version)")
+    except ValueError as exc:
+        click.echo(f"dockbench: cannot read {facts_file.name}: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    started = _now()
+    selection = Selection(include_stopped, tuple(containers), tuple(labels))
+    results = evaluate(Facts(snapshot, selection), _catalog().all())
+    document = report_mod.build(results, snapshot, started_at=started, finished_at=_now())
+    _finish(document, output, quiet, fail_on)
+
+
+@main.group("checks")
+def checks_group() -> None:
+    """The check catalog."""
+
+
+@checks_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def checks_list(fmt) -> None:
+    """Every check with its id, CIS id, layer, level and severity."""
+    metas = [c.meta for c in _catalog().all()]
+    if fmt == "json":
+        click.echo(json.dumps([m.to_dict() for m in metas], indent=2))
+        return
+    rows = [(m.id, ",".join(c.id for c in m.cis) or "-", m.layer.value, str(m.level or "-"), m.severity.value, m.title) for m in metas]
+    widths = [max(len(r[i]) for r in rows + [("id", "cis", "layer", "level", "severity", "")]) for i in range(5)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(("id", "cis", "layer", "level", "severity"), widths)) + "  title")
+    for row in rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[5])

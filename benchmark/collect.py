@@ -1,0 +1,73 @@
+"""Gather one host's facts: the probe once, and a second time only for paths the first revealed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark import probe, snapshot
+from benchmark.probe import ProbeOutputError, Record
+from benchmark.transports import ProbeRun
+
+TLS_CERT_KEYS = ("tlscacert", "tlscert")
+TLS_KEY_KEY = "tlskey"
+
+
+class CollectError(Exception):
+    """Facts could not be gathered from the target."""
+
+
+def _records(run: ProbeRun) -> dict[str, Record]:
+    try:
+        return probe.parse(run.stdout)
+    except ProbeOutputError as exc:
+        detail = run.stderr.decode("utf-8", "replace").strip()[-300:]
+        why = f"probe output unusable: {exc}"
+        if run.exit_status:
+            why += f" (exit status {run.exit_status})"
+        raise CollectError(why + (f"; stderr: {detail}" if detail else "")) from exc
+
+
+def _flag(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == f"--{name}" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def second_round_paths(first: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Paths named by the first snapshot's facts: TLS files, a rootless daemon.json, user configs.
+
+    Private keys are only stat'ed: their contents never leave the target.
+    """
+    stat_only: set[str] = set()
+    read: set[str] = set()
+    argv = first["daemon"]["argv"] if first["daemon"] else []
+    config = first["daemon_config"]
+    for key in TLS_CERT_KEYS + (TLS_KEY_KEY,):
+        path = _flag(argv, key) or (config["data"] or {}).get(key)
+        if isinstance(path, str) and path.startswith("/"):
+            (stat_only if key == TLS_KEY_KEY else read).add(path)
+    if config["state"] == "not_collected":
+        read.add(config["path"])
+    members = set(first["groups"].get("docker", {}).get("members", []))
+    for name, user in first["users"].items():
+        if (name in members or user["uid"] == 0) and user["home"].startswith("/"):
+            read.add(user["home"].rstrip("/") + snapshot.CLIENT_CONFIG)
+    seen = set(first["files"])
+    return tuple(sorted(stat_only - seen)), tuple(sorted(read - seen))
+
+
+def collect(transport, *, root: str = "/", docker_host: str | None = None, target_name: str = "local") -> dict[str, Any]:
+    """Run the probe on the target and return its facts snapshot."""
+    target = {"name": target_name, "transport": transport.name, "root": root, "docker_host": docker_host}
+    records = _records(transport.run(probe.build(root=root, docker_host=docker_host)))
+    first = snapshot.build(records, target=target)
+    stat_paths, read_paths = second_round_paths(first)
+    if not (stat_paths or read_paths):
+        return first
+    more = _records(transport.run(probe.build(root=root, docker_host=docker_host, round_no=2, stat_paths=stat_paths, read_paths=read_paths)))
+    more.pop("probe", None)
+    more.pop("end", None)
+    return snapshot.build({**records, **more}, target=target, rounds=2)

@@ -1,0 +1,276 @@
+"""Typed, read-only views over a facts snapshot, so checks read facts and never raw JSON paths."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+from benchmark.model import Undecidable
+
+
+@dataclass(frozen=True)
+class FileFact:
+    """One path as the probe saw it: present, absent, unreadable, error or not collected."""
+
+    path: str
+    entry: dict[str, Any]
+
+    @property
+    def state(self) -> str:
+        return self.entry.get("state", "not_collected")
+
+    @property
+    def present(self) -> bool:
+        return self.state == "present"
+
+    @property
+    def mode(self) -> int:
+        return self.entry["mode"]
+
+    @property
+    def uid(self) -> int:
+        return self.entry["uid"]
+
+    @property
+    def gid(self) -> int:
+        return self.entry["gid"]
+
+    @property
+    def type(self) -> str:
+        return self.entry.get("type", "")
+
+    @property
+    def content(self) -> str | None:
+        return self.entry.get("content")
+
+    @property
+    def owner(self) -> str:
+        return self.entry.get("owner") or str(self.uid)
+
+    @property
+    def group(self) -> str:
+        return self.entry.get("group") or str(self.gid)
+
+    def describe(self) -> str:
+        """e.g. "/var/run/docker.sock socket root:docker 0660", or why it could not be seen."""
+        if not self.present:
+            reason = self.entry.get("error") or self.entry.get("content_error")
+            return f"{self.path} {self.state}" + (f" ({reason})" if reason and self.state != "absent" else "")
+        return f"{self.path} {self.type} {self.owner}:{self.group} {self.mode:04o}"
+
+    def require(self) -> None:
+        """Raise Undecidable unless the path was seen (absent is a decision for the caller)."""
+        if self.state in ("unreadable", "error"):
+            raise Undecidable(f"cannot inspect {self.describe()}: re-run with --sudo or as root")
+        if self.state == "not_collected":
+            raise Undecidable(f"{self.path} was not collected by the probe")
+
+
+@dataclass(frozen=True)
+class Option:
+    """A daemon option's effective value and where it was set."""
+
+    value: Any
+    source: str
+
+    def describe(self, key: str) -> str:
+        return f"{key}={self.value!r} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Container:
+    inspect: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return (self.inspect.get("Name") or self.inspect.get("Id", "?")[:12]).lstrip("/")
+
+    @property
+    def id(self) -> str:
+        return self.inspect.get("Id", "")
+
+    @property
+    def running(self) -> bool:
+        return bool((self.inspect.get("State") or {}).get("Running"))
+
+    @property
+    def host_config(self) -> dict[str, Any]:
+        return self.inspect.get("HostConfig") or {}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.inspect.get("Config") or {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.config.get("Labels") or {}
+
+    @property
+    def mounts(self) -> list[dict[str, Any]]:
+        return self.inspect.get("Mounts") or []
+
+
+# dockerd flags that take no value: "--icc" means true, "--icc=false" false; "--icc false" is
+# not a thing (Go's flag parser would read "false" as a stray argument).
+BOOLEAN_FLAGS = frozenset(
+    "icc iptables ip6tables ip-forward ip-masq live-restore userland-proxy no-new-privileges "
+    "selinux-enabled tls tlsverify experimental debug ipv6 disable-legacy-registry".split()
+)
+SHORT_FLAGS = {"debug": "-D", "log-level": "-l", "host": "-H", "group": "-G"}
+
+
+def _as_bool(text: str) -> bool | str:
+    lowered = text.lower()
+    return True if lowered in ("true", "1") else False if lowered in ("false", "0") else text
+
+
+def flag_values(argv: list[str], name: str) -> list[Any]:
+    """Every value given to a dockerd flag on its command line, in order."""
+    names = ["--" + name] + ([SHORT_FLAGS[name]] if name in SHORT_FLAGS else [])
+    values: list[Any] = []
+    for i, arg in enumerate(argv):
+        for flag in names:
+            if arg.startswith(flag + "="):
+                values.append(arg.split("=", 1)[1])
+            elif arg == flag:
+                values.append("true" if name in BOOLEAN_FLAGS else argv[i + 1] if i + 1 < len(argv) else "")
+    return [_as_bool(v) for v in values] if name in BOOLEAN_FLAGS else values
+
+
+@dataclass
+class Selection:
+    """Which containers the per-container checks look at."""
+
+    include_stopped: bool = False
+    name_patterns: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    def matches(self, container: Container) -> bool:
+        if not self.include_stopped and not container.running:
+            return False
+        if self.name_patterns and not any(fnmatch.fnmatchcase(container.name, p) for p in self.name_patterns):
+            return False
+        for label in self.labels:
+            key, sep, value = label.partition("=")
+            if key not in container.labels or (sep and container.labels[key] != value):
+                return False
+        return True
+
+
+class Facts:
+    """The snapshot of one host, with accessors that state what could not be known."""
+
+    def __init__(self, snapshot: dict[str, Any], selection: Selection | None = None):
+        self.snapshot = snapshot
+        self.selection = selection or Selection()
+
+    # --- host
+    @property
+    def host(self) -> dict[str, Any]:
+        return self.snapshot["host"]
+
+    @property
+    def probe_uid(self) -> int | None:
+        return self.snapshot["probe"]["uid"]
+
+    def file(self, path: str) -> FileFact:
+        return FileFact(path, self.snapshot["files"].get(path, {"state": "not_collected"}))
+
+    def first_present(self, *paths: str) -> FileFact | None:
+        for path in paths:
+            fact = self.file(path)
+            if fact.present:
+                return fact
+        return None
+
+    @property
+    def groups(self) -> dict[str, dict[str, Any]]:
+        return self.snapshot["groups"]
+
+    @property
+    def mounts(self) -> list[dict[str, Any]]:
+        mounts = self.snapshot.get("mounts")
+        if mounts is None:
+            raise Undecidable("the mount table could not be read (/proc/1/mountinfo, /proc/self/mountinfo)")
+        return mounts
+
+    @property
+    def sysctl(self) -> dict[str, str]:
+        return self.snapshot["sysctl"]
+
+    def audit_rules(self) -> tuple[list[str], str]:
+        """The audit rules in force: loaded ones when auditctl could list them, else rule files."""
+        audit = self.snapshot["audit"]
+        if audit["loaded"] is not None:
+            return audit["loaded"], "auditctl -l"
+        files = audit["files"]
+        if files:
+            return [rule for rules in files.values() for rule in rules], "rule files " + ", ".join(sorted(files))
+        if audit["loaded_error"]:
+            raise Undecidable(f"auditctl -l failed ({audit['loaded_error']}) and no rule files were found: re-run with --sudo")
+        return [], "no auditctl and no rule files in /etc/audit"
+
+    # --- daemon
+    @property
+    def daemon(self) -> dict[str, Any] | None:
+        return self.snapshot["daemon"]
+
+    @property
+    def daemon_argv(self) -> list[str]:
+        return self.daemon["argv"] if self.daemon else []
+
+    @property
+    def daemon_config(self) -> dict[str, Any]:
+        return self.snapshot["daemon_config"]
+
+    def daemon_option(self, key: str, flag: str | None = None, many: bool = False) -> Option | None:
+        """The value of a dockerd option from its command line, else its daemon.json.
+
+        `key` is the daemon.json name, `flag` the command-line one when it differs
+        (insecure-registries / insecure-registry); `many` returns every value as a list.
+        Returns None when neither sets it (the daemon's default applies). Raises Undecidable
+        when the config file exists but could not be read or parsed.
+        """
+        flags = flag_values(self.daemon_argv, flag or key)
+        if flags:
+            return Option(flags if many else flags[-1], "dockerd command line")
+        config = self.daemon_config
+        if config["state"] == "present":
+            data = config["data"] or {}
+            if key in data:
+                return Option(data[key], config["path"])
+            return None
+        if config["state"] == "absent" or config["state"] == "not_collected" and not self.daemon:
+            return None
+        raise Undecidable(config["error"] or f"{config['path']}: {config['state']}")
+
+    # --- docker
+    @property
+    def docker(self) -> dict[str, Any]:
+        return self.snapshot["docker"]
+
+    @property
+    def docker_ok(self) -> bool:
+        return self.docker["status"] == "ok"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.docker.get("info") or {}
+
+    @property
+    def all_containers(self) -> list[Container]:
+        return [Container(c) for c in self.docker.get("containers") or []]
+
+    @property
+    def containers(self) -> list[Container]:
+        """The containers selected for per-container checks (running ones by default)."""
+        return [c for c in self.all_containers if self.selection.matches(c)]
+
+    @property
+    def networks(self) -> list[dict[str, Any]]:
+        return self.docker.get("networks") or []
+
+    @property
+    def rootless(self) -> bool:
+        return any("rootless" in opt for opt in self.info.get("SecurityOptions") or [])

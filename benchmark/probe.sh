@@ -1,0 +1,171 @@
+# dockbench probe: gathers every fact the checks need, in one pass, and changes nothing.
+# POSIX sh only (dash, bash, busybox ash); no python, jq or temporary files on the target.
+# The runner prepends assignments of DB_ROOT, DB_DOCKER_HOST, DB_ROUND, DB_STAT and DB_READ.
+#
+# Output is a sequence of records, each self-delimiting so that any bytes in file contents
+# survive (NUL bytes excepted: the shell cannot hold them):
+#   @@dockbench <stream> <rc> <name length> <data length>\n<name><data>\n
+# stream is "o" (stdout, rc = exit status) or "e" (stderr, rc = "-"); lengths are in bytes.
+
+LC_ALL=C
+export LC_ALL
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+R=${DB_ROOT%/}
+T=
+command -v timeout >/dev/null 2>&1 && T="timeout 120"
+
+frame() {
+	printf '@@dockbench %s %s %s %s\n%s%s\n' "$1" "$2" "${#3}" "${#4}" "$3" "$4"
+}
+
+# run NAME COMMAND...: one record of the command's stdout and exit status, one of its stderr.
+# The exit status is also left in _rc.
+run() {
+	_name=$1
+	shift
+	{
+		_err=$( {
+			_out=$("$@" 2>&3; printf 'x%s' "$?")
+			frame o "${_out##*x}" "$_name" "${_out%x*}" >&4
+			exit "${_out##*x}"
+		} 3>&1)
+		_rc=$?
+	} 4>&1
+	[ -z "$_err" ] || frame e - "$_name" "$_err"
+}
+
+stat_path() {
+	run "stat:$1" stat -L -c '%f %u %g %s %Y' -- "$R$1"
+}
+
+read_path() {
+	stat_path "$1"
+	[ "$_rc" = 0 ] && [ ! -d "$R$1" ] && run "read:$1" cat -- "$R$1"
+}
+
+# each_line VAR FUNCTION: call FUNCTION for each non-empty line of VAR.
+each_line() {
+	while IFS= read -r _line; do
+		[ -n "$_line" ] && "$2" "$_line"
+	done <<EOF
+$1
+EOF
+}
+
+inspect_all() {
+	printf '%s\n' "$2" | xargs $T docker "$1" inspect
+}
+
+frame o 0 probe "1 $DB_ROUND"
+
+if [ "$DB_ROUND" = 2 ]; then
+	each_line "$DB_STAT" stat_path
+	each_line "$DB_READ" read_path
+	frame o 0 end ""
+	exit 0
+fi
+
+# --- who and where
+run id id -u
+run uname uname -srm
+run nodename uname -n
+for p in /etc/hostname /etc/os-release /usr/lib/os-release /etc/passwd /etc/group; do
+	read_path "$p"
+done
+
+# --- kernel tunables (read with the shell's own read: no process per value)
+for k in kernel/unprivileged_bpf_disabled kernel/kptr_restrict kernel/dmesg_restrict \
+	kernel/unprivileged_userns_clone user/max_user_namespaces kernel/yama/ptrace_scope \
+	fs/protected_symlinks fs/protected_hardlinks fs/protected_fifos fs/protected_regular \
+	net/ipv4/ip_forward kernel/randomize_va_space; do
+	_v=
+	[ -e "$R/proc/sys/$k" ] || continue
+	{ read -r _v <"$R/proc/sys/$k"; } 2>/dev/null # procfs may answer 1 with a value read
+	frame o 0 "sysctl:$k" "$_v"
+done
+[ -e "$R/sys/kernel/security/apparmor" ] && frame o 0 lsm:apparmor ""
+if [ -e "$R/sys/fs/selinux/enforce" ]; then
+	{ read -r _v <"$R/sys/fs/selinux/enforce"; } 2>/dev/null
+	frame o 0 lsm:selinux "$_v"
+fi
+
+# --- mounts: the host's view when readable, our own otherwise
+read_path /proc/1/mountinfo
+[ "$_rc" = 0 ] || read_path /proc/self/mountinfo
+
+# --- audit rules: the loaded set and the files that load them
+if command -v auditctl >/dev/null 2>&1 && [ -z "$R" ]; then
+	run auditctl auditctl -l
+fi
+read_path /etc/audit/audit.rules
+for f in "$R"/etc/audit/rules.d/*.rules; do
+	[ -e "$f" ] && read_path "${f#"$R"}"
+done
+
+# --- daemon configuration files, unit files and binaries
+for p in /etc/docker/daemon.json /etc/default/docker /etc/sysconfig/docker \
+	/root/.docker/config.json /etc/containerd/config.toml; do
+	read_path "$p"
+done
+for d in /etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system \
+	/lib/systemd/system /usr/lib/systemd/system; do
+	for u in docker.service docker.socket containerd.service; do
+		read_path "$d/$u"
+	done
+	for f in "$R$d"/docker.service.d/*.conf "$R$d"/docker.socket.d/*.conf; do
+		[ -e "$f" ] && read_path "${f#"$R"}"
+	done
+done
+for p in /etc/docker /var/lib/docker /var/run/docker.sock /run/containerd \
+	/run/containerd/containerd.sock /usr/bin/dockerd /usr/sbin/dockerd /usr/bin/containerd \
+	/usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1 /usr/bin/containerd-shim-runc-v2 \
+	/usr/bin/runc /usr/sbin/runc /etc/docker/certs.d; do
+	stat_path "$p"
+done
+for f in "$R"/etc/docker/certs.d/* "$R"/etc/docker/certs.d/*/*; do
+	[ -e "$f" ] && stat_path "${f#"$R"}"
+done
+
+# --- every dockerd process: its command line, owner and --config-file
+for d in "$R"/proc/[0-9]*; do
+	_c=
+	{ read -r _c <"$d/comm"; } 2>/dev/null
+	[ "$_c" = dockerd ] || continue
+	_pid=${d##*/}
+	_argv=$(tr '\000' '\n' <"$d/cmdline" 2>/dev/null) || continue
+	frame o 0 "cmdline:$_pid" "$_argv"
+	stat_path "/proc/$_pid"
+	_next=
+	while IFS= read -r _a; do
+		if [ -n "$_next" ]; then
+			read_path "$_a"
+			_next=
+		fi
+		case $_a in
+		--config-file=*) read_path "${_a#--config-file=}" ;;
+		--config-file) _next=1 ;;
+		esac
+	done <<EOF
+$_argv
+EOF
+done
+
+# --- the Docker daemon, in batched calls whatever the number of containers
+frame o 0 env:DOCKER_CONTENT_TRUST "${DOCKER_CONTENT_TRUST-}"
+if [ -n "$DB_DOCKER_HOST" ]; then
+	DOCKER_HOST=$DB_DOCKER_HOST
+	export DOCKER_HOST
+fi
+frame o 0 env:DOCKER_HOST "${DOCKER_HOST-}"
+run docker:info $T docker info --format '{{json .}}'
+if [ "$_rc" = 0 ]; then
+	run docker:version $T docker version --format '{{json .}}'
+	_ids=$($T docker ps -aq --no-trunc)
+	[ -n "$_ids" ] && run docker:containers inspect_all container "$_ids"
+	_ids=$($T docker image ls -aq --no-trunc | sort -u)
+	[ -n "$_ids" ] && run docker:images inspect_all image "$_ids"
+	_ids=$($T docker network ls -q --no-trunc)
+	[ -n "$_ids" ] && run docker:networks inspect_all network "$_ids"
+fi
+frame o 0 end ""

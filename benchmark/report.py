@@ -1,0 +1,94 @@
+"""The JSON report: the one document every output format is rendered from."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from importlib import resources
+from typing import Any
+
+from benchmark import __version__
+from benchmark.model import Layer, Status
+
+SCHEMA_VERSION = "1.0"
+BENCHMARK = {"id": "cis-docker-1.6.0", "title": "CIS Docker Benchmark v1.6.0"}
+STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)]
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("benchmark").joinpath("schema/report.schema.json").read_text())
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    by_status = {s: 0 for s in STATUS_ORDER}
+    by_layer: dict[str, dict[str, int]] = {}
+    for result in results:
+        by_status[result["status"]] += 1
+        layer = by_layer.setdefault(result["layer"], {s: 0 for s in STATUS_ORDER})
+        layer[result["status"]] += 1
+    decided = by_status["PASS"] + by_status["FAIL"]
+    return {
+        "total": len(results),
+        "by_status": by_status,
+        "by_layer": {layer.value: by_layer[layer.value] for layer in Layer if layer.value in by_layer},
+        "score": round(100.0 * by_status["PASS"] / decided, 1) if decided else None,
+    }
+
+
+def target_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Who was audited, as the report header shows it."""
+    docker = snapshot["docker"]
+    info = docker.get("info") or {}
+    host = snapshot["host"]
+    return {
+        "name": snapshot["target"]["name"],
+        "transport": snapshot["target"]["transport"],
+        "hostname": host["hostname"],
+        "os": host["os"].get("pretty_name") or host["os"].get("id"),
+        "kernel": host["kernel"],
+        "arch": host["arch"],
+        "root": snapshot["target"]["root"],
+        "docker_host": docker.get("host"),
+        "docker_status": docker["status"],
+        "docker_version": info.get("ServerVersion"),
+        "rootless": any("rootless" in opt for opt in info.get("SecurityOptions") or []),
+        "probe_uid": snapshot["probe"]["uid"],
+    }
+
+
+def build(
+    results: list[dict[str, Any]],
+    snapshot: dict[str, Any],
+    *,
+    started_at: str,
+    finished_at: str,
+    errors: list[dict[str, str]] | None = None,
+    scan_id: str | None = None,
+) -> dict[str, Any]:
+    errors = list(errors or [])
+    errors += [{"stage": "probe", "message": note} for note in snapshot["probe"]["notes"]]
+    errors += [{"stage": "docker", "message": message} for message in snapshot["docker"].get("errors", [])]
+    order = {s: i for i, s in enumerate(STATUS_ORDER)}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "dockbench", "version": __version__},
+        "benchmark": BENCHMARK,
+        "scan_id": scan_id or str(uuid.uuid4()),
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "facts_collected_at": snapshot["collected_at"],
+        "target": target_summary(snapshot),
+        "summary": summarize(results),
+        "results": sorted(results, key=lambda r: (order[r["status"]], r["layer"], r["id"])),
+        "errors": errors,
+    }
+
+
+def exit_code(report: dict[str, Any], fail_on: str) -> int:
+    """0 clean, 1 when a result crosses the --fail-on threshold."""
+    counts = report["summary"]["by_status"]
+    if fail_on == "never":
+        return 0
+    if counts["FAIL"] or (fail_on == "error" and counts["ERROR"]):
+        return 1
+    return 0

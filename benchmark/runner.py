@@ -1,0 +1,68 @@
+"""Judge a snapshot: run each check in isolation, so one broken check never stops a scan."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from benchmark.facts import Facts
+from benchmark.model import Needs, Outcome, Status, Undecidable, error, not_applicable
+from benchmark.registry import Check
+
+
+def _docker_gate(facts: Facts) -> Outcome | None:
+    docker = facts.docker
+    status = docker["status"]
+    if status == "ok":
+        return None
+    where = docker.get("host") or "the default socket"
+    if status == "not_installed":
+        return not_applicable("Docker is not installed on this host")
+    if status == "unreachable":
+        return error(
+            f"cannot reach the Docker daemon at {where}: {docker['error']}. "
+            "Check --docker-host, that dockerd runs, and that the scanning user may use the socket (--sudo)"
+        )
+    return error(docker.get("error") or f"Docker facts unavailable ({status})")
+
+
+def gate(needs: Iterable[Needs], facts: Facts) -> Outcome | None:
+    """The outcome for a check whose prerequisites are missing, or None to run it."""
+    if Needs.DOCKER in needs:
+        return _docker_gate(facts)
+    if Needs.DAEMON_PROCESS in needs and facts.daemon is None:
+        if facts.docker["status"] == "not_installed":
+            return not_applicable("Docker is not installed on this host")
+        notes = "; ".join(facts.snapshot["probe"]["notes"])
+        return error("no dockerd process could be matched to the audited daemon" + (f" ({notes})" if notes else "") + ": its command-line flags are unknown; run on the Docker host itself (with --root, mount the host's /proc too)")
+    return None
+
+
+def run_check(check: Check, facts: Facts) -> Outcome:
+    outcome = gate(check.meta.needs, facts)
+    if outcome is not None:
+        return outcome
+    try:
+        outcome = check.func(facts)
+    except Undecidable as exc:
+        return error(str(exc))
+    except Exception as exc:  # a bug in one check must not cost the rest of the scan
+        return error(f"the check crashed ({type(exc).__name__}: {exc}); please report this")
+    if not isinstance(outcome, Outcome):
+        return error(f"the check returned {type(outcome).__name__}, not an Outcome; please report this")
+    return outcome
+
+
+def evaluate(facts: Facts, checks: Iterable[Check]) -> list[dict[str, Any]]:
+    """Results in report form: each check's metadata with its status, message and evidence."""
+    results = []
+    for check in checks:
+        outcome = run_check(check, facts)
+        results.append(
+            {
+                **check.meta.to_dict(),
+                "status": outcome.status.value,
+                "message": outcome.message,
+                "evidence": [e.to_dict() for e in outcome.evidence],
+            }
+        )
+    return results

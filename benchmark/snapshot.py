@@ -1,0 +1,349 @@
+"""Turn probe records into the facts snapshot: typed, JSON-serialisable, free of secrets.
+
+The snapshot is the evidence a report rests on: it is archived and can be judged again later
+without access to the host, so it records what was seen, including what could not be seen.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+import stat
+from datetime import datetime, timezone
+from typing import Any
+
+from benchmark import redact
+from benchmark.probe import Record
+
+FACTS_VERSION = 1
+DEFAULT_SOCKET = "/var/run/docker.sock"
+DEFAULT_DAEMON_JSON = "/etc/docker/daemon.json"
+_NOT_FOUND = ("No such file", "Not a directory")
+_FILE_TYPES = {
+    stat.S_IFREG: "file",
+    stat.S_IFDIR: "directory",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFLNK: "symlink",
+    stat.S_IFIFO: "fifo",
+    stat.S_IFCHR: "char-device",
+    stat.S_IFBLK: "block-device",
+}
+# Files whose contents are parsed into their own section and not kept verbatim.
+CLIENT_CONFIG = "/.docker/config.json"
+_PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo")
+
+
+def _keeps_content(path: str) -> bool:
+    """Parsed files are kept in their own section; client configs hold registry tokens."""
+    return path not in _PARSED_ONLY and not path.endswith(CLIENT_CONFIG)
+
+
+def _failure_state(err: str) -> str:
+    if any(marker in err for marker in _NOT_FOUND):
+        return "absent"
+    if "Permission denied" in err or "Operation not permitted" in err:
+        return "unreadable"
+    return "error"
+
+
+def _parse_stat(record: Record) -> dict[str, Any]:
+    if not record.ok:
+        return {"state": _failure_state(record.error_text), "error": record.error_text}
+    try:
+        raw_mode, uid, gid, size, mtime = record.text.split()[:5]
+        mode = int(raw_mode, 16)
+        return {
+            "state": "present",
+            "type": _FILE_TYPES.get(stat.S_IFMT(mode), "other"),
+            "mode": stat.S_IMODE(mode),
+            "uid": int(uid),
+            "gid": int(gid),
+            "size": int(size),
+            "mtime": int(mtime),
+        }
+    except ValueError:
+        return {"state": "error", "error": f"unexpected stat output {record.text[:80]!r}"}
+
+
+def _files(records: dict[str, Record], users: dict, groups: dict) -> dict[str, dict]:
+    uid_names = {u["uid"]: name for name, u in users.items()}
+    gid_names = {g["gid"]: name for name, g in groups.items()}
+    files: dict[str, dict] = {}
+    for name, record in records.items():
+        if not name.startswith("stat:"):
+            continue
+        path = name[5:]
+        entry = _parse_stat(record)
+        if entry["state"] == "present":
+            entry["owner"] = uid_names.get(entry["uid"])
+            entry["group"] = gid_names.get(entry["gid"])
+            content = records.get("read:" + path)
+            if content is not None and _keeps_content(path):
+                if content.ok:
+                    entry["content"] = redact.scrub_url(content.text)
+                else:
+                    entry["content_error"] = content.error_text
+                    entry["state"] = "unreadable"
+        files[path] = entry
+    return files
+
+
+def _text(records: dict[str, Record], name: str) -> str | None:
+    record = records.get(name)
+    return record.text if record is not None and record.ok else None
+
+
+def _users(records: dict[str, Record]) -> dict[str, dict]:
+    users = {}
+    for line in (_text(records, "read:/etc/passwd") or "").splitlines():
+        parts = line.split(":")
+        if len(parts) >= 7 and parts[2].isdigit():
+            users[parts[0]] = {"uid": int(parts[2]), "gid": int(parts[3]) if parts[3].isdigit() else None, "home": parts[5]}
+    return users
+
+
+def _groups(records: dict[str, Record]) -> dict[str, dict]:
+    groups = {}
+    for line in (_text(records, "read:/etc/group") or "").splitlines():
+        parts = line.split(":")
+        if len(parts) >= 4 and parts[2].isdigit():
+            groups[parts[0]] = {"gid": int(parts[2]), "members": [m for m in parts[3].split(",") if m]}
+    return groups
+
+
+def _mounts(records: dict[str, Record]) -> list[dict] | None:
+    text = _text(records, "read:/proc/1/mountinfo") or _text(records, "read:/proc/self/mountinfo")
+    if text is None:
+        return None
+    mounts = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) >= 5 and len(tail) >= 2:
+            point = fields[4].encode().decode("unicode_escape")  # octal escapes such as \040
+            mounts.append({"mount_point": point, "fstype": tail[0], "source": tail[1], "options": fields[5] if len(fields) > 5 else ""})
+    return mounts
+
+
+def _os_release(records: dict[str, Record]) -> dict[str, str]:
+    text = _text(records, "read:/etc/os-release") or _text(records, "read:/usr/lib/os-release") or ""
+    release = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("ID", "VERSION_ID", "PRETTY_NAME"):
+            try:
+                release[key.lower()] = " ".join(shlex.split(value))
+            except ValueError:
+                release[key.lower()] = value.strip("\"'")
+    return release
+
+
+def _audit(records: dict[str, Record]) -> dict[str, Any]:
+    def rules(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+    loaded = records.get("auditctl")
+    audit: dict[str, Any] = {"loaded": None, "loaded_error": None, "files": {}}
+    if loaded is not None:
+        if loaded.ok:
+            audit["loaded"] = [r for r in rules(loaded.text) if r != "No rules"]
+        else:
+            audit["loaded_error"] = loaded.error_text or f"auditctl exited {loaded.rc}"
+    for name, record in records.items():
+        if name.startswith("read:/etc/audit/") and record.ok:
+            audit["files"][name[5:]] = rules(record.text)
+    return audit
+
+
+def _json_document(record: Record | None, what: str, errors: list[str]) -> Any:
+    """Decode one JSON value, or several concatenated (xargs may split a batch)."""
+    if record is None:
+        return None
+    if not record.ok and record.error_text:
+        errors.append(f"{what}: {record.error_text}")
+    decoder = json.JSONDecoder()
+    text, pos, values = record.text, 0, []
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            errors.append(f"{what}: output is not JSON ({exc.msg} at offset {exc.pos})")
+            break
+        values.append(value)
+    if not values:
+        return None
+    if all(isinstance(v, list) for v in values):
+        return [item for batch in values for item in batch]
+    return values[0]
+
+
+def _socket_of(host: str | None) -> str | None:
+    if not host:
+        return DEFAULT_SOCKET
+    if host.startswith("unix://"):
+        return host[len("unix://") :]
+    if host.startswith("/"):
+        return host
+    return None
+
+
+def _daemon_hosts(argv: list[str], config: dict | None) -> list[str]:
+    hosts = []
+    for i, arg in enumerate(argv):
+        for flag in ("-H", "--host"):
+            if arg == flag and i + 1 < len(argv):
+                hosts.append(argv[i + 1])
+            elif arg.startswith(flag + "="):
+                hosts.append(arg[len(flag) + 1 :])
+    if isinstance(config, dict) and isinstance(config.get("hosts"), list):
+        hosts += [h for h in config["hosts"] if isinstance(h, str)]
+    return hosts
+
+
+def _config_file(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--config-file" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config-file="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _daemon_sockets(daemon: dict) -> set[str]:
+    """Unix sockets a dockerd serves; systemd socket activation (fd://) means docker.socket."""
+    sockets = set()
+    for host in _daemon_hosts(daemon["argv"], daemon["config"]["data"]) or ["fd://"]:
+        path = DEFAULT_SOCKET if host.startswith("fd://") else _socket_of(host)
+        if path:
+            sockets.add(_normal(path))
+    return sockets
+
+
+def _normal(path: str) -> str:
+    return posixpath.normpath(path.replace("/var/run/", "/run/", 1) if path.startswith("/var/run/") else path)
+
+
+def _load_daemon_json(path: str, files: dict) -> dict[str, Any]:
+    entry = files.get(path, {"state": "not_collected"})
+    config: dict[str, Any] = {"path": path, "state": entry["state"], "data": None, "error": entry.get("error") or entry.get("content_error")}
+    if entry["state"] == "present" and "content" in entry:
+        try:
+            data = json.loads(entry["content"]) if entry["content"].strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError("top level is not a JSON object")
+            config["data"] = redact.scrub(data)
+        except (ValueError, json.JSONDecodeError) as exc:
+            config["state"] = "invalid"
+            config["error"] = f"{path} is not valid daemon configuration: {exc}"
+        if config["data"] is not None:
+            entry["content"] = json.dumps(config["data"], indent=2)
+    return config
+
+
+def _daemon(records: dict[str, Record], files: dict, users: dict, docker_host: str | None, notes: list[str]) -> dict | None:
+    """Pick the dockerd that serves the audited socket, with its argv and config file."""
+    found = []
+    for name, record in records.items():
+        if name.startswith("cmdline:") and record.ok:
+            pid = name[8:]
+            argv = [redact.scrub_url(a) for a in record.text.split("\n") if a != ""]
+            owner = files.get(f"/proc/{pid}", {}).get("uid")
+            config_path = _config_file(argv)
+            if config_path is None:
+                home = next((u["home"] for u in users.values() if u["uid"] == owner), None) if owner else None
+                config_path = posixpath.join(home, ".config/docker/daemon.json") if home and owner != 0 else DEFAULT_DAEMON_JSON
+            found.append({"pid": int(pid), "uid": owner, "argv": argv, "config": _load_daemon_json(config_path, files)})
+    if not found:
+        return None
+    target = _socket_of(docker_host)
+    for daemon in found:
+        if target and _normal(target) in _daemon_sockets(daemon):
+            daemon["selected_by"] = "socket"
+            return daemon
+    if len(found) == 1:
+        found[0]["selected_by"] = "only dockerd running"
+        return found[0]
+    notes.append(f"{len(found)} dockerd processes run and none listens on {target}: daemon flags were not attributed")
+    return None
+
+
+def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, Any]:
+    info = records.get("docker:info")
+    docker: dict[str, Any] = {"host": docker_host, "status": "ok", "error": None, "errors": []}
+    if info is None:
+        docker.update(status="not_collected", error="the probe did not query Docker")
+        return docker
+    if info.rc == 127 or "not found" in info.error_text and not info.out:
+        docker.update(status="not_installed", error="the docker command is not installed on the target")
+        return docker
+    if not info.ok:
+        docker.update(status="unreachable", error=info.error_text or f"docker info exited {info.rc}")
+        return docker
+    errors = docker["errors"]
+    docker["info"] = redact.scrub(_json_document(info, "docker info", errors))
+    docker["version"] = redact.scrub(_json_document(records.get("docker:version"), "docker version", errors))
+    for key in ("containers", "images", "networks"):
+        docker[key] = redact.scrub(_json_document(records.get("docker:" + key), f"docker {key} inspect", errors) or [])
+    return docker
+
+
+def _client_configs(records: dict[str, Record]) -> dict[str, dict]:
+    """Registry logins from Docker client config files: which registries, never the tokens."""
+    configs = {}
+    for name, record in records.items():
+        if not (name.startswith("read:") and name.endswith(CLIENT_CONFIG)) or not record.ok:
+            continue
+        try:
+            data = json.loads(record.text or "{}")
+        except json.JSONDecodeError as exc:
+            configs[name[5:]] = {"error": f"not valid JSON: {exc.msg}"}
+            continue
+        auths = data.get("auths") if isinstance(data.get("auths"), dict) else {}
+        configs[name[5:]] = {
+            "auths": {reg: {"has_credentials": isinstance(v, dict) and bool(v.get("auth") or v.get("identitytoken") or v.get("password"))} for reg, v in auths.items()},
+            "creds_store": data.get("credsStore") if isinstance(data.get("credsStore"), str) else None,
+            "cred_helpers": {k: v for k, v in (data.get("credHelpers") or {}).items() if isinstance(v, str)},
+        }
+    return configs
+
+
+
+def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1, notes: list[str] | None = None) -> dict[str, Any]:
+    """Assemble the snapshot from all probe records of one host."""
+    notes = list(notes or [])
+    users, groups = _users(records), _groups(records)
+    files = _files(records, users, groups)
+    uname = (_text(records, "uname") or "").split()
+    hostname = (_text(records, "read:/etc/hostname") or _text(records, "nodename") or "").strip()
+    uid_text = (_text(records, "id") or "").strip()
+    lsm_selinux = _text(records, "lsm:selinux")
+    daemon = _daemon(records, files, users, target.get("docker_host"), notes)
+    return {
+        "facts_version": FACTS_VERSION,
+        "collected_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "target": target,
+        "probe": {"uid": int(uid_text) if uid_text.isdigit() else None, "rounds": rounds, "notes": notes},
+        "host": {
+            "hostname": hostname,
+            "kernel": uname[1] if len(uname) > 1 else None,
+            "arch": uname[2] if len(uname) > 2 else None,
+            "os": _os_release(records),
+        },
+        "users": users,
+        "groups": groups,
+        "files": files,
+        "mounts": _mounts(records),
+        "sysctl": {name[7:].replace("/", "."): record.text.strip() for name, record in records.items() if name.startswith("sysctl:")},
+        "lsm": {"apparmor": "lsm:apparmor" in records, "selinux": lsm_selinux.strip() if lsm_selinux is not None else None},
+        "audit": _audit(records),
+        "daemon": daemon,
+        "daemon_config": daemon["config"] if daemon else _load_daemon_json(DEFAULT_DAEMON_JSON, files),
+        "docker": _docker(records, target.get("docker_host")),
+        "client_configs": _client_configs(records),
+        "env": {"DOCKER_CONTENT_TRUST": _text(records, "env:DOCKER_CONTENT_TRUST")},
+    }

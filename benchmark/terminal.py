@@ -1,0 +1,81 @@
+"""Terminal summary of a report: counts first, then what needs doing, with the evidence."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from benchmark.report import STATUS_ORDER
+
+_COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
+_SHORT = {"NOT_APPLICABLE": "N/A"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MAX_EVIDENCE = 10
+
+
+def clean(value: Any) -> str:
+    """Text safe for a terminal: control characters (escape sequences) from hosts are shown escaped."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class _Painter:
+    def __init__(self, color: bool):
+        self.color = color
+
+    def __call__(self, status: str, text: str) -> str:
+        return f"\x1b[{_COLORS[status]}m{text}\x1b[0m" if self.color else text
+
+
+def _header(report: dict[str, Any]) -> list[str]:
+    t = report["target"]
+    docker = f"Docker {t['docker_version']}" if t["docker_version"] else f"Docker {t['docker_status'].replace('_', ' ')}"
+    if t["rootless"]:
+        docker += " (rootless)"
+    return [
+        f"dockbench {report['tool']['version']} · {report['benchmark']['title']}",
+        f"target {clean(t['name'])} · host {clean(t['hostname'])} · {clean(t['os'] or '?')} · kernel {clean(t['kernel'] or '?')} · {docker}",
+        f"scan {report['scan_id']} · {report['started_at']}",
+    ]
+
+
+def _counts(report: dict[str, Any], paint: _Painter) -> list[str]:
+    summary = report["summary"]
+    cells = [paint(s, f"{_SHORT.get(s, s)} {summary['by_status'][s]}") for s in STATUS_ORDER]
+    score = f"score {summary['score']}%" if summary["score"] is not None else "score n/a"
+    lines = ["", "  ".join(cells) + f"   ({summary['total']} checks, {score})", ""]
+    widths = [max(len(layer) for layer in summary["by_layer"] or ["layer"])] + [max(5, len(_SHORT.get(s, s))) for s in STATUS_ORDER]
+    head = ["layer"] + [_SHORT.get(s, s) for s in STATUS_ORDER]
+    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
+    for layer, counts in summary["by_layer"].items():
+        row = [layer.ljust(widths[0])] + [str(counts[s]).rjust(w) for s, w in zip(STATUS_ORDER, widths[1:])]
+        lines.append("  ".join(row))
+    return lines
+
+
+def _finding(result: dict[str, Any], paint: _Painter) -> list[str]:
+    cis = ", ".join(f"CIS {c['id']}" for c in result["cis"])
+    lines = [f"{paint(result['status'], result['status'].ljust(5))} {result['id']}" + (f" ({cis})" if cis else "") + f" [{result['severity']}]"]
+    lines.append(f"      {clean(result['message'])}")
+    evidence = result["evidence"]
+    for item in evidence[:MAX_EVIDENCE]:
+        lines.append(f"        - {clean(item['subject'])}: {clean(item['observed'])}")
+    if len(evidence) > MAX_EVIDENCE:
+        lines.append(f"        … and {len(evidence) - MAX_EVIDENCE} more in the JSON report")
+    if result["status"] == "FAIL":
+        lines.append(f"      fix: {result['remediation']}")
+    return lines
+
+
+def render(report: dict[str, Any], *, color: bool = False) -> str:
+    paint = _Painter(color)
+    lines = _header(report) + _counts(report, paint)
+    todo = [r for r in report["results"] if r["status"] in ("FAIL", "ERROR")]
+    if todo:
+        lines.append("")
+    for result in todo:
+        lines += _finding(result, paint)
+    for problem in report["errors"]:
+        lines.append(f"note ({problem['stage']}): {clean(problem['message'])}")
+    return "\n".join(lines)
