@@ -123,6 +123,12 @@ for p in /etc/docker /var/lib/docker /var/run/docker.sock /run/containerd \
 	/usr/bin/runc /usr/sbin/runc /etc/docker/certs.d; do
 	stat_path "$p"
 done
+case $DB_DOCKER_HOST in
+unix://*)
+	_s=${DB_DOCKER_HOST#unix://}
+	stat_path "${_s#"$R"}"
+	;;
+esac
 for f in "$R"/etc/docker/certs.d/* "$R"/etc/docker/certs.d/*/*; do
 	[ -e "$f" ] && stat_path "${f#"$R"}"
 done

@@ -1,0 +1,21 @@
+"""The check catalog: one module per layer, and benchmark mappings as data in mappings/."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from benchmark.registry import Registry
+
+MAPPINGS = Path(__file__).parent / "mappings"
+
+
+@cache
+def load() -> Registry:
+    """Import every layer module (each registers its checks) and attach the CIS mappings."""
+    from checks import containers, daemon_config, host_kernel, permissions, registries, tls  # noqa: F401
+    from checks.catalog import CATALOG
+
+    for mapping in sorted(MAPPINGS.glob("*.yaml")):
+        CATALOG.apply_mapping(mapping)
+    return CATALOG

@@ -1,0 +1,111 @@
+"""Building blocks several layers share: per-container verdicts and owner/mode verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from benchmark.facts import Container, Facts, FileFact
+from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, failed, not_applicable, passed
+from checks.catalog import check
+
+
+def per_container(facts: Facts, offending: Callable[[Container], Any], what: str) -> Outcome:
+    """FAIL listing each container for which `offending` returns a value (the offending one).
+
+    `what` completes "N of M containers ..." (e.g. "run privileged").
+    """
+    containers = facts.containers
+    if not containers:
+        scope = "containers" if facts.selection.include_stopped else "running containers"
+        return not_applicable(f"no {scope} matched the selection ({len(facts.all_containers)} containers in total)")
+    bad = [(c, v) for c in containers for v in [offending(c)] if v is not None]
+    if bad:
+        return failed(f"{len(bad)} of {len(containers)} containers {what}", [Evidence(c.name, v) for c, v in bad])
+    return passed(f"none of {len(containers)} containers {what}")
+
+
+def mode_text(mode: int) -> str:
+    return f"{mode:04o}"
+
+
+def judge_mode(fact: FileFact, allowed: int) -> Outcome:
+    """PASS when no permission bit outside `allowed` is set: "0644 or more restrictive"."""
+    extra = fact.mode & ~allowed
+    evidence = [Evidence(fact.path, f"{fact.type} {fact.owner}:{fact.group} {mode_text(fact.mode)}")]
+    if extra:
+        return failed(f"{fact.path} has mode {mode_text(fact.mode)}: bits {mode_text(extra)} go beyond {mode_text(allowed)}", evidence)
+    return passed(f"{fact.path} has mode {mode_text(fact.mode)}, within {mode_text(allowed)}", evidence)
+
+
+def judge_owner(fact: FileFact, owner: str, group: str) -> Outcome:
+    """PASS when the file's owning user and group have the expected names."""
+    evidence = [Evidence(fact.path, f"{fact.type} {fact.owner}:{fact.group} {mode_text(fact.mode)}")]
+    owner_ok = fact.owner == owner or (owner == "root" and fact.uid == 0)
+    group_ok = fact.group == group or (group == "root" and fact.gid == 0)
+    if not (owner_ok and group_ok):
+        return failed(f"{fact.path} is owned by {fact.owner}:{fact.group}, expected {owner}:{group}", evidence)
+    return passed(f"{fact.path} is owned by {owner}:{group}", evidence)
+
+
+def located(facts: Facts, path: str | None, missing: str) -> FileFact | Outcome:
+    """The FileFact for a path, or the NOT_APPLICABLE outcome saying why there is none to judge."""
+    if path is None:
+        return not_applicable(missing)
+    fact = facts.file(path)
+    if fact.state == "absent":
+        return not_applicable(f"{path} does not exist", [Evidence(path, "absent")])
+    fact.require()
+    return fact
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """Expected owner and most permissive mode of one file, judged by two checks.
+
+    `locate` returns the path on this host, or None with `missing` saying why there is none.
+    """
+
+    key: str
+    what: str
+    example: str
+    locate: Callable[[Facts], str | None]
+    missing: str
+    owner: tuple[str, str]
+    mode: int
+    why: str
+    severity: Severity = Severity.MEDIUM
+    needs: tuple[Needs, ...] = (Needs.HOST,)
+
+
+def register_file_rules(prefix: str, layer: Layer, rules: list[FileRule]) -> None:
+    """Register a `<prefix>-<key>-owner` and a `<prefix>-<key>-mode` check for each rule."""
+    for rule in rules:
+        owner = ":".join(rule.owner)
+
+        def judge_rule_owner(facts: Facts, rule: FileRule = rule) -> Outcome:
+            fact = located(facts, rule.locate(facts), rule.missing)
+            return fact if isinstance(fact, Outcome) else judge_owner(fact, *rule.owner)
+
+        def judge_rule_mode(facts: Facts, rule: FileRule = rule) -> Outcome:
+            fact = located(facts, rule.locate(facts), rule.missing)
+            return fact if isinstance(fact, Outcome) else judge_mode(fact, rule.mode)
+
+        check(
+            f"{prefix}-{rule.key}-owner",
+            title=f"{rule.what} is owned by {owner}",
+            layer=layer,
+            severity=rule.severity,
+            needs=rule.needs,
+            rationale=f"{rule.why} Only {owner} should be able to replace or re-permission it.",
+            remediation=f"chown {owner} on the path shown in the evidence (usually {rule.example}).",
+        )(judge_rule_owner)
+        check(
+            f"{prefix}-{rule.key}-mode",
+            title=f"{rule.what} has mode {mode_text(rule.mode)} or stricter",
+            layer=layer,
+            severity=rule.severity,
+            needs=rule.needs,
+            rationale=f"{rule.why} Any permission beyond {mode_text(rule.mode)} lets other users read or change it.",
+            remediation=f"chmod {rule.mode:o} on the path shown in the evidence (usually {rule.example}).",
+        )(judge_rule_mode)

@@ -1,0 +1,161 @@
+"""Daemon-wide settings (CIS 2.x): read from the running daemon where it reports them,
+else from its command line and daemon.json, with the daemon's default when neither sets them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.facts import Facts
+from benchmark.model import Evidence, Layer, Outcome, Severity, failed, not_applicable, passed
+from checks.catalog import check
+
+DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
+ICC_OPTION = "com.docker.network.bridge.enable_icc"
+
+
+def configured(facts: Facts, key: str, default: Any) -> tuple[Any, Evidence]:
+    """An option's value and the evidence of where it came from (or that the default applies)."""
+    option = facts.daemon_option(key)
+    if option is None:
+        return default, Evidence(key, f"{default!r} (not set: daemon default)")
+    return option.value, Evidence(key, f"{option.value!r} ({option.source})")
+
+
+def judge_option(facts: Facts, key: str, default: Any, want: Any, bad_message: str, good_message: str) -> Outcome:
+    value, evidence = configured(facts, key, default)
+    if value == want:
+        return passed(good_message, [evidence])
+    return failed(bad_message, [evidence])
+
+
+@check(
+    "daemon-icc-disabled",
+    title="Containers on the default bridge cannot talk to each other",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.MEDIUM,
+    rationale="With inter-container communication on, any container on docker0 can reach every other one's ports.",
+    remediation='Set "icc": false in daemon.json and use user-defined networks for containers that must talk.',
+)
+def icc_disabled(facts: Facts) -> Outcome:
+    if facts.docker_ok:
+        bridges = [n for n in facts.networks if (n.get("Options") or {}).get(DEFAULT_BRIDGE_OPTION) == "true"]
+        if not bridges:
+            return not_applicable("the daemon has no default bridge network (bridge: none)")
+        icc = (bridges[0].get("Options") or {}).get(ICC_OPTION, "true")
+        evidence = [Evidence(f"network {bridges[0].get('Name')}", f"{ICC_OPTION}={icc}")]
+        if icc == "false":
+            return passed("inter-container communication is off on the default bridge", evidence)
+        return failed("inter-container communication is on for the default bridge", evidence)
+    return judge_option(facts, "icc", True, False, "icc is not disabled", "icc is disabled")
+
+
+@check(
+    "daemon-log-level-info",
+    title="The daemon logs at level info (not debug)",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.LOW,
+    rationale="info records the events an investigation needs; debug floods the logs and can record sensitive request data.",
+    remediation='Remove --log-level/-D or set "log-level": "info" (and drop "debug": true) in daemon.json.',
+)
+def log_level_info(facts: Facts) -> Outcome:
+    level, evidence = configured(facts, "log-level", "info")
+    debug, debug_evidence = configured(facts, "debug", False)
+    evidence = [evidence, debug_evidence]
+    if facts.docker_ok and facts.info.get("Debug"):
+        debug = True
+        evidence.append(Evidence("docker info", "Debug=true"))
+    if debug is True:
+        return failed("the daemon runs in debug mode", evidence)
+    if level != "info":
+        return failed(f"log level is {level!r}, not 'info'", evidence)
+    return passed("log level is info", evidence)
+
+
+@check(
+    "daemon-iptables-enabled",
+    title="The daemon manages iptables rules",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.MEDIUM,
+    rationale="With iptables off, published ports and container isolation depend on hand-written firewall rules.",
+    remediation='Remove --iptables=false and "iptables": false from daemon.json.',
+)
+def iptables_enabled(facts: Facts) -> Outcome:
+    return judge_option(facts, "iptables", True, True, "the daemon does not manage iptables", "the daemon manages iptables")
+
+
+@check(
+    "daemon-live-restore",
+    title="Live restore is enabled",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.LOW,
+    rationale="Containers keep running while the daemon is stopped or upgraded, so patching Docker needs no downtime.",
+    remediation='Set "live-restore": true in daemon.json (not available with swarm mode).',
+)
+def live_restore(facts: Facts) -> Outcome:
+    if facts.docker_ok and "LiveRestoreEnabled" in facts.info:
+        evidence = [Evidence("docker info", f"LiveRestoreEnabled={str(facts.info['LiveRestoreEnabled']).lower()}")]
+        if facts.info["LiveRestoreEnabled"]:
+            return passed("live restore is enabled", evidence)
+        return failed("live restore is disabled", evidence)
+    return judge_option(facts, "live-restore", False, True, "live restore is not enabled", "live restore is enabled")
+
+
+@check(
+    "daemon-userland-proxy-disabled",
+    title="The userland proxy is disabled",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.LOW,
+    rationale="docker-proxy processes widen the attack surface; hairpin NAT in the kernel does the same job.",
+    remediation='Set "userland-proxy": false in daemon.json.',
+)
+def userland_proxy_disabled(facts: Facts) -> Outcome:
+    return judge_option(facts, "userland-proxy", True, False, "the userland proxy is enabled", "the userland proxy is disabled")
+
+
+@check(
+    "daemon-no-new-privileges",
+    title="Containers cannot gain new privileges by default",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.MEDIUM,
+    rationale="no-new-privileges stops setuid binaries inside a container from raising a process's privileges.",
+    remediation='Set "no-new-privileges": true in daemon.json.',
+)
+def no_new_privileges(facts: Facts) -> Outcome:
+    return judge_option(facts, "no-new-privileges", False, True, "no-new-privileges is not set daemon-wide", "no-new-privileges is set daemon-wide")
+
+
+@check(
+    "daemon-storage-driver-not-aufs",
+    title="The aufs storage driver is not used",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.MEDIUM,
+    rationale="aufs is unmaintained, removed from current Docker releases and known to crash kernels.",
+    remediation='Switch to overlay2 ("storage-driver": "overlay2"), migrating images and volumes first.',
+)
+def not_aufs(facts: Facts) -> Outcome:
+    if facts.docker_ok:
+        driver, evidence = facts.info.get("Driver"), Evidence("docker info", f"Driver={facts.info.get('Driver')}")
+    else:
+        driver, evidence = configured(facts, "storage-driver", None)
+        if driver is None:
+            return not_applicable("the daemon is unreachable and no storage driver is configured", [evidence])
+    if driver == "aufs":
+        return failed("the daemon uses aufs", [evidence])
+    return passed(f"the daemon uses {driver}", [evidence])
+
+
+@check(
+    "daemon-experimental-off",
+    title="Experimental features are off",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.LOW,
+    rationale="Experimental features are not covered by Docker's stability and security guarantees.",
+    remediation='Remove --experimental and "experimental": true from daemon.json.',
+)
+def experimental_off(facts: Facts) -> Outcome:
+    if facts.docker_ok and "ExperimentalBuild" in facts.info:
+        evidence = [Evidence("docker info", f"ExperimentalBuild={str(facts.info['ExperimentalBuild']).lower()}")]
+        if facts.info["ExperimentalBuild"]:
+            return failed("experimental features are enabled", evidence)
+        return passed("experimental features are off", evidence)
+    return judge_option(facts, "experimental", False, False, "experimental features are enabled", "experimental features are off")

@@ -1,0 +1,140 @@
+"""The host under Docker (CIS 1.x): data partition, who controls the daemon, audit rules."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from typing import Callable
+
+from benchmark.facts import Facts
+from benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
+from checks.catalog import check
+from checks.locations import daemon_json, dockerd_binary, unit_file
+
+
+def docker_root(facts: Facts) -> tuple[str, str]:
+    """Docker's data directory and where that was learnt; userns-remap adds a subdirectory."""
+    if facts.docker_ok and facts.info.get("DockerRootDir"):
+        root = facts.info["DockerRootDir"]
+        remapped = any("userns" in opt for opt in facts.info.get("SecurityOptions") or [])
+        return (posixpath.dirname(root) if remapped else root), "docker info"
+    option = facts.daemon_option("data-root")
+    if option:
+        return option.value, option.source
+    return "/var/lib/docker", "default"
+
+
+@check(
+    "host-docker-data-partition",
+    title="Docker's data directory is on its own filesystem",
+    layer=Layer.HOST_KERNEL,
+    severity=Severity.MEDIUM,
+    rationale="Images, containers and logs can fill a disk; on their own filesystem they cannot fill / and stop the host.",
+    remediation="Mount a dedicated filesystem (e.g. an LVM volume) on Docker's data directory, /var/lib/docker by default.",
+)
+def data_partition(facts: Facts) -> Outcome:
+    root, source = docker_root(facts)
+    mounts = facts.mounts
+    mount = max((m for m in mounts if root == m["mount_point"] or root.startswith(m["mount_point"].rstrip("/") + "/")), key=lambda m: len(m["mount_point"]), default=None)
+    if mount is None:
+        return failed(f"no mount covers {root}", [Evidence(root, source)])
+    evidence = [Evidence(root, f"from {source}; mounted filesystem {mount['mount_point']} ({mount['fstype']} {mount['source']})")]
+    if mount["mount_point"] == root:
+        return passed(f"{root} is its own mount", evidence)
+    return failed(f"{root} lives on the {mount['mount_point']} filesystem", evidence)
+
+
+@check(
+    "host-docker-group-members",
+    title="Only trusted users can control the Docker daemon",
+    layer=Layer.HOST_KERNEL,
+    severity=Severity.HIGH,
+    rationale="Members of the docker group can start a privileged container: they are root on the host in all but name.",
+    remediation="Remove users who do not need to run Docker from the docker group (gpasswd -d USER docker).",
+)
+def docker_group_members(facts: Facts) -> Outcome:
+    group = facts.groups.get("docker")
+    if group is None:
+        return passed("there is no docker group: only root can use the daemon socket", [Evidence("/etc/group", "no docker group")])
+    users = facts.snapshot["users"]
+    members = sorted(set(group["members"]) | {name for name, u in users.items() if u["gid"] == group["gid"]})
+    evidence = [Evidence("docker group", members)]
+    if not members:
+        return passed("the docker group has no members", evidence)
+    return manual(f"{len(members)} users can control the daemon; confirm each is trusted: {', '.join(members)}", evidence)
+
+
+def _watched_paths(rule: str) -> list[str]:
+    """Paths an audit rule watches: `-w PATH` and `-F path=PATH` / `-F dir=PATH`."""
+    try:
+        tokens = shlex.split(rule)
+    except ValueError:
+        tokens = rule.split()
+    paths = []
+    for i, token in enumerate(tokens):
+        if token == "-w" and i + 1 < len(tokens):
+            paths.append(tokens[i + 1])
+        for prefix in ("path=", "dir="):
+            if token.startswith(prefix):
+                paths.append(token[len(prefix) :])
+    return paths
+
+
+def audit_covers(rule: str, path: str) -> bool:
+    """True when the rule watches the path itself or a directory above it."""
+    return any(path == w or path.startswith(w.rstrip("/") + "/") for w in _watched_paths(rule))
+
+
+def first_of(*paths: str) -> Callable[[Facts], str]:
+    def locate(facts: Facts) -> str:
+        found = facts.first_present(*paths)
+        return found.path if found else paths[0]
+
+    return locate
+
+
+AUDITED = [
+    ("dockerd", "the dockerd binary", dockerd_binary),
+    ("run-containerd", "/run/containerd", first_of("/run/containerd")),
+    ("docker-data", "Docker's data directory", lambda f: docker_root(f)[0]),
+    ("etc-docker", "/etc/docker", first_of("/etc/docker")),
+    ("docker-service", "the docker.service unit", lambda f: unit_file(f, "docker.service")),
+    ("containerd-sock", "the containerd socket", first_of("/run/containerd/containerd.sock")),
+    ("docker-socket-unit", "the docker.socket unit", lambda f: unit_file(f, "docker.socket")),
+    ("etc-default-docker", "/etc/default/docker", first_of("/etc/default/docker")),
+    ("daemon-json", "the daemon.json file", daemon_json),
+    ("containerd-config", "/etc/containerd/config.toml", first_of("/etc/containerd/config.toml")),
+    ("etc-sysconfig-docker", "/etc/sysconfig/docker", first_of("/etc/sysconfig/docker")),
+    ("containerd", "the containerd binary", first_of("/usr/bin/containerd")),
+    ("containerd-shim", "containerd-shim", first_of("/usr/bin/containerd-shim")),
+    ("containerd-shim-runc-v1", "containerd-shim-runc-v1", first_of("/usr/bin/containerd-shim-runc-v1")),
+    ("containerd-shim-runc-v2", "containerd-shim-runc-v2", first_of("/usr/bin/containerd-shim-runc-v2")),
+    ("runc", "the runc binary", first_of("/usr/bin/runc", "/usr/sbin/runc")),
+]
+
+
+def _register_audit_check(key: str, what: str, locate: Callable[[Facts], str | None]) -> None:
+    def audited(facts: Facts) -> Outcome:
+        path = locate(facts)
+        if path is None:
+            return not_applicable(f"{what} does not exist on this host")
+        if facts.file(path).state == "absent":
+            return not_applicable(f"{path} does not exist", [Evidence(path, "absent")])
+        rules, source = facts.audit_rules()
+        covering = [r for r in rules if audit_covers(r, path)]
+        if covering:
+            return passed(f"{path} is audited", [Evidence(source, covering)])
+        return failed(f"no audit rule watches {path}", [Evidence(source, f"{len(rules)} rules, none for {path}")])
+
+    check(
+        f"host-audit-{key}",
+        title=f"Changes to {what} are audited",
+        layer=Layer.HOST_KERNEL,
+        severity=Severity.LOW,
+        rationale=f"An audit trail of {what} shows who changed the container runtime, and when.",
+        remediation=f"Add an auditd watch such as `-w PATH -p wa -k docker` for {what} (path in the evidence) to /etc/audit/rules.d/ and reload with augenrules --load.",
+    )(audited)
+
+
+for _key, _what, _locate in AUDITED:
+    _register_audit_check(_key, _what, _locate)

@@ -1,0 +1,45 @@
+"""Where things live on the audited host, found from its facts rather than assumed."""
+
+from __future__ import annotations
+
+from benchmark.facts import Facts
+
+# systemd's unit search path, highest precedence first.
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+DEFAULT_SOCKET = "/var/run/docker.sock"
+
+
+def unit_file(facts: Facts, unit: str) -> str | None:
+    """The unit file systemd would load for `unit`, or None when no unit dir has it."""
+    found = facts.first_present(*(f"{d}/{unit}" for d in UNIT_DIRS))
+    return found.path if found else None
+
+
+def docker_socket(facts: Facts) -> str | None:
+    """The unix socket of the audited daemon, as a path on the target; None for TCP daemons."""
+    host = facts.docker.get("host") or ""
+    if host.startswith("unix://"):
+        path = host[len("unix://") :]
+        root = facts.snapshot["target"].get("root", "/").rstrip("/")
+        return path[len(root) :] if root and path.startswith(root + "/") else path
+    if host:
+        return None
+    return DEFAULT_SOCKET
+
+
+def daemon_json(facts: Facts) -> str:
+    return facts.daemon_config["path"]
+
+
+def dockerd_binary(facts: Facts) -> str:
+    """The dockerd executable: the running one's argv[0] when absolute, else where packages put it."""
+    argv = facts.daemon_argv
+    if argv and argv[0].startswith("/"):
+        return argv[0]
+    found = facts.first_present("/usr/bin/dockerd", "/usr/sbin/dockerd")
+    return found.path if found else "/usr/bin/dockerd"
+
+
+def tls_file(facts: Facts, key: str) -> str | None:
+    option = facts.daemon_option(key)
+    return option.value if option and isinstance(option.value, str) and option.value else None

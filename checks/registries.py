@@ -1,0 +1,143 @@
+"""How the daemon and its clients talk to registries: TLS, certificates, credentials, trust."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from benchmark.facts import Facts
+from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, failed, not_applicable, passed
+from checks.catalog import check
+from checks.common import judge_mode, judge_owner
+
+CERTS_D = "/etc/docker/certs.d"
+
+
+def _is_loopback(entry: str) -> bool:
+    """True for 127.0.0.0/8, ::1/128, localhost:5000, [::1]:5000 and the like."""
+    try:
+        return ipaddress.ip_network(entry, strict=False).is_loopback
+    except ValueError:
+        pass
+    if entry.startswith("["):
+        host = entry[1 : entry.find("]")]
+    else:
+        host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_registries(facts: Facts) -> tuple[list[str], str]:
+    """Registries reached without TLS verification, from the live daemon when it answers."""
+    if facts.docker_ok:
+        config = facts.info.get("RegistryConfig") or {}
+        entries = list(config.get("InsecureRegistryCIDRs") or [])
+        entries += [name for name, index in (config.get("IndexConfigs") or {}).items() if not index.get("Secure", True)]
+        return entries, "docker info"
+    option = facts.daemon_option("insecure-registries", flag="insecure-registry", many=True)
+    return (list(option.value) if option else []), (option.source if option else "daemon configuration")
+
+
+@check(
+    "registry-no-insecure",
+    title="No insecure (plain HTTP or unverified TLS) registries are configured",
+    layer=Layer.REGISTRIES,
+    severity=Severity.HIGH,
+    rationale="Images pulled from an insecure registry can be swapped in transit; loopback registries are the only safe exception.",
+    remediation="Remove entries from insecure-registries in daemon.json (and --insecure-registry flags); give the registry a trusted TLS certificate.",
+)
+def no_insecure_registries(facts: Facts) -> Outcome:
+    entries, source = insecure_registries(facts)
+    outside = [e for e in entries if not _is_loopback(e)]
+    evidence = [Evidence(source, entries)]
+    if outside:
+        return failed(f"insecure registries outside loopback: {', '.join(outside)}", evidence)
+    return passed("no insecure registries beyond loopback", evidence)
+
+
+def _registry_certs(facts: Facts) -> list[str] | Outcome:
+    base = facts.file(CERTS_D)
+    if base.state == "absent":
+        return not_applicable(f"{CERTS_D} does not exist: no per-registry certificates")
+    base.require()
+    certs = sorted(p for p, e in facts.snapshot["files"].items() if p.startswith(CERTS_D + "/") and e.get("type") == "file")
+    return certs or not_applicable(f"{CERTS_D} holds no certificate files")
+
+
+def _each_cert(facts: Facts, judge) -> Outcome:
+    certs = _registry_certs(facts)
+    if isinstance(certs, Outcome):
+        return certs
+    outcomes = [judge(facts.file(path)) for path in certs]
+    bad = [e for o in outcomes if o.status.value == "FAIL" for e in o.evidence]
+    if bad:
+        return failed(f"{len(bad)} of {len(certs)} registry certificate files fall short", bad)
+    return passed(f"all {len(certs)} registry certificate files comply", [e for o in outcomes for e in o.evidence])
+
+
+@check(
+    "registry-certs-owner",
+    title="Registry certificate files are owned by root:root",
+    layer=Layer.REGISTRIES,
+    severity=Severity.MEDIUM,
+    rationale="Registry certificates decide which registries the daemon trusts; only root may replace them.",
+    remediation=f"chown -R root:root {CERTS_D}",
+)
+def registry_certs_owner(facts: Facts) -> Outcome:
+    return _each_cert(facts, lambda fact: judge_owner(fact, "root", "root"))
+
+
+@check(
+    "registry-certs-mode",
+    title="Registry certificate files have mode 0444 or stricter",
+    layer=Layer.REGISTRIES,
+    severity=Severity.MEDIUM,
+    rationale="A writable registry certificate lets a local user make the daemon trust a rogue registry.",
+    remediation=f"chmod 444 the files under {CERTS_D} (private keys there: 400)",
+)
+def registry_certs_mode(facts: Facts) -> Outcome:
+    return _each_cert(facts, lambda fact: judge_mode(fact, 0o444))
+
+
+@check(
+    "registry-content-trust",
+    title="Docker content trust is enabled for the auditing environment",
+    layer=Layer.REGISTRIES,
+    severity=Severity.LOW,
+    rationale="With content trust, the client refuses unsigned images on pull, push, build and run.",
+    remediation="export DOCKER_CONTENT_TRUST=1 in the environment that runs docker (e.g. /etc/environment or the CI runner).",
+)
+def content_trust(facts: Facts) -> Outcome:
+    value = facts.snapshot["env"].get("DOCKER_CONTENT_TRUST")
+    evidence = [Evidence("DOCKER_CONTENT_TRUST", value if value else "unset")]
+    if value == "1":
+        return passed("DOCKER_CONTENT_TRUST=1 in the probe's environment", evidence)
+    return failed("DOCKER_CONTENT_TRUST is not 1 in the probe's environment", evidence)
+
+
+@check(
+    "registry-credentials-not-plaintext",
+    title="Registry credentials are kept in a credential store, not in plain text",
+    layer=Layer.REGISTRIES,
+    severity=Severity.HIGH,
+    needs=(Needs.HOST,),
+    rationale="docker login without a credential helper writes a reusable base64 password into ~/.docker/config.json.",
+    remediation="Configure credsStore (or credHelpers) in the client config and log in again; delete the auths entries holding credentials.",
+)
+def credentials_not_plaintext(facts: Facts) -> Outcome:
+    configs = facts.snapshot["client_configs"]
+    if not configs:
+        return not_applicable("no Docker client config.json found for root or docker group members")
+    bad = []
+    for path, config in sorted(configs.items()):
+        if "error" in config:
+            continue
+        plain = [reg for reg, auth in config["auths"].items() if auth["has_credentials"] and reg not in config["cred_helpers"]]
+        if plain and not config["creds_store"]:
+            bad.append(Evidence(path, plain))
+    if bad:
+        return failed(f"{len(bad)} client config(s) store registry passwords in plain text", bad)
+    return passed(f"{len(configs)} client config(s) keep no plain-text registry passwords", [Evidence(p, "ok") for p in sorted(configs)])
