@@ -39,6 +39,11 @@ def _write_json(path: str, document: dict[str, Any]) -> None:
     if path == "-":
         sys.stdout.write(text)
         return
+    if os.path.exists(path) and not os.path.isfile(path):
+        # /dev/null, /dev/stdout, a FIFO: write in place; renaming a file over it would replace it
+        with open(path, "w") as stream:
+            stream.write(text)
+        return
     tmp = Path(path).with_name(Path(path).name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -69,7 +74,7 @@ def selection_options(func):
 
 def result_options(func):
     func = click.option("-o", "--output", metavar="FILE", help="Where to write the JSON report ('-' for stdout). Default: dockbench-HOST-TIME.json.")(func)
-    func = click.option("--fail-on", type=click.Choice(["fail", "error", "never"]), default="fail", show_default=True, help="Exit 1 when a check FAILs (fail), FAILs or ERRORs (error), or never.")(func)
+    func = click.option("--fail-on", type=click.Choice(["fail", "error", "never"]), default="error", show_default=True, help="Exit 1 when a check FAILs or could not be decided (error), only when one FAILs (fail), or never.")(func)
     func = click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")(func)
     return func
 
@@ -79,8 +84,8 @@ def result_options(func):
 def main() -> None:
     """Audit Docker hosts against the CIS Docker Benchmark and beyond.
 
-    Exit codes: 0 nothing failed, 1 a check failed (see --fail-on), 2 usage error or the scan
-    could not run.
+    Exit codes: 0 every check decided and none failed; 1 a check FAILed or could not be
+    decided (ERROR; see --fail-on); 2 usage error, or the scan could not run at all.
     """
 
 

@@ -75,6 +75,9 @@ def parse(data: bytes) -> dict[str, Record]:
     while pos < len(data):
         match = _HEADER.match(data, pos)
         if not match:
+            rest = data[pos:]
+            if b"\n" not in rest and b"@@dockbench ".startswith(rest[:12]):
+                raise ProbeOutputError(f"output truncated at offset {pos} (inside a record header)")
             snippet = data[pos : pos + 40]
             raise ProbeOutputError(f"unexpected bytes at offset {pos}: {snippet!r}")
         stream, rc, name_len, data_len = match.groups()

@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from benchmark import __version__
-from benchmark.model import Layer, Status
+from benchmark.model import Layer, Severity, Status
 
 SCHEMA_VERSION = "1.0"
 BENCHMARK = {"id": "cis-docker-1.6.0", "title": "CIS Docker Benchmark v1.6.0"}
@@ -69,6 +69,7 @@ def build(
     errors += [{"stage": "probe", "message": note} for note in snapshot["probe"]["notes"]]
     errors += [{"stage": "docker", "message": message} for message in snapshot["docker"].get("errors", [])]
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
+    gravity = {s.value: -i for i, s in enumerate(Severity)}
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
@@ -79,7 +80,7 @@ def build(
         "facts_collected_at": snapshot["collected_at"],
         "target": target_summary(snapshot),
         "summary": summarize(results),
-        "results": sorted(results, key=lambda r: (order[r["status"]], r["layer"], r["id"])),
+        "results": sorted(results, key=lambda r: (order[r["status"]], gravity[r["severity"]], r["layer"], r["id"])),
         "errors": errors,
     }
 

@@ -1,0 +1,68 @@
+"""The command line as users meet it: help, version, usage errors, colour, bad input files."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from benchmark import __version__, cli, terminal
+from tests.cli_run import dockbench
+
+
+def test_version():
+    done = dockbench("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"dockbench, version {__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["scan"], ["evaluate"], ["checks"], ["checks", "list"]])
+def test_every_command_has_help(command):
+    done = dockbench(*command, "--help")
+    assert done.returncode == 0
+    assert "Usage: dockbench" in done.stdout
+
+
+def test_usage_errors_exit_2():
+    assert dockbench("scan", "--fail-on", "sometimes").returncode == 2
+    assert dockbench("no-such-command").returncode == 2
+    assert dockbench("scan", "--root", "/no/such/dir").returncode == 2
+
+
+def test_evaluate_refuses_what_is_not_a_snapshot(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": 1}')
+    done = dockbench("evaluate", bad)
+    assert done.returncode == 2
+    assert "not a dockbench facts snapshot" in done.stderr
+    bad.write_text("garbage{")
+    assert dockbench("evaluate", bad).returncode == 2
+
+
+def test_checks_list_json_and_table():
+    listed = json.loads(dockbench("checks", "list", "--format", "json").stdout)
+    ids = {c["id"] for c in listed}
+    assert "container-not-privileged" in ids
+    privileged = next(c for c in listed if c["id"] == "container-not-privileged")
+    assert privileged["cis"][0]["id"] == "5.5" and privileged["level"] == 1
+    table = dockbench("checks", "list").stdout.splitlines()
+    assert table[0].split()[:5] == ["id", "cis", "layer", "level", "severity"]
+    assert len(table) == len(listed) + 1
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_color_only_on_a_terminal_and_never_with_no_color(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli._use_color(_Tty())
+    assert not cli._use_color(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not cli._use_color(_Tty())
+
+
+def test_terminal_output_escapes_control_characters():
+    assert terminal.clean("evil\x1b[2J\x07name") == "evil\\x1b[2J\\x07name"

@@ -1,0 +1,63 @@
+"""The catalog's integrity: unique ids, complete metadata, CIS mapping that points at real checks."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import yaml
+
+import checks
+from benchmark.model import Layer
+
+CATALOG = checks.load()
+MAPPING = yaml.safe_load((checks.MAPPINGS / "cis-docker-1.6.0.yaml").read_text())
+
+
+def test_ids_are_unique_and_stable_looking():
+    ids = [c.meta.id for c in CATALOG.all()]
+    assert len(ids) == len(set(ids))
+    for check_id in ids:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", check_id), check_id
+
+
+def test_metadata_is_complete():
+    for check in CATALOG.all():
+        meta = check.meta
+        for field in ("title", "rationale", "remediation"):
+            text = getattr(meta, field)
+            assert text and text.strip() == text and len(text) > 15, (meta.id, field)
+        assert meta.layer in Layer
+
+
+def test_every_layer_of_the_foundation_has_at_least_three_checks():
+    per_layer = Counter(c.meta.layer for c in CATALOG.all())
+    for layer in (Layer.HOST_KERNEL, Layer.DAEMON_CONFIG, Layer.SOCKET_PERMISSIONS, Layer.TLS, Layer.REGISTRIES, Layer.CONTAINERS):
+        assert per_layer[layer] >= 3, layer
+
+
+def test_cis_ids_are_mapped_once_to_existing_checks_with_levels():
+    cis_ids = [str(e["cis_id"]) for e in MAPPING["recommendations"]]
+    assert len(cis_ids) == len(set(cis_ids))
+    known = {c.meta.id for c in CATALOG.all()}
+    for entry in MAPPING["recommendations"]:
+        assert entry["check"] in known
+        assert entry["level"] in (1, 2)
+        assert isinstance(entry["automated"], bool)
+    mapped = {ref.id: c.meta.id for c in CATALOG.all() for ref in c.meta.cis}
+    assert mapped == {str(e["cis_id"]): e["check"] for e in MAPPING["recommendations"]}
+
+
+def test_registering_an_id_twice_is_refused():
+    from benchmark.registry import Registry
+    from benchmark.model import Severity
+
+    registry = Registry()
+    meta = dict(title="t", layer=Layer.HOST_KERNEL, severity=Severity.LOW, rationale="r", remediation="m")
+    registry.check("dup-id", **meta)(lambda facts: None)
+    try:
+        registry.check("dup-id", **meta)(lambda facts: None)
+    except ValueError as exc:
+        assert "duplicate check id 'dup-id'" in str(exc)
+    else:
+        raise AssertionError("a duplicate id was accepted")
