@@ -134,7 +134,9 @@ def start(root: Path, timeout: float = START_TIMEOUT) -> str:
     if pid_alive(read_pid(root / "docker.pid")):
         raise DaemonError(f"a dockerd is already running in {root}")
     (root / "daemon.json").write_text("{}\n")  # never read /etc/docker/daemon.json
-    ns = "dockbench-" + root.name  # own containerd namespaces, should a system containerd be shared
+    # Own containerd namespaces, should a system containerd be shared; containerd accepts only
+    # alphanumerics joined by single separators, and mkdtemp names may end in "_".
+    ns = "dockbench-" + "".join(c for c in root.name if c.isalnum())
     cmd = [
         os.environ.get("DOCKERD", "dockerd"),
         "--host", host,
