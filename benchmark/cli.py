@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ import click
 from benchmark import __version__, report as report_mod, terminal
 from benchmark.collect import CollectError, collect
 from benchmark.facts import Facts, Selection
+from benchmark.policy import Policy, PolicyError
 from benchmark.runner import evaluate
+from benchmark.selection import CheckFilter
 from benchmark.transports import LocalTransport, TransportError
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -64,12 +67,47 @@ def _finish(document: dict[str, Any], output: str | None, quiet: bool, fail_on: 
     sys.exit(report_mod.exit_code(document, fail_on))
 
 
-def selection_options(func):
-    """Container selection, shared by scan and evaluate."""
-    func = click.option("--include-stopped", is_flag=True, help="Also check containers that are not running.")(func)
-    func = click.option("--container", "containers", multiple=True, metavar="PATTERN", help="Only containers whose name matches this glob (repeatable).")(func)
-    func = click.option("--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Only containers with this label (repeatable).")(func)
+def judging_options(func):
+    """What to judge and by which policy, shared by scan and evaluate."""
+    options = [
+        click.option("--level", type=click.IntRange(1, 2), help="CIS profile: 1 runs level-1 checks, 2 levels 1 and 2. Checks beyond CIS always run."),
+        click.option("--include", multiple=True, metavar="ID|CIS|LAYER", help="Only these checks: a check id (globs work), a CIS id or section (5, 5.1), or a layer (repeatable)."),
+        click.option("--exclude", multiple=True, metavar="ID|CIS|LAYER", help="Leave these checks out (same forms as --include; repeatable)."),
+        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Policy file (YAML): trusted_docker_users, allowed_registries, allowed_capabilities, allowed_host_ports, cert_expiry_warning_days."),
+        click.option("--include-stopped", is_flag=True, help="Also check containers that are not running."),
+        click.option("--container", "containers", multiple=True, metavar="PATTERN", help="Only containers whose name matches this glob (repeatable)."),
+        click.option("--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Only containers with this label (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
     return func
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to judge, settled before any host is probed so bad options fail fast."""
+
+    checks: list
+    selection: Selection
+    policy: Policy
+
+    @classmethod
+    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels) -> "Plan":
+        try:
+            policy = Policy.load(config_file) if config_file else Policy()
+        except PolicyError as exc:
+            raise click.BadParameter(str(exc), param_hint="--config") from exc
+        chosen = CheckFilter(level, tuple(include), tuple(exclude))
+        checks = [c for c in _catalog().all() if chosen.keeps(c.meta)]
+        if not checks:
+            raise click.UsageError("no check matches --level/--include/--exclude")
+        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy)
+
+    def judge(self, snapshot: dict[str, Any], started: str) -> dict[str, Any]:
+        results = evaluate(Facts(snapshot, self.selection, self.policy), self.checks)
+        document = report_mod.build(results, snapshot, started_at=started, finished_at=_now())
+        document["policy"] = self.policy.to_dict()
+        return document
 
 
 def result_options(func):
@@ -95,10 +133,11 @@ def main() -> None:
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (read-only, but needs root to see everything).")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds the probe may take.")
 @click.option("--facts-out", metavar="FILE", help="Also save the facts snapshot (evidence; re-judge it with `dockbench evaluate`).")
-@selection_options
+@judging_options
 @result_options
-def scan(docker_host, root, sudo, timeout, facts_out, include_stopped, containers, labels, output, fail_on, quiet) -> None:
+def scan(docker_host, root, sudo, timeout, facts_out, output, fail_on, quiet, **judging) -> None:
     """Audit the local Docker host."""
+    plan = Plan.from_options(**judging)
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
@@ -112,18 +151,16 @@ def scan(docker_host, root, sudo, timeout, facts_out, include_stopped, container
         sys.exit(EXIT_CANNOT_RUN)
     if facts_out:
         _write_json(facts_out, snapshot)
-    selection = Selection(include_stopped, tuple(containers), tuple(labels))
-    results = evaluate(Facts(snapshot, selection), _catalog().all())
-    document = report_mod.build(results, snapshot, started_at=started, finished_at=_now())
-    _finish(document, output, quiet, fail_on)
+    _finish(plan.judge(snapshot, started), output, quiet, fail_on)
 
 
 @main.command("evaluate")
 @click.argument("facts_file", type=click.File("r"))
-@selection_options
+@judging_options
 @result_options
-def evaluate_cmd(facts_file, include_stopped, containers, labels, output, fail_on, quiet) -> None:
+def evaluate_cmd(facts_file, output, fail_on, quiet, **judging) -> None:
     """Judge a saved facts snapshot again, with no access to any host."""
+    plan = Plan.from_options(**judging)
     try:
         snapshot = json.load(facts_file)
         if not isinstance(snapshot, dict) or "facts_version" not in snapshot:
@@ -131,11 +168,7 @@ def evaluate_cmd(facts_file, include_stopped, containers, labels, output, fail_o
     except ValueError as exc:
         click.echo(f"dockbench: cannot read {facts_file.name}: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
-    started = _now()
-    selection = Selection(include_stopped, tuple(containers), tuple(labels))
-    results = evaluate(Facts(snapshot, selection), _catalog().all())
-    document = report_mod.build(results, snapshot, started_at=started, finished_at=_now())
-    _finish(document, output, quiet, fail_on)
+    _finish(plan.judge(snapshot, _now()), output, quiet, fail_on)
 
 
 @main.group("checks")

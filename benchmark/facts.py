@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.model import Undecidable
+from benchmark.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,10 @@ class Selection:
 class Facts:
     """The snapshot of one host, with accessors that state what could not be known."""
 
-    def __init__(self, snapshot: dict[str, Any], selection: Selection | None = None):
+    def __init__(self, snapshot: dict[str, Any], selection: Selection | None = None, policy: Policy | None = None):
         self.snapshot = snapshot
         self.selection = selection or Selection()
+        self.policy = policy or Policy()
 
     # --- host
     @property

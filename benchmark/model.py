@@ -39,7 +39,6 @@ class Needs(str, Enum):
 
     HOST = "host"
     DOCKER = "docker"
-    DAEMON_PROCESS = "daemon_process"
 
 
 @dataclass(frozen=True)
