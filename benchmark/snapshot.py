@@ -215,9 +215,16 @@ def _config_file(argv: list[str]) -> str | None:
 
 
 def _daemon_sockets(daemon: dict) -> set[str]:
-    """Unix sockets a dockerd serves; systemd socket activation (fd://) means docker.socket."""
+    """Unix sockets a dockerd serves; systemd socket activation (fd://) means docker.socket.
+
+    Without -H, dockerd serves its default socket: a rootless one (not uid 0) serves
+    $XDG_RUNTIME_DIR/docker.sock, which is /run/user/UID/docker.sock.
+    """
+    hosts = _daemon_hosts(daemon["argv"], daemon["config"]["data"])
+    if not hosts and daemon["uid"]:
+        return {f"/run/user/{daemon['uid']}/docker.sock"}
     sockets = set()
-    for host in _daemon_hosts(daemon["argv"], daemon["config"]["data"]) or ["fd://"]:
+    for host in hosts or ["fd://"]:
         path = DEFAULT_SOCKET if host.startswith("fd://") else _socket_of(host)
         if path:
             sockets.add(_normal(path))
