@@ -79,12 +79,11 @@ def _files(records: dict[str, Record], users: dict, groups: dict) -> dict[str, d
             entry["owner"] = uid_names.get(entry["uid"])
             entry["group"] = gid_names.get(entry["gid"])
             content = records.get("read:" + path)
-            if content is not None and _keeps_content(path):
-                if content.ok:
-                    entry["content"] = redact.scrub_url(content.text)
-                else:
-                    entry["content_error"] = content.error_text
-                    entry["state"] = "unreadable"
+            if content is not None and not content.ok:
+                entry["content_error"] = content.error_text
+                entry["state"] = "unreadable"
+            elif content is not None and _keeps_content(path):
+                entry["content"] = redact.scrub_url(content.text)
         files[path] = entry
     return files
 
@@ -122,7 +121,7 @@ def _mounts(records: dict[str, Record]) -> list[dict] | None:
         fields, tail = left.split(), right.split()
         if len(fields) >= 5 and len(tail) >= 2:
             point = fields[4].encode().decode("unicode_escape")  # octal escapes such as \040
-            mounts.append({"mount_point": point, "fstype": tail[0], "source": tail[1], "options": fields[5] if len(fields) > 5 else ""})
+            mounts.append({"mount_point": point, "fstype": tail[0], "source": tail[1], "options": fields[5] if len(fields) > 5 else "", "dev": fields[2]})
     return mounts
 
 
