@@ -35,13 +35,29 @@ def docker_root(facts: Facts) -> tuple[str, str]:
 def data_partition(facts: Facts) -> Outcome:
     root, source = docker_root(facts)
     mounts = facts.mounts
-    mount = max((m for m in mounts if root == m["mount_point"] or root.startswith(m["mount_point"].rstrip("/") + "/")), key=lambda m: len(m["mount_point"]), default=None)
+    mount = _covering(mounts, root)
     if mount is None:
         return failed(f"no mount covers {root}", [Evidence(root, source)])
     evidence = [Evidence(root, f"from {source}; mounted filesystem {mount['mount_point']} ({mount['fstype']} {mount['source']})")]
-    if mount["mount_point"] == root:
-        return passed(f"{root} is its own mount", evidence)
-    return failed(f"{root} lives on the {mount['mount_point']} filesystem", evidence)
+    if mount["mount_point"] != root:
+        return failed(f"{root} lives on the {mount['mount_point']} filesystem", evidence)
+    # A bind mount of a directory (dockerd makes one of its data root) is a mount, not a filesystem.
+    parent = _covering(mounts, posixpath.dirname(root)) if root != "/" else None
+    if parent is not None and mount.get("dev") and mount.get("dev") == parent.get("dev"):
+        evidence.append(Evidence(parent["mount_point"], f"same device {parent['dev']} ({parent['fstype']} {parent['source']})"))
+        return failed(f"{root} is a bind mount of a directory on the {parent['mount_point']} filesystem", evidence)
+    return passed(f"{root} is its own mount", evidence)
+
+
+def _covering(mounts: list[dict], path: str) -> dict | None:
+    """The mount a path lives on: the deepest mount point above it, the last mounted on top."""
+    covering = None
+    for mount in mounts:
+        point = mount["mount_point"]
+        above = path == point or path.startswith(point.rstrip("/") + "/")
+        if above and (covering is None or len(point) >= len(covering["mount_point"])):
+            covering = mount
+    return covering
 
 
 @check(
