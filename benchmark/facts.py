@@ -245,7 +245,10 @@ class Facts:
             return None
         if config["state"] == "absent" or config["state"] == "not_collected" and not self.daemon:
             return None
-        raise Undecidable(config["error"] or f"{config['path']}: {config['state']}")
+        reason = config["error"] or f"{config['path']}: {config['state']}"
+        if config["state"] == "unreadable":
+            raise Undecidable(f"cannot read {config['path']} ({reason}): re-run with --sudo or as root")
+        raise Undecidable(reason)
 
     # --- docker
     @property
