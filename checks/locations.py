@@ -10,9 +10,16 @@ DEFAULT_SOCKET = "/var/run/docker.sock"
 
 
 def unit_file(facts: Facts, unit: str) -> str | None:
-    """The unit file systemd would load for `unit`, or None when no unit dir has it."""
-    found = facts.first_present(*(f"{d}/{unit}" for d in UNIT_DIRS))
-    return found.path if found else None
+    """The unit file systemd would load for `unit`, or None when no unit dir has it.
+
+    One the probe saw but could not stat (unreadable) is returned too: the checks then say
+    so, rather than judge a file of lower precedence that systemd does not load.
+    """
+    for directory in UNIT_DIRS:
+        path = f"{directory}/{unit}"
+        if facts.file(path).state not in ("absent", "not_collected"):
+            return path
+    return None
 
 
 def docker_socket(facts: Facts) -> str | None:
