@@ -9,10 +9,16 @@ from checks.common import FileRule, register_file_rules
 from checks.locations import tls_file
 
 
+def _is_tcp(host: str) -> bool:
+    """dockerd reads a -H value without "scheme://" (e.g. "0.0.0.0:2375", ":2375") as TCP."""
+    host = host.strip()
+    return host.startswith("tcp://") or (bool(host) and "://" not in host)
+
+
 def tcp_hosts(facts: Facts) -> list[str]:
     option = facts.daemon_option("hosts", flag="host", many=True)
     hosts = option.value if option else []
-    return [h for h in ([hosts] if isinstance(hosts, str) else hosts) if isinstance(h, str) and h.startswith("tcp://")]
+    return [h for h in ([hosts] if isinstance(hosts, str) else hosts) if isinstance(h, str) and _is_tcp(h)]
 
 
 def _enabled(facts: Facts, key: str) -> bool:
