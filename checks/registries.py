@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 from benchmark.facts import Facts
-from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, failed, not_applicable, passed
+from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, error, failed, not_applicable, passed
+from benchmark.snapshot import CLIENT_CONFIG
 from checks.catalog import check
 from checks.common import judge_mode, judge_owner
 
@@ -129,15 +130,23 @@ def content_trust(facts: Facts) -> Outcome:
 )
 def credentials_not_plaintext(facts: Facts) -> Outcome:
     configs = facts.snapshot["client_configs"]
-    if not configs:
+    # Client configs the probe could not stat or read, and (below) ones that are not JSON, get no verdict.
+    found = [facts.file(path) for path in sorted(facts.snapshot["files"]) if path.endswith(CLIENT_CONFIG)]
+    unseen = [fact for fact in found if fact.state in ("unreadable", "error")]
+    if not configs and not unseen:
         return not_applicable("no Docker client config.json found for root or docker group members")
-    bad = []
+    bad, broken = [], []
     for path, config in sorted(configs.items()):
         if "error" in config:
+            broken.append(Evidence(path, config["error"]))
             continue
         plain = [reg for reg, auth in config["auths"].items() if auth["has_credentials"] and reg not in config["cred_helpers"]]
         if plain and not config["creds_store"]:
             bad.append(Evidence(path, plain))
     if bad:
         return failed(f"{len(bad)} client config(s) store registry passwords in plain text", bad)
+    if unseen or broken:
+        why = [f"cannot inspect {f.describe()}" for f in unseen] + [f"{e.subject}: {e.observed}" for e in broken]
+        hint = ": re-run with --sudo or as root" if unseen else ""
+        return error("; ".join(why) + hint, [Evidence(f.path, f.state) for f in unseen] + broken)
     return passed(f"{len(configs)} client config(s) keep no plain-text registry passwords", [Evidence(p, "ok") for p in sorted(configs)])
