@@ -13,6 +13,11 @@ from checks.locations import docker_socket
 
 DOCKER = (Needs.DOCKER,)
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
+# Docker's default capability set (moby oci/caps/defaults.go).
+DEFAULT_CAPABILITIES = frozenset({
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+})
 RUNTIME_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock")
 
 
@@ -123,7 +128,16 @@ def host_userns(c: Container, facts: Facts):
 )
 def added_capabilities(c: Container, facts: Facts):
     added = c.host_config.get("CapAdd") or []
+    if "ALL" in {_capability(d) for d in c.host_config.get("CapDrop") or []}:
+        # --cap-drop ALL --cap-add NET_BIND_SERVICE stays within Docker's default set.
+        added = [a for a in added if _capability(a) not in DEFAULT_CAPABILITIES]
     return sorted(added) if added else None
+
+
+def _capability(name: str) -> str:
+    """CAP_SYS_ADMIN for sys_admin, SYS_ADMIN or CAP_SYS_ADMIN (Docker accepts and stores each)."""
+    name = str(name).upper()
+    return name if name == "ALL" or name.startswith("CAP_") else "CAP_" + name
 
 
 @container_check(
