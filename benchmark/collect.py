@@ -65,9 +65,11 @@ def collect(transport, *, root: str = "/", docker_host: str | None = None, targe
     records = _records(transport.run(probe.build(root=root, docker_host=docker_host)))
     first = snapshot.build(records, target=target)
     stat_paths, read_paths = second_round_paths(first)
-    if not (stat_paths or read_paths):
+    swarm_manager = bool(((first["docker"].get("info") or {}).get("Swarm") or {}).get("ControlAvailable"))
+    if not (stat_paths or read_paths or swarm_manager):
         return first
-    more = _records(transport.run(probe.build(root=root, docker_host=docker_host, round_no=2, stat_paths=stat_paths, read_paths=read_paths)))
+    script = probe.build(root=root, docker_host=docker_host, round_no=2, stat_paths=stat_paths, read_paths=read_paths, swarm_manager=swarm_manager)
+    more = _records(transport.run(script))
     more.pop("probe", None)
     more.pop("end", None)
     return snapshot.build({**records, **more}, target=target, rounds=2)

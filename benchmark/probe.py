@@ -50,6 +50,7 @@ def build(
     round_no: int = 1,
     stat_paths: tuple[str, ...] = (),
     read_paths: tuple[str, ...] = (),
+    swarm_manager: bool = False,
 ) -> bytes:
     """Return the probe script with its parameters set.
 
@@ -61,6 +62,7 @@ def build(
         "DB_ROUND": str(round_no),
         "DB_STAT": "\n".join(p for p in stat_paths if "\n" not in p),
         "DB_READ": "\n".join(p for p in read_paths if "\n" not in p),
+        "DB_SWARM_MANAGER": "1" if swarm_manager else "",
     }
     header = "".join(f"{k}={_quote(v)}\n" for k, v in params.items())
     body = resources.files("benchmark").joinpath("probe.sh").read_text()

@@ -1,6 +1,7 @@
 # dockbench probe: gathers every fact the checks need, in one pass, and changes nothing.
 # POSIX sh only (dash, bash, busybox ash); no python, jq or temporary files on the target.
-# The runner prepends assignments of DB_ROOT, DB_DOCKER_HOST, DB_ROUND, DB_STAT and DB_READ.
+# The runner prepends assignments of DB_ROOT, DB_DOCKER_HOST, DB_ROUND, DB_STAT, DB_READ and
+# DB_SWARM_MANAGER; round 2 only looks at what round 1 revealed.
 #
 # Output is a sequence of records, each self-delimiting so that any bytes in file contents
 # survive (NUL bytes excepted: the shell cannot hold them):
@@ -59,9 +60,15 @@ inspect_all() {
 
 frame o 0 probe "1 $DB_ROUND"
 
+if [ -n "$DB_DOCKER_HOST" ]; then
+	DOCKER_HOST=$DB_DOCKER_HOST
+	export DOCKER_HOST
+fi
+
 if [ "$DB_ROUND" = 2 ]; then
 	each_line "$DB_STAT" stat_path
 	each_line "$DB_READ" read_path
+	[ "$DB_SWARM_MANAGER" = 1 ] && run docker:nodes $T docker node ls --format '{{json .}}'
 	frame o 0 end ""
 	exit 0
 fi
@@ -129,16 +136,27 @@ unix://*)
 	stat_path "${_s#"$R"}"
 	;;
 esac
+# registry certificates are read (public material); their private keys are only stat'ed
 for f in "$R"/etc/docker/certs.d/* "$R"/etc/docker/certs.d/*/*; do
-	[ -e "$f" ] && stat_path "${f#"$R"}"
+	[ -e "$f" ] || continue
+	case $f in
+	*.crt | *.cert | *.pem) [ -f "$f" ] && read_path "${f#"$R"}" ;;
+	*) stat_path "${f#"$R"}" ;;
+	esac
 done
+read_path /proc/net/tcp
+read_path /proc/net/tcp6
 
-# --- every dockerd process: its command line, owner and --config-file
+# --- every dockerd process (command line, owner, --config-file), and which cgroup any sshd is in
 for d in "$R"/proc/[0-9]*; do
 	_c=
 	{ read -r _c <"$d/comm"; } 2>/dev/null
-	[ "$_c" = dockerd ] || continue
 	_pid=${d##*/}
+	if [ "$_c" = sshd ]; then
+		run "cgroup:$_pid" cat "$d/cgroup"
+		continue
+	fi
+	[ "$_c" = dockerd ] || continue
 	_argv=$(tr '\000' '\n' <"$d/cmdline" 2>/dev/null) || continue
 	frame o 0 "cmdline:$_pid" "$_argv"
 	stat_path "/proc/$_pid"
@@ -159,10 +177,6 @@ done
 
 # --- the Docker daemon, in batched calls whatever the number of containers
 frame o 0 env:DOCKER_CONTENT_TRUST "${DOCKER_CONTENT_TRUST-}"
-if [ -n "$DB_DOCKER_HOST" ]; then
-	DOCKER_HOST=$DB_DOCKER_HOST
-	export DOCKER_HOST
-fi
 frame o 0 env:DOCKER_HOST "${DOCKER_HOST-}"
 run docker:info $T docker info --format '{{json .}}'
 if [ "$_rc" = 0 ]; then

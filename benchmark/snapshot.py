@@ -6,8 +6,10 @@ without access to the host, so it records what was seen, including what could no
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import posixpath
+import re
 import shlex
 import stat
 from datetime import datetime, timezone
@@ -31,7 +33,9 @@ _FILE_TYPES = {
 }
 # Files whose contents are parsed into their own section and not kept verbatim.
 CLIENT_CONFIG = "/.docker/config.json"
-_PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo")
+_PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo", "/proc/net/tcp", "/proc/net/tcp6")
+_TCP_LISTEN = "0A"
+_CONTAINER_ID = re.compile(r"(?:docker[-/]|/docker/)([0-9a-f]{64})")
 
 
 def _keeps_content(path: str) -> bool:
@@ -295,7 +299,43 @@ def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, An
     docker["version"] = redact.scrub(_json_document(records.get("docker:version"), "docker version", errors))
     for key in ("containers", "images", "networks"):
         docker[key] = redact.scrub(_json_document(records.get("docker:" + key), f"docker {key} inspect", errors) or [])
+    nodes = records.get("docker:nodes")
+    if nodes is not None:
+        docker["nodes"] = [n for n in (_json_document(Record(line.encode(), nodes.rc), "docker node ls", errors) for line in nodes.text.splitlines()) if n]
     return docker
+
+
+def _hex_address(text: str) -> str:
+    """/proc/net/tcp addresses are hex in host (little-endian) order, 32-bit words for IPv6."""
+    raw = bytes.fromhex(text)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ipaddress.ip_address(words))
+
+
+def _listening(records: dict[str, Record]) -> list[dict] | None:
+    """TCP sockets in LISTEN state, from /proc/net/tcp and tcp6 (no ss or netstat needed)."""
+    tables = [_text(records, f"read:/proc/net/{name}") for name in ("tcp", "tcp6")]
+    if all(t is None for t in tables):
+        return None
+    sockets = []
+    for table in tables:
+        for line in (table or "").splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == _TCP_LISTEN:
+                address, _, port = fields[1].partition(":")
+                sockets.append({"address": _hex_address(address), "port": int(port, 16)})
+    return sorted(sockets, key=lambda s: (s["port"], s["address"]))
+
+
+def _container_processes(records: dict[str, Record]) -> dict[str, list[str]]:
+    """Container id -> names of notable processes (sshd) running in it, from their cgroups."""
+    found: dict[str, list[str]] = {}
+    for name, record in records.items():
+        if name.startswith("cgroup:") and record.ok:
+            match = _CONTAINER_ID.search(record.text)
+            if match:
+                found.setdefault(match.group(1), []).append("sshd")
+    return found
 
 
 def _client_configs(records: dict[str, Record]) -> dict[str, dict]:
@@ -351,5 +391,7 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
         "daemon_config": daemon["config"] if daemon else _load_daemon_json(DEFAULT_DAEMON_JSON, files),
         "docker": _docker(records, target.get("docker_host")),
         "client_configs": _client_configs(records),
+        "listening": _listening(records),
+        "container_processes": _container_processes(records),
         "env": {"DOCKER_CONTENT_TRUST": _text(records, "env:DOCKER_CONTENT_TRUST")},
     }
