@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from benchmark.facts import Facts
-from benchmark.model import Needs, Outcome, Status, Undecidable, error, not_applicable
+from benchmark.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
 from benchmark.registry import Check
 
 
@@ -15,14 +15,16 @@ def _docker_gate(facts: Facts) -> Outcome | None:
     if status == "ok":
         return None
     where = docker.get("host") or "the default socket"
+    evidence = [Evidence("docker", f"{status}: {docker.get('error')}")]
     if status == "not_installed":
-        return not_applicable("Docker is not installed on this host")
+        return not_applicable("Docker is not installed on this host", evidence)
     if status == "unreachable":
         return error(
             f"cannot reach the Docker daemon at {where}: {docker['error']}. "
-            "Check --docker-host, that dockerd runs, and that the scanning user may use the socket (--sudo)"
+            "Check --docker-host, that dockerd runs, and that the scanning user may use the socket (--sudo)",
+            evidence,
         )
-    return error(docker.get("error") or f"Docker facts unavailable ({status})")
+    return error(docker.get("error") or f"Docker facts unavailable ({status})", evidence)
 
 
 def gate(needs: Iterable[Needs], facts: Facts) -> Outcome | None:
@@ -39,11 +41,11 @@ def run_check(check: Check, facts: Facts) -> Outcome:
     try:
         outcome = check.func(facts)
     except Undecidable as exc:
-        return error(str(exc))
+        return error(str(exc), [Evidence("undecided", str(exc))])
     except Exception as exc:  # a bug in one check must not cost the rest of the scan
-        return error(f"the check crashed ({type(exc).__name__}: {exc}); please report this")
+        return error(f"the check crashed ({type(exc).__name__}: {exc}); please report this", [Evidence("exception", f"{type(exc).__name__}: {exc}")])
     if not isinstance(outcome, Outcome):
-        return error(f"the check returned {type(outcome).__name__}, not an Outcome; please report this")
+        return error(f"the check returned {type(outcome).__name__}, not an Outcome; please report this", [Evidence("returned", repr(outcome)[:200])])
     return outcome
 
 

@@ -18,11 +18,12 @@ def per_container(facts: Facts, offending: Callable[[Container], Any], what: str
     containers = facts.containers
     if not containers:
         scope = "containers" if facts.selection.include_stopped else "running containers"
-        return not_applicable(f"no {scope} matched the selection ({len(facts.all_containers)} containers in total)")
+        total = len(facts.all_containers)
+        return not_applicable(f"no {scope} matched the selection ({total} containers in total)", [Evidence("containers", f"{total} in total, none selected")])
     bad = [(c, v) for c in containers for v in [offending(c)] if v is not None]
     if bad:
         return failed(f"{len(bad)} of {len(containers)} containers {what}", [Evidence(c.name, v) for c, v in bad])
-    return passed(f"none of {len(containers)} containers {what}")
+    return passed(f"none of {len(containers)} containers {what}", [Evidence("containers checked", [c.name for c in containers])])
 
 
 def mode_text(mode: int) -> str:
@@ -51,7 +52,7 @@ def judge_owner(fact: FileFact, owner: str, group: str) -> Outcome:
 def located(facts: Facts, path: str | None, missing: str) -> FileFact | Outcome:
     """The FileFact for a path, or the NOT_APPLICABLE outcome saying why there is none to judge."""
     if path is None:
-        return not_applicable(missing)
+        return not_applicable(missing, [Evidence("location", missing)])
     fact = facts.file(path)
     if fact.state == "absent":
         return not_applicable(f"{path} does not exist", [Evidence(path, "absent")])
