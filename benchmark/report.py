@@ -71,6 +71,7 @@ def build(
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     gravity = {s.value: -i for i, s in enumerate(Severity)}
     return {
+        "kind": "host",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
         "benchmark": BENCHMARK,
