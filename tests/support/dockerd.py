@@ -10,7 +10,9 @@ The daemon is entirely contained in one directory DIR:
 
 It never touches the system daemon or /var/run/docker.sock. It has no bridge
 network (containers run with --network none) and no iptables rules, so it can
-run beside any other dockerd on the machine.
+run beside any other dockerd on the machine. Asked for a network namespace of
+its own (``start(..., own_netns=True)``), it keeps dockerd's network defaults
+instead: a docker0 bridge and iptables rules that only that namespace sees.
 
 After start, the image ``dockbench-test/busybox:1`` exists: it is built with
 ``docker import`` from a rootfs holding only the static busybox from Debian's
@@ -38,6 +40,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 IMAGE = "dockbench-test/busybox:1"
@@ -117,8 +120,18 @@ def wait_ready(host: str, timeout: float = START_TIMEOUT,
         time.sleep(0.5)
 
 
-def start(root: Path, timeout: float = START_TIMEOUT) -> str:
+def start(root: Path, timeout: float = START_TIMEOUT, *, config: dict | None = None,
+          args: Sequence[str] = (), own_netns: bool = False) -> str:
     """Start dockerd in ``root``, wait for it, import the test image; return DOCKER_HOST.
+
+    ``config`` is written as the daemon's daemon.json (default: empty) and ``args`` end its
+    command line; an option must be in one of them only, as dockerd refuses it in both.
+
+    ``own_netns`` runs the daemon in a network namespace of its own (``unshare --net``, loopback
+    up), for daemons that need a bridge: each namespace has its own docker0, addresses, TCP ports
+    and iptables, so dockerd's network defaults (and bridge, icc or iptables settings in
+    ``config``) clash with nothing on the host. The namespace ends with its last process, so
+    ``stop()`` has nothing more to clean. Without it the daemon gets no bridge and no iptables.
 
     On failure the half-started daemon is stopped again and DaemonError is
     raised with the tail of DIR/dockerd.log.
@@ -133,7 +146,7 @@ def start(root: Path, timeout: float = START_TIMEOUT) -> str:
     host = host_url(root)
     if pid_alive(read_pid(root / "docker.pid")):
         raise DaemonError(f"a dockerd is already running in {root}")
-    (root / "daemon.json").write_text("{}\n")  # never read /etc/docker/daemon.json
+    (root / "daemon.json").write_text(json.dumps(config or {}, indent=2) + "\n")  # never /etc/docker/daemon.json
     # Own containerd namespaces, should a system containerd be shared; containerd accepts only
     # alphanumerics joined by single separators, and mkdtemp names may end in "_".
     ns = "dockbench-" + "".join(c for c in root.name if c.isalnum())
@@ -146,11 +159,12 @@ def start(root: Path, timeout: float = START_TIMEOUT) -> str:
         "--config-file", str(root / "daemon.json"),
         "--containerd-namespace", ns,
         "--containerd-plugins-namespace", ns + "-plugins",
-        "--bridge", "none",
-        "--iptables=false",
-        "--ip-masq=false",
+        *(() if own_netns else ("--bridge", "none", "--iptables=false", "--ip-masq=false")),
         "--shutdown-timeout", "2",
+        *args,
     ]
+    if own_netns:  # sh execs dockerd: the pid we spawn is the daemon's
+        cmd = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *cmd]
     with open(root / "dockerd.log", "ab") as log:
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -171,6 +185,14 @@ def start(root: Path, timeout: float = START_TIMEOUT) -> str:
             raise DaemonError(f"{exc}\n--- {root}/dockerd.log (tail) ---\n{tail}") from None
         raise
     return host
+
+
+def in_netns(root: Path) -> list[str]:
+    """Command prefix that runs a program in the network namespace of the daemon in ``root``."""
+    pid = read_pid(Path(root) / "docker.pid")
+    if not pid_alive(pid):
+        raise DaemonError(f"no dockerd runs in {root}")
+    return ["nsenter", f"--net=/proc/{pid}/ns/net", "--"]
 
 
 def rootfs_tar(busybox: Path) -> bytes:
