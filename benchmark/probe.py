@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 PROBE_FORMAT = "1"
+NOISE = "noise"  # pseudo-record: bytes printed before the probe's first record
 _HEADER = re.compile(rb"@@dockbench ([oe]) (-|\d+) (\d+) (\d+)\n")
 
 
@@ -69,10 +70,20 @@ def build(
     return (header + body).encode()
 
 
+def _start(data: bytes) -> int:
+    """Where the probe's own output begins: shell start-up files or banners may print first."""
+    if data.startswith(b"@@dockbench "):
+        return 0
+    at = data.find(b"\n@@dockbench o 0 5 ")
+    return at + 1 if at >= 0 else 0
+
+
 def parse(data: bytes) -> dict[str, Record]:
     """Split probe output into records by name; raise ProbeOutputError if it is damaged."""
     records: dict[str, Record] = {}
-    pos = 0
+    pos = _start(data)
+    if pos:
+        records[NOISE] = Record(out=data[:pos], rc=0)
     seen_end = False
     while pos < len(data):
         match = _HEADER.match(data, pos)

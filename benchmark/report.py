@@ -86,11 +86,36 @@ def build(
     }
 
 
-def exit_code(report: dict[str, Any], fail_on: str) -> int:
-    """0 clean, 1 when a result crosses the --fail-on threshold."""
-    counts = report["summary"]["by_status"]
-    if fail_on == "never":
-        return 0
-    if counts["FAIL"] or (fail_on == "error" and counts["ERROR"]):
-        return 1
-    return 0
+def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, started_at: str, finished_at: str, interrupted: bool = False) -> dict[str, Any]:
+    """The fleet document: each reachable host's report, and an error entry for every other."""
+    by_status = {s: sum(h["summary"]["by_status"][s] for h in hosts) for s in STATUS_ORDER}
+    by_error: dict[str, int] = {}
+    for entry in errors:
+        by_error[entry["kind"]] = by_error.get(entry["kind"], 0) + 1
+    return {
+        "kind": "sweep",
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "dockbench", "version": __version__},
+        "benchmark": BENCHMARK,
+        "sweep_id": str(uuid.uuid4()),
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "interrupted": interrupted,
+        "summary": {"targets": len(hosts) + len(errors), "scanned": len(hosts), "unreachable": len(errors), "by_status": by_status, "by_error": by_error},
+        "hosts": sorted(hosts, key=lambda h: h["target"]["name"]),
+        "errors": sorted(errors, key=lambda e: e["name"]),
+    }
+
+
+FINDINGS, HOSTS_MISSED = 1, 4
+
+
+def exit_code(document: dict[str, Any], fail_on: str) -> int:
+    """Bit 1: a result crossed the --fail-on threshold; bit 4: a sweep missed some hosts."""
+    counts = document["summary"]["by_status"]
+    code = 0
+    if fail_on != "never" and (counts["FAIL"] or (fail_on == "error" and counts["ERROR"])):
+        code |= FINDINGS
+    if document["kind"] == "sweep" and document["errors"]:
+        code |= HOSTS_MISSED
+    return code

@@ -68,8 +68,33 @@ def _finding(result: dict[str, Any], paint: _Painter) -> list[str]:
     return lines
 
 
-def render(report: dict[str, Any], *, color: bool = False) -> str:
-    paint = _Painter(color)
+def render(document: dict[str, Any], *, color: bool = False) -> str:
+    if document["kind"] == "sweep":
+        return _render_sweep(document, _Painter(color))
+    return _render_host(document, _Painter(color))
+
+
+def _render_sweep(sweep: dict[str, Any], paint: _Painter) -> str:
+    """One line per host, worst first, then the hosts that could not be audited."""
+    summary = sweep["summary"]
+    lines = [
+        f"dockbench {sweep['tool']['version']} · {sweep['benchmark']['title']} · fleet sweep {sweep['sweep_id']}",
+        f"{summary['targets']} hosts: {summary['scanned']} scanned, {summary['unreachable']} not audited" + (" (interrupted)" if sweep.get("interrupted") else ""),
+        "  ".join(paint(s, f"{_SHORT.get(s, s)} {summary['by_status'][s]}") for s in STATUS_ORDER),
+        "",
+    ]
+    hosts = sorted(sweep["hosts"], key=lambda h: (-h["summary"]["by_status"]["FAIL"], -h["summary"]["by_status"]["ERROR"], h["target"]["name"]))
+    width = max([len(clean(h["target"]["name"])) for h in hosts] + [4])
+    for host in hosts:
+        counts = host["summary"]["by_status"]
+        cells = "  ".join(paint(s, f"{_SHORT.get(s, s)} {counts[s]:>3}") for s in STATUS_ORDER)
+        lines.append(f"{clean(host['target']['name']).ljust(width)}  {cells}  score {host['summary']['score']}")
+    for entry in sweep["errors"]:
+        lines.append(f"{paint('ERROR', 'NOT AUDITED')} {clean(entry['name'])} [{entry['kind']}] {clean(entry['message'])}")
+    return "\n".join(lines)
+
+
+def _render_host(report: dict[str, Any], paint: _Painter) -> str:
     lines = _header(report) + _counts(report, paint)
     todo = [r for r in report["results"] if r["status"] in ("FAIL", "ERROR")]
     if todo:

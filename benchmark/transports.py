@@ -1,4 +1,8 @@
-"""Ways to run the probe on a target. A transport has one job: run a script, return its bytes."""
+"""Ways to run the probe on a target. A transport has one job: run a script, return its bytes.
+
+The command line (`sh -s`, behind `sudo -n` when asked) and the reading of sudo's refusal live
+here once, so every transport runs the probe the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,11 @@ from dataclasses import dataclass
 
 
 class TransportError(Exception):
-    """The probe could not be run on the target at all."""
+    """The probe could not be run on the target; `kind` names the failure for sweep reports."""
+
+    def __init__(self, message: str, kind: str = "probe_failed"):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -17,23 +25,41 @@ class ProbeRun:
     exit_status: int
 
 
-class LocalTransport:
-    """Runs the probe with the local `sh`, optionally through `sudo -n`."""
+class Transport:
+    """Base of every transport: subclasses only say how to execute a command with stdin."""
 
-    name = "local"
+    name = "transport"
 
-    def __init__(self, *, sudo: bool = False, timeout: float = 300.0):
+    def __init__(self, *, sudo: bool = False, timeout: float = 120.0):
         self.sudo = sudo
         self.timeout = timeout
 
+    def command(self) -> list[str]:
+        return (["sudo", "-n"] if self.sudo else []) + ["sh", "-s"]
+
     def run(self, script: bytes) -> ProbeRun:
-        argv = (["sudo", "-n"] if self.sudo else []) + ["sh", "-s"]
+        result = self.execute(self.command(), script)
+        if self.sudo and result.exit_status == 1 and b"password is required" in result.stderr:
+            raise TransportError(
+                "sudo wants a password: allow the probe to run with passwordless sudo (sudo -n) or scan without --sudo",
+                "sudo_password_required",
+            )
+        return result
+
+    def execute(self, argv: list[str], stdin: bytes) -> ProbeRun:
+        raise NotImplementedError
+
+
+class LocalTransport(Transport):
+    """Runs the probe with the local `sh`."""
+
+    name = "local"
+
+    def execute(self, argv: list[str], stdin: bytes) -> ProbeRun:
         try:
-            done = subprocess.run(argv, input=script, capture_output=True, timeout=self.timeout, check=False)
+            done = subprocess.run(argv, input=stdin, capture_output=True, timeout=self.timeout, check=False)
         except FileNotFoundError as exc:
             raise TransportError(f"cannot start {argv[0]}: {exc.strerror}") from exc
         except subprocess.TimeoutExpired as exc:
-            raise TransportError(f"the probe did not finish within {self.timeout:g} s") from exc
-        if self.sudo and done.returncode == 1 and b"password is required" in done.stderr:
-            raise TransportError("sudo needs a password: allow passwordless sudo for the probe or run without --sudo")
+            raise TransportError(f"the probe did not finish within {self.timeout:g} s", "timeout") from exc
         return ProbeRun(done.stdout, done.stderr, done.returncode)

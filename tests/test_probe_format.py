@@ -37,7 +37,7 @@ def test_exit_status_is_kept_and_stderr_is_separate():
     "damaged, reason",
     [
         (output(frame("o", "0", b"id", b"0"))[:-20], "truncated"),
-        (b"Welcome to the bastion!\n" + output(), "unexpected bytes"),
+        (b"Welcome to the bastion!\n" + frame("o", "0", b"id", b"0"), "unexpected bytes"),
         (output()[: -len(frame("o", "0", b"end", b""))], "end marker"),
         (frame("o", "0", b"id", b"0") + frame("o", "0", b"end", b""), "no probe header"),
         (b"", "no probe header"),
@@ -58,3 +58,9 @@ def test_parameters_are_quoted_for_the_shell():
 def test_paths_with_newlines_are_not_passed_to_the_probe():
     script = probe.build(round_no=2, read_paths=("/etc/ok", "/etc/bad\nname"))
     assert b"DB_READ='/etc/ok'\n" in script
+
+
+def test_text_printed_before_the_probe_is_set_aside():
+    records = probe.parse(b"Welcome to the bastion!\nLast login: never\n" + output(frame("o", "0", b"id", b"0")))
+    assert records["id"].out == b"0"
+    assert records[probe.NOISE].out == b"Welcome to the bastion!\nLast login: never\n"
