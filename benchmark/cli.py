@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from benchmark import __version__, report as report_mod, terminal
+from benchmark import __version__, render, report as report_mod, terminal, validate
 from benchmark.collect import CollectError, collect
 from benchmark.facts import Facts, Selection
 from benchmark.policy import Policy, PolicyError
@@ -189,3 +189,42 @@ def checks_list(fmt) -> None:
     click.echo("  ".join(h.ljust(w) for h, w in zip(("id", "cis", "layer", "level", "severity"), widths)) + "  title")
     for row in rows:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[5])
+
+
+@main.command("report")
+@click.argument("report_file", metavar="FILE.json", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-f", "--format", "fmt", type=click.Choice(render.formats()), help="Output format. Default: from -o's extension, else html.")
+@click.option("-o", "--output", metavar="FILE", help="Where to write ('-' for stdout). Default: FILE with the format's extension.")
+def report_cmd(report_file, fmt, output) -> None:
+    """Render a saved JSON report (a host report or a fleet sweep) as html, json, junit, csv or md.
+
+    The input is checked against the report schema first; a file that is not a dockbench
+    report exits 2 without writing anything.
+    """
+    try:
+        with click.open_file(report_file, "r", encoding="utf-8") as stream:
+            document = json.load(stream)
+        validate.check(document)
+    except OSError as exc:
+        click.echo(f"dockbench: cannot read {report_file}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    except ValueError as exc:  # bad JSON (JSONDecodeError, UnicodeDecodeError) or not a report (InvalidDocument)
+        kind = "not a dockbench report" if isinstance(exc, validate.InvalidDocument) else "not valid JSON"
+        click.echo(f"dockbench: {report_file}: {kind}: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    if fmt is None:
+        try:
+            fmt = render.format_for_path(output) if output and output != "-" else "html"
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--output") from exc
+    if output is None:
+        if report_file == "-":
+            output = "-"
+        else:
+            source = Path(report_file)
+            output = str(source.with_suffix(render.extension(fmt)))
+            if Path(output).resolve() == source.resolve():
+                raise click.UsageError(f"rendering {report_file} as {fmt} would overwrite it: name the output with -o")
+    render.write(document, output, fmt)
+    if output != "-":
+        click.echo(f"{fmt}: {output}", err=True)
