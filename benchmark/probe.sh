@@ -96,6 +96,16 @@ if [ -e "$R/sys/fs/selinux/enforce" ]; then
 	{ read -r _v <"$R/sys/fs/selinux/enforce"; } 2>/dev/null
 	frame o 0 lsm:selinux "$_v"
 fi
+# the Seccomp lines of our own status (the running kernel, whatever the root): the kernel
+# prints them only when built with seccomp. The shell's read keeps it to no new process.
+if [ -r /proc/self/status ]; then
+	_v=
+	while IFS= read -r _line; do
+		case $_line in Seccomp*) _v="$_v$_line
+" ;; esac
+	done </proc/self/status
+	frame o 0 kernel:seccomp "$_v"
+fi
 
 # --- mounts: the host's view when readable, our own otherwise
 read_path /proc/1/mountinfo

@@ -142,6 +142,19 @@ def _os_release(records: dict[str, Record]) -> dict[str, str]:
     return release
 
 
+def _seccomp(records: dict[str, Record]) -> dict[str, str | None] | None:
+    """The kernel's seccomp support from the probe's own /proc/self/status.
+
+    None when the probe did not look (an older probe); {"mode": None, ...} when the kernel
+    printed no Seccomp line, i.e. was built without seccomp. "filters" appears from Linux 5.9.
+    """
+    text = _text(records, "kernel:seccomp")
+    if text is None:
+        return None
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {"mode": (fields.get("Seccomp") or "").strip() or None, "filters": (fields.get("Seccomp_filters") or "").strip() or None}
+
+
 def _audit(records: dict[str, Record]) -> dict[str, Any]:
     def rules(text: str) -> list[str]:
         return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
@@ -379,6 +392,7 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
             "kernel": uname[1] if len(uname) > 1 else None,
             "arch": uname[2] if len(uname) > 2 else None,
             "os": _os_release(records),
+            "seccomp": _seccomp(records),
         },
         "users": users,
         "groups": groups,

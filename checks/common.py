@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any, Callable
+
+import yaml
 
 from benchmark.facts import Container, Facts, FileFact
 from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, failed, not_applicable, passed
 from checks.catalog import check
+
+DATA = Path(__file__).parent / "data"
+
+
+@cache
+def load_data(name: str) -> Any:
+    """A reference table from checks/data/ (release lines, kernel flaws): facts that change
+    more often than the code that judges them, so they live as data beside it."""
+    return yaml.safe_load((DATA / name).read_text())
 
 
 def per_container(facts: Facts, offending: Callable[[Container], Any], what: str) -> Outcome:

@@ -69,6 +69,8 @@ def _covering(mounts: list[dict], path: str) -> dict | None:
     remediation="Remove users who do not need to run Docker from the docker group (gpasswd -d USER docker).",
 )
 def docker_group_members(facts: Facts) -> Outcome:
+    """Members listed in /etc/group and users whose primary group is docker, judged against
+    the site's trusted_docker_users when the policy names them (exact names, not substrings)."""
     group = facts.groups.get("docker")
     if group is None:
         return passed("there is no docker group: only root can use the daemon socket", [Evidence("/etc/group", "no docker group")])
@@ -77,7 +79,17 @@ def docker_group_members(facts: Facts) -> Outcome:
     evidence = [Evidence("docker group", members)]
     if not members:
         return passed("the docker group has no members", evidence)
-    return manual(f"{len(members)} users can control the daemon; confirm each is trusted: {', '.join(members)}", evidence)
+    trusted = facts.policy.trusted_docker_users
+    if trusted is None:
+        return manual(
+            f"{len(members)} users can control the daemon; confirm each is trusted, or list them in trusted_docker_users in --config: {', '.join(members)}",
+            evidence,
+        )
+    evidence.append(Evidence("trusted_docker_users", sorted(trusted)))
+    untrusted = [name for name in members if name not in trusted]
+    if untrusted:
+        return failed(f"docker group members not in trusted_docker_users: {', '.join(untrusted)}", evidence)
+    return passed("every docker group member is in trusted_docker_users", evidence)
 
 
 def _watched_paths(rule: str) -> list[str]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+import checks
+from benchmark.facts import Facts
 from benchmark.model import Status
+from benchmark.policy import Policy
+from benchmark.runner import run_check
 from tests.recorded import (
     absent,
     docker_not_installed,
@@ -134,8 +138,49 @@ def test_group_members_listed_in_etc_group_need_a_person_to_judge():
     snap["groups"]["docker"]["members"] = ["cloudsdk"]
     outcome = judge(snap, "host-docker-group-members")
     assert outcome.status is Status.MANUAL
-    assert outcome.message == "1 users can control the daemon; confirm each is trusted: cloudsdk"
+    assert outcome.message == "1 users can control the daemon; confirm each is trusted, or list them in trusted_docker_users in --config: cloudsdk"
     assert observed(outcome) == [("docker group", ["cloudsdk"])]
+
+
+def judge_with_policy(snap, check_id, **policy):
+    return run_check(checks.load().get(check_id), Facts(snap, policy=Policy(**policy)))
+
+
+def test_group_members_all_trusted_pass():
+    snap = recorded_snapshot()
+    snap["groups"]["docker"]["members"] = ["cloudsdk"]
+    outcome = judge_with_policy(snap, "host-docker-group-members", trusted_docker_users=("cloudsdk", "ops"))
+    assert (outcome.status, outcome.message) == (Status.PASS, "every docker group member is in trusted_docker_users")
+    assert observed(outcome) == [("docker group", ["cloudsdk"]), ("trusted_docker_users", ["cloudsdk", "ops"])]
+
+
+def test_group_members_untrusted_fail_naming_each_including_primary_group_users():
+    snap = recorded_snapshot()
+    snap["groups"]["docker"]["members"] = ["cloudsdk"]
+    snap["users"]["postgres"]["gid"] = snap["groups"]["docker"]["gid"]
+    outcome = judge_with_policy(snap, "host-docker-group-members", trusted_docker_users=("cloudsdk",))
+    assert (outcome.status, outcome.message) == (Status.FAIL, "docker group members not in trusted_docker_users: postgres")
+    assert observed(outcome) == [("docker group", ["cloudsdk", "postgres"]), ("trusted_docker_users", ["cloudsdk"])]
+
+
+def test_group_members_trust_is_by_exact_name_not_substring():
+    snap = recorded_snapshot()
+    snap["groups"]["docker"]["members"] = ["cloudsdk"]
+    outcome = judge_with_policy(snap, "host-docker-group-members", trusted_docker_users=("cloud",))
+    assert (outcome.status, outcome.message) == (Status.FAIL, "docker group members not in trusted_docker_users: cloudsdk")
+
+
+def test_group_members_empty_trusted_list_trusts_nobody():
+    snap = recorded_snapshot()
+    snap["groups"]["docker"]["members"] = ["cloudsdk"]
+    outcome = judge_with_policy(snap, "host-docker-group-members", trusted_docker_users=())
+    assert outcome.status is Status.FAIL
+    assert observed(outcome) == [("docker group", ["cloudsdk"]), ("trusted_docker_users", [])]
+
+
+def test_group_members_empty_group_passes_whatever_the_policy():
+    outcome = judge_with_policy(recorded_snapshot(), "host-docker-group-members", trusted_docker_users=("ops",))
+    assert (outcome.status, observed(outcome)) == (Status.PASS, [("docker group", [])])
 
 
 def test_group_members_include_users_whose_primary_group_is_docker():
