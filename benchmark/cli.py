@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -11,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+import paramiko
 
-from benchmark import __version__, render, report as report_mod, terminal, validate
+from benchmark import __version__, inventory, render, report as report_mod, terminal, validate
 from benchmark.collect import CollectError, collect
 from benchmark.facts import Facts, Selection
+from benchmark.inventory import Target
 from benchmark.policy import Policy, PolicyError
 from benchmark.runner import evaluate
 from benchmark.selection import CheckFilter
+from benchmark.ssh import SSHOptions
+from benchmark.sweep import Progress, Sweep
 from benchmark.transports import LocalTransport, TransportError
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -123,21 +128,110 @@ def main() -> None:
     """Audit Docker hosts against the CIS Docker Benchmark and beyond.
 
     Exit codes: 0 every check decided and none failed; 1 a check FAILed or could not be
-    decided (ERROR; see --fail-on); 2 usage error, or the scan could not run at all.
+    decided (ERROR; see --fail-on); 2 usage error, or the scan could not run at all;
+    4 (added to 0 or 1) a sweep could not audit some hosts.
     """
 
 
+def ssh_options(func):
+    options = [
+        click.option("--inventory", type=click.Path(exists=True, dir_okay=False), help="Hosts to sweep: dockbench YAML, or an Ansible INI/YAML inventory."),
+        click.option("--limit", metavar="PATTERN", help="Only inventory hosts or groups matching these comma-separated globs (!pattern excludes)."),
+        click.option("--parallel", default=16, show_default=True, type=click.IntRange(1, 512), help="Hosts audited at once."),
+        click.option("--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds to establish each SSH connection."),
+        click.option("--user", "ssh_user", metavar="USER", help="SSH user when neither the target nor ~/.ssh/config names one."),
+        click.option("-i", "--identity", type=click.Path(exists=True, dir_okay=False), help="SSH private key (an encrypted one asks for its passphrase once)."),
+        click.option("--known-hosts", default="~/.ssh/known_hosts", show_default=True, help="known_hosts file used to verify host keys."),
+        click.option("--accept-new-host-keys", is_flag=True, help="Record the keys of hosts not yet in known_hosts (a changed key still fails)."),
+        click.option("--ssh-config", default="~/.ssh/config", show_default=True, help="OpenSSH client config (HostName, User, Port, IdentityFile, ProxyJump)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _targets(urls, inventory_file, limit_pattern) -> list[Target]:
+    try:
+        targets = [inventory.parse_url(u) for u in urls]
+        if inventory_file:
+            targets += inventory.load(inventory_file)
+    except inventory.InventoryError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if limit_pattern:
+        targets = inventory.limit(targets, limit_pattern)
+        if not targets:
+            raise click.UsageError(f"no inventory host matches --limit {limit_pattern}")
+    return targets
+
+
+def _passphrase(identity: str | None) -> str | None:
+    """Ask once, up front, for an encrypted key's passphrase (never in the middle of a sweep)."""
+    if not identity:
+        return None
+    try:
+        paramiko.PKey.from_path(identity)
+        return None
+    except paramiko.PasswordRequiredException:
+        if not sys.stdin.isatty():
+            raise click.BadParameter(f"{identity} is encrypted and there is no terminal to ask for its passphrase: load it into ssh-agent", param_hint="--identity")
+        return click.prompt(f"Passphrase for {identity}", hide_input=True)
+    except (OSError, paramiko.SSHException) as exc:
+        raise click.BadParameter(f"{identity}: {exc}", param_hint="--identity") from exc
+
+
 @main.command()
+@click.argument("targets", nargs=-1, metavar="[ssh://USER@HOST:PORT]...")
 @click.option("--docker-host", envvar="DOCKER_HOST", metavar="URL", help="Daemon to audit, e.g. unix:///run/user/1000/docker.sock. Default: $DOCKER_HOST, else Docker's default.")
-@click.option("--root", default="/", show_default=True, type=click.Path(file_okay=False), help="Audit a host whose filesystem is mounted here (e.g. /host).")
+@click.option("--root", default="/", show_default=True, help="Audit a host whose filesystem is mounted here (e.g. /host).")
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (read-only, but needs root to see everything).")
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds the probe may take.")
+@click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
 @click.option("--facts-out", metavar="FILE", help="Also save the facts snapshot (evidence; re-judge it with `dockbench evaluate`).")
+@ssh_options
 @judging_options
 @result_options
-def scan(docker_host, root, sudo, timeout, facts_out, output, fail_on, quiet, **judging) -> None:
-    """Audit the local Docker host."""
+def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, output, fail_on, quiet, **judging) -> None:
+    """Audit the local Docker host, or remote ones over SSH.
+
+    With no TARGETS and no --inventory, the local host is audited. One ssh:// target gives a
+    host report; several, or an inventory, give a fleet sweep. Sweep exit codes add 4 when
+    some hosts could not be audited (each is listed with the reason).
+    """
     plan = Plan.from_options(**judging)
+    hosts = _targets(targets, inventory, limit)
+    if not hosts:
+        _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on)
+        return
+    options = SSHOptions(
+        known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
+        connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
+        passphrase=_passphrase(identity), sudo=sudo,
+    )
+    hosts = [dataclasses.replace(h, docker_host=h.docker_host or docker_host, root=h.root or (root if root != "/" else None)) for h in hosts]
+    try:
+        fleet = Sweep(hosts, options, plan.judge, parallel, keep_facts=bool(facts_out))
+    except TransportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    started = _now()
+    if len(hosts) == 1 and not inventory:
+        try:
+            document = fleet.audit(hosts[0])
+        except TransportError as exc:
+            click.echo(f"dockbench: scan of {hosts[0].name} failed [{exc.kind}]: {exc}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+        facts = fleet.facts.get(hosts[0].name)
+    else:
+        progress = Progress(len(hosts), enabled=not quiet and sys.stderr.isatty())
+        reports, errors, interrupted = fleet.run(progress)
+        document = report_mod.build_sweep(reports, errors, started_at=started, finished_at=_now(), interrupted=interrupted)
+        facts = {"kind": "facts-sweep", "hosts": fleet.facts}
+    for line in fleet.known_hosts.recorded:
+        click.echo(f"dockbench: recorded new host key {line}", err=True)
+    if facts_out:
+        _write_json(facts_out, facts)
+    _finish(document, output, quiet, fail_on)
+
+
+def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on) -> None:
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
