@@ -55,6 +55,9 @@ def second_round_paths(first: dict[str, Any]) -> tuple[tuple[str, ...], tuple[st
     for name, user in first["users"].items():
         if (name in members or user["uid"] == 0) and user["home"].startswith("/"):
             read.add(user["home"].rstrip("/") + snapshot.CLIENT_CONFIG)
+    info = first["docker"].get("info") or {}
+    if (info.get("Swarm") or {}).get("LocalNodeState", "inactive") != "inactive" and str(info.get("DockerRootDir", "")).startswith("/"):
+        read.add(info["DockerRootDir"].rstrip("/") + snapshot.SWARM_STATE)
     seen = set(first["files"])
     return tuple(sorted(stat_only - seen)), tuple(sorted(read - seen))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -30,16 +31,51 @@ def env_names(env: list[str] | None) -> list[str] | None:
     return [item.split("=", 1)[0] for item in env]
 
 
+# A classic-builder step as an image records it in ContainerConfig.Cmd: "#(nop) ENV K=v",
+# "#(nop) LABEL k=v", "#(nop) ARG K=v", and RUN steps prefixed by their build arguments
+# ("|2", "K=v", "K2=v2", "/bin/sh", "-c", ...). Those values are Dockerfile variables.
+_DECLARATION = re.compile(r"^(?P<head>(?:#\(nop\)\s*)?(?P<keyword>ENV|LABEL|ARG)\s+)(?P<body>.*)$", re.DOTALL)
+_BUILD_ARGS = re.compile(r"^\|(\d+)$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def _names_only(body: str, bare_names: bool) -> str:
+    """"K=v K2='a b'" -> "K=<redacted> K2=<redacted>"; a bare name stays only where allowed (ARG K)."""
+    try:
+        words = shlex.split(body)
+    except ValueError:  # an unbalanced quote: keep only what looks like a name before "="
+        return " ".join(f"{name}={REDACTED}" for name in re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=", body))
+    kept = [w.split("=", 1)[0] + f"={REDACTED}" if "=" in w else w if bare_names and _NAME.fullmatch(w) else None for w in words]
+    return " ".join(k for k in kept if k)
+
+
+def build_step(cmd: list[Any]) -> list[Any]:
+    """Keep a build step's instruction and variable names, never the values it declared."""
+    out = list(cmd)
+    count = _BUILD_ARGS.match(out[0]) if out and isinstance(out[0], str) else None
+    if count:
+        end = 1 + int(count.group(1))
+        out[1:end] = [f"{str(arg).split('=', 1)[0]}={REDACTED}" for arg in out[1:end]]
+    for i, item in enumerate(out):
+        match = _DECLARATION.match(item) if isinstance(item, str) else None
+        if match:
+            out[i] = match["head"] + _names_only(match["body"], bare_names=match["keyword"] == "ARG")
+    return out
+
+
 def scrub(value: Any) -> Any:
     """Copy a JSON value, masking values under secret-looking keys and URL passwords.
 
-    Docker's `Env` lists are reduced to variable names.
+    Docker's `Env` lists are reduced to variable names; build steps in `Cmd` lists keep the
+    names of the variables they declare, not the values.
     """
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if key == "Env" and isinstance(item, list):
                 out[key] = env_names(item)
+            elif key == "Cmd" and isinstance(item, list):
+                out[key] = scrub(build_step(item))
             elif looks_secret(key) and isinstance(item, (str, int, float)) and item not in ("", None):
                 out[key] = REDACTED
             else:

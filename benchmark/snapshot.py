@@ -33,6 +33,8 @@ _FILE_TYPES = {
 }
 # Files whose contents are parsed into their own section and not kept verbatim.
 CLIENT_CONFIG = "/.docker/config.json"
+# Under DockerRootDir: a swarm node's listen, advertise and data-path addresses (no keys).
+SWARM_STATE = "/swarm/docker-state.json"
 _PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo", "/proc/net/tcp", "/proc/net/tcp6")
 _TCP_LISTEN = "0A"
 _CONTAINER_ID = re.compile(r"(?:docker[-/]|/docker/)([0-9a-f]{64})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable
@@ -123,3 +124,15 @@ def register_file_rules(prefix: str, layer: Layer, rules: list[FileRule]) -> Non
             rationale=f"{rule.why} Any permission beyond {mode_text(rule.mode)} lets other users read or change it.",
             remediation=f"chmod {rule.mode:o} on the path shown in the evidence (usually {rule.example}).",
         )(judge_rule_mode)
+
+
+def days_before_scan(facts: Facts, moment: datetime) -> int | None:
+    """Whole days from `moment` (naive means UTC) to when the facts were collected, None if unknown.
+
+    Ages are counted to the scan, not to today, so an archived snapshot judged later says the same.
+    """
+    try:
+        scanned = datetime.strptime(facts.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (scanned - (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))).days

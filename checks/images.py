@@ -1,0 +1,450 @@
+"""Images: where they come from, how they were built, and what a reviewer must look at.
+
+The facts are one batched `docker image inspect` of every local image (`docker image ls -a`),
+with environment values already dropped. Build history (`docker history`) costs one call per
+image, so it is not collected; the classic builder's intermediate images do record each step
+in ContainerConfig.Cmd (values of ENV/LABEL/ARG dropped), and those steps are used where present.
+
+Most of these recommendations need a person or an image scanner: they return MANUAL with the
+image inventory (ids, tags, creation dates, which containers use them) a reviewer starts from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from benchmark.facts import Container, Facts
+from benchmark.model import (
+    Evidence,
+    Layer,
+    Needs,
+    Outcome,
+    Severity,
+    Undecidable,
+    failed,
+    manual,
+    not_applicable,
+    passed,
+)
+from benchmark.redact import REDACTED, looks_secret
+from checks.catalog import check
+from checks.common import days_before_scan
+
+DEFAULT_REGISTRY = "docker.io"
+_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
+_IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
+# A package-index refresh; CIS 4.7 wants it in the same RUN as the install that needs it.
+_INDEX_UPDATE = re.compile(r"\b(apt-get|apt|yum|dnf|microdnf|apk|zypper)\s+(-\S+\s+)*(update|makecache|refresh)\b")
+_INSTALL = re.compile(r"\b(install|add|upgrade|dist-upgrade)\b")
+
+
+# --- image references: "busybox" is docker.io/library/busybox:latest
+
+
+@dataclass(frozen=True)
+class Reference:
+    registry: str
+    path: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def repository(self) -> str:
+        return f"{self.registry}/{self.path}"
+
+    @property
+    def tagged(self) -> str:
+        return f"{self.repository}:{self.tag or 'latest'}"
+
+
+def parse_reference(ref: str) -> Reference:
+    """Split an image reference the way Docker resolves it (default registry docker.io)."""
+    name, _, digest = ref.partition("@")
+    tag = None
+    if name.rfind(":") > name.rfind("/"):
+        name, tag = name.rsplit(":", 1)
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first.lower(), rest
+    else:
+        registry, path = DEFAULT_REGISTRY, name
+    if registry in _HUB_ALIASES:
+        registry = DEFAULT_REGISTRY
+    if registry == DEFAULT_REGISTRY and "/" not in path:
+        path = "library/" + path
+    return Reference(registry, path, tag, digest or None)
+
+
+def allowed_by(reference: Reference, allowed: tuple[str, ...]) -> bool:
+    """An entry allows a registry ("docker.io") or a namespace in it ("ghcr.io/acme")."""
+    for entry in allowed:
+        entry = entry.strip().rstrip("/").lower()
+        for alias in _HUB_ALIASES:
+            entry = DEFAULT_REGISTRY + entry[len(alias) :] if entry.startswith(alias) else entry
+        if reference.repository.lower() == entry or reference.repository.lower().startswith(entry + "/"):
+            return True
+    return False
+
+
+# --- local images
+
+
+@dataclass(frozen=True)
+class Image:
+    inspect: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.inspect.get("Id", "")
+
+    @property
+    def short_id(self) -> str:
+        return self.id[: len("sha256:") + 12] if self.id.startswith("sha256:") else self.id[:12]
+
+    @property
+    def tags(self) -> list[str]:
+        return [t for t in self.inspect.get("RepoTags") or [] if t != "<none>:<none>"]
+
+    @property
+    def digests(self) -> list[str]:
+        return [d for d in self.inspect.get("RepoDigests") or [] if not d.startswith("<none>@")]
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.tags) or (self.digests[0] if self.digests else f"<untagged {self.short_id}>")
+
+    @property
+    def created(self) -> str:
+        return str(self.inspect.get("Created") or "")[:19] + "Z" if self.inspect.get("Created") else "unknown"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.inspect.get("Config") or {}
+
+    def _recorded(self) -> tuple[list[str], list[str]]:
+        """The classic builder's record of the step: build argument names, and the command."""
+        cmd = [str(p) for p in (self.inspect.get("ContainerConfig") or {}).get("Cmd") or []]
+        if cmd and re.fullmatch(r"\|\d+", cmd[0]):  # a RUN step given build arguments: "|2", "K=v", "K2=v2", ...
+            end = 1 + int(cmd[0][1:])
+            return [arg.split("=", 1)[0] for arg in cmd[1:end]], cmd[end:]
+        return [], cmd
+
+    @property
+    def build_args(self) -> list[str]:
+        names, _ = self._recorded()
+        step = self.step or ""
+        return names + ([word.split("=", 1)[0] for word in step[4:].split()] if step.startswith("ARG ") else [])
+
+    @property
+    def step(self) -> str | None:
+        """The build step that made this image, as the classic builder recorded it."""
+        _, parts = self._recorded()
+        if parts[:2] != ["/bin/sh", "-c"]:
+            return None  # exec form, a committed container's command, or no record at all
+        text = " ".join(p.strip() for p in parts[2:] if p.strip())
+        return text[len("#(nop)") :].strip() if text.startswith("#(nop)") else "RUN " + text
+
+
+def all_images(facts: Facts) -> list[Image]:
+    return [Image(i) for i in facts.docker.get("images") or []]
+
+
+def local_images(facts: Facts) -> list[Image]:
+    """Local images, without the classic builder's untagged intermediate layers."""
+    images = all_images(facts)
+    parents = {i.inspect.get("Parent") for i in images}
+    return sorted((i for i in images if i.tags or i.digests or i.id not in parents), key=lambda i: i.name)
+
+
+def lineage(image: Image, by_id: dict[str, Image]):
+    """The image, then its parent images as far as they are present locally."""
+    seen: set[str] = set()
+    while image is not None and image.id not in seen:
+        seen.add(image.id)
+        yield image
+        image = by_id.get(image.inspect.get("Parent") or "")
+
+
+def users(containers: list[Container]) -> dict[str, list[str]]:
+    """Image id -> names of the given containers that run it."""
+    used: dict[str, list[str]] = {}
+    for c in containers:
+        used.setdefault(c.inspect.get("Image", ""), []).append(c.name)
+    return {image: sorted(names) for image, names in used.items()}
+
+
+def describe(facts: Facts, image: Image, used_by: dict[str, list[str]]) -> str:
+    """e.g. "sha256:91e3138368bb, created 2026-11-23T14:12:33Z (3 days before the scan), no registry digest, used by web"."""
+    text = f"{image.short_id}, created {image.created}"
+    try:
+        age = days_before_scan(facts, datetime.strptime(image.created, "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        age = None
+    if age is not None:
+        text += f" ({age} days before the scan)"
+    if not image.digests:
+        text += ", no registry digest"
+    names = used_by.get(image.id)
+    return text + (f", used by {', '.join(names)}" if names else ", not used by any container")
+
+
+def inventory(facts: Facts) -> tuple[list[Evidence], int]:
+    """Evidence line per local image, and how many of them containers use."""
+    images, used_by = local_images(facts), users(facts.all_containers)
+    return [Evidence(i.name, describe(facts, i, used_by)) for i in images], sum(1 for i in images if i.id in used_by)
+
+
+def count(n: int, noun: str) -> str:
+    """"1 local image", "2 local images"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def image_check(id: str, *, title: str, severity: Severity, rationale: str, remediation: str):
+    return check(id, title=title, layer=Layer.IMAGES, severity=severity, needs=(Needs.DOCKER,), rationale=rationale, remediation=remediation)
+
+
+def review(id: str, *, title: str, severity: Severity, rationale: str, remediation: str, task: str) -> None:
+    """Register a check only a person (or a scanner) can decide: MANUAL with the image inventory."""
+
+    def judge(facts: Facts) -> Outcome:
+        evidence, in_use = inventory(facts)
+        if not evidence:
+            return not_applicable("no local images")
+        return manual(f"{count(len(evidence), 'local image')} ({in_use} used by containers): {task}", evidence)
+
+    image_check(id, title=title, severity=severity, rationale=rationale, remediation=remediation)(judge)
+
+
+review(
+    "image-minimal-packages",
+    title="Images contain only the packages the workload needs",
+    severity=Severity.LOW,
+    rationale="Every extra package is attack surface and one more thing to patch; the facts do not list image contents.",
+    remediation="Build from minimal bases (distroless, alpine, slim, scratch) and install only what the application needs.",
+    task="list each image's packages (e.g. with an SBOM tool) and remove what the workload does not need",
+)
+review(
+    "image-patched",
+    title="Images are scanned for vulnerabilities and rebuilt with security patches",
+    severity=Severity.HIGH,
+    rationale="An image is frozen when it is built: without regular scans and rebuilds it keeps every flaw fixed since.",
+    remediation="Scan images in CI and on a schedule (e.g. Trivy, Grype) and rebuild on patched bases; redeploy the rebuilt images.",
+    task="scan them with a vulnerability scanner; old creation dates point to images that were not rebuilt",
+)
+review(
+    "image-setuid-removed",
+    title="Images carry no unneeded setuid or setgid files",
+    severity=Severity.MEDIUM,
+    rationale="setuid/setgid binaries are how a process in a container raises its privileges; the probe does not scan image filesystems.",
+    remediation="In the Dockerfile, remove the bits: RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + (keep only what the workload needs).",
+    task="list setuid/setgid files in each (find / -xdev -perm /6000 -type f, e.g. in a throwaway container) and remove those not needed",
+)
+review(
+    "image-verified-packages",
+    title="Packages in images come from verified sources",
+    severity=Severity.MEDIUM,
+    rationale="A package fetched without signature or checksum verification can be swapped in transit or at the mirror.",
+    remediation="Install from signed repositories (GPG-verified apt/yum/apk) and check checksums of anything downloaded by hand.",
+    task="check in their Dockerfiles that packages come from signed repositories and downloads are checksummed",
+)
+review(
+    "image-signed-artifacts",
+    title="Image signatures are validated before use",
+    severity=Severity.MEDIUM,
+    rationale="Only a verified signature shows that an image (or artifact) is the one its publisher built.",
+    remediation="Sign images when pushing (Docker Content Trust, cosign, notation) and enforce verification on pull and deploy.",
+    task="confirm their signatures are verified when they are pulled and deployed; images with no registry digest were built or loaded locally",
+)
+
+
+@image_check(
+    "image-trusted-base",
+    title="Images come only from trusted registries",
+    severity=Severity.HIGH,
+    rationale="An image from an unknown registry or namespace can carry anything; base images set the trust of everything built on them.",
+    remediation="Pull only from the registries in allowed_registries (e.g. a vetted internal mirror); remove the other images and rebuild what was built on them.",
+)
+def trusted_base(facts: Facts) -> Outcome:
+    """Every tag and registry digest names the registry an image is pulled from or pushed to."""
+    images = local_images(facts)
+    if not images:
+        return not_applicable("no local images")
+    allowed = facts.policy.allowed_registries
+    if allowed is None:
+        by_registry: dict[str, set[str]] = {}
+        for image in images:
+            for ref in image.tags + image.digests or ["<no tag or digest>"]:
+                registry = parse_reference(ref).registry if ref[0] != "<" else ref
+                by_registry.setdefault(registry, set()).add(image.name)
+        evidence = [Evidence(registry, sorted(names)) for registry, names in sorted(by_registry.items())]
+        return manual(f"set allowed_registries in the --config policy to judge {count(len(images), 'local image')} from {count(len(by_registry), 'source')}", evidence)
+    bad = []
+    for image in images:
+        outside = sorted({parse_reference(ref).repository for ref in image.tags + image.digests if not allowed_by(parse_reference(ref), allowed)})
+        if outside:
+            bad.append(Evidence(image.name, outside))
+    if bad:
+        return failed(f"{len(bad)} of {count(len(images), 'local image')} come from registries outside allowed_registries", bad)
+    return passed(f"{count(len(images), 'local image')} checked: all come from allowed registries", [Evidence("allowed_registries", list(allowed))])
+
+
+def _healthcheck(image: Image) -> str | None:
+    """None when the image has a working HEALTHCHECK, else what it has instead."""
+    test = (image.config.get("Healthcheck") or {}).get("Test") or []
+    if not test:
+        return "no HEALTHCHECK"
+    if test[0] == "NONE":
+        return "HEALTHCHECK NONE"
+    return None
+
+
+@image_check(
+    "image-healthcheck",
+    title="Images that containers run define a HEALTHCHECK",
+    severity=Severity.LOW,
+    rationale="Without a health check Docker (and an orchestrator) only knows the process runs, not that the service works.",
+    remediation="Add a HEALTHCHECK instruction to the Dockerfile of each image shown (or give the container --health-cmd).",
+)
+def image_healthcheck(facts: Facts) -> Outcome:
+    """Judges the images behind the selected containers, not every local image.
+
+    A HEALTHCHECK only acts when a container runs; base images, build stages and images kept
+    for later would otherwise fail a host for images nobody runs. The others are counted.
+    """
+    containers = facts.containers
+    if not containers:
+        return not_applicable(f"no containers matched the selection ({len(facts.all_containers)} containers in total)")
+    images = {i.id: i for i in all_images(facts)}
+    used_by = users(containers)
+    missing = [image_id for image_id in used_by if image_id not in images]
+    if missing:
+        raise Undecidable(f"image {missing[0]} of container {used_by[missing[0]][0]} is not in the image inspect output")
+    judged = sorted((images[image_id] for image_id in used_by), key=lambda i: i.name)
+    findings = [(i, _healthcheck(i)) for i in judged]
+    others = len(local_images(facts)) - len(judged)
+    footer = [Evidence("other local images", f"{others} not used by the selected containers, not judged")] if others > 0 else []
+    bad = [Evidence(i.name, f"{problem}; used by {', '.join(used_by[i.id])}") for i, problem in findings if problem]
+    if bad:
+        return failed(f"{len(bad)} of {len(judged)} images run by the selected containers have no health check", bad + footer)
+    ok = [Evidence(i.name, "HEALTHCHECK " + " ".join(i.config["Healthcheck"]["Test"])) for i in judged]
+    return passed(f"all {len(judged)} images run by the selected containers define a HEALTHCHECK", ok + footer)
+
+
+def build_steps(facts: Facts) -> dict[str, list[str]]:
+    """Image name -> the build steps recorded along its chain of parent images, oldest first."""
+    by_id = {i.id: i for i in all_images(facts)}
+    return {image.name: [i.step for i in lineage(image, by_id) if i.step][::-1] for image in local_images(facts)}
+
+
+HISTORY_TASK = "review their Dockerfiles, or docker history --no-trunc IMAGE"
+
+
+def history_review(facts: Facts, lead: Callable[[str], bool], what: str, task: str) -> Outcome:
+    """MANUAL: the recorded steps matching `lead` per image, and which images record none."""
+    steps = build_steps(facts)
+    if not steps:
+        return not_applicable("no local images")
+    leads = [Evidence(name, hits) for name, chain in steps.items() for hits in [[s for s in chain if lead(s)]] if hits]
+    unrecorded = sorted(name for name, chain in steps.items() if not chain)
+    evidence = leads + ([Evidence("no build steps recorded", unrecorded)] if unrecorded else [])
+    recorded = len(steps) - len(unrecorded)
+    if not recorded:
+        return manual(f"none of {count(len(steps), 'local image')} records its build steps (pulled, imported or built with BuildKit): {task}", evidence)
+    return manual(f"{len(leads)} of {count(recorded, 'image')} with recorded build steps {what}; {len(unrecorded)} record none: {task}", evidence)
+
+
+@image_check(
+    "image-no-update-alone",
+    title="Package index updates are not run alone in a Dockerfile step",
+    severity=Severity.LOW,
+    rationale="A cached 'apt-get update' layer is reused by later builds, which then install outdated packages.",
+    remediation="Update and install in one RUN (apt-get update && apt-get install -y ...), or build with --no-cache.",
+)
+def update_alone(facts: Facts) -> Outcome:
+    def lone_update(step: str) -> bool:
+        return step.startswith("RUN ") and bool(_INDEX_UPDATE.search(step)) and not _INSTALL.search(_INDEX_UPDATE.sub("", step))
+
+    return history_review(facts, lone_update, "update a package index without installing in the same step", HISTORY_TASK)
+
+
+@image_check(
+    "image-copy-not-add",
+    title="Dockerfiles use COPY rather than ADD",
+    severity=Severity.LOW,
+    rationale="ADD also fetches URLs and unpacks archives, so a build can pull in content nobody reviewed.",
+    remediation="Replace ADD with COPY; fetch remote files with a checksummed download step instead.",
+)
+def copy_not_add(facts: Facts) -> Outcome:
+    return history_review(facts, lambda step: step.startswith("ADD "), "were built with ADD", HISTORY_TASK)
+
+
+def secret_leads(image: Image) -> list[str]:
+    """Names in an image's config and recorded build steps that look like secrets (values were dropped)."""
+    leads = [f"ENV {name}" for name in image.config.get("Env") or [] if looks_secret(name)]
+    leads += [f"LABEL {key}" for key, value in (image.config.get("Labels") or {}).items() if REDACTED in str(value)]
+    return leads + [f"build argument {name}" for name in image.build_args if looks_secret(name)]
+
+
+@image_check(
+    "image-no-secrets",
+    title="Images hold no secrets",
+    severity=Severity.HIGH,
+    rationale="Anything in an image's ENV, labels, build arguments or layers can be read by whoever can pull the image.",
+    remediation="Pass secrets at run time (docker secret, mounted files) or with BuildKit --secret mounts; rebuild images that carried them and rotate those secrets.",
+)
+def no_secrets(facts: Facts) -> Outcome:
+    by_id = {i.id: i for i in all_images(facts)}
+    images = local_images(facts)
+    if not images:
+        return not_applicable("no local images")
+    leads = []
+    for image in images:  # intermediate images hold the build arguments of the steps they record
+        hits = list(dict.fromkeys(hit for i in lineage(image, by_id) for hit in secret_leads(i)))
+        if hits:
+            leads.append(Evidence(image.name, hits))
+    if leads:
+        return manual(f"{len(leads)} of {count(len(images), 'local image')} carry secret-looking names: check whether values are baked in", leads)
+    return manual(
+        f"no secret-looking ENV, LABEL or build argument names in {count(len(images), 'local image')}; layer contents were not scanned: use a secret scanner",
+        [Evidence("images checked", [i.name for i in images])],
+    )
+
+
+@check(
+    "image-latest-version",
+    title="Containers run the current version of the image they name",
+    layer=Layer.IMAGES,
+    severity=Severity.LOW,
+    needs=(Needs.DOCKER,),
+    rationale="A mutable tag such as :latest says nothing about which build runs, and a container keeps an old image after a newer one is pulled.",
+    remediation="Pin images by digest (name@sha256:...) or a unique version tag, pull before deploying, and recreate containers after a pull.",
+)
+def latest_version(facts: Facts) -> Outcome:
+    """FAIL when a container's tag now names another local image (a newer pull was not applied).
+
+    Whether a registry holds a newer build than the local one cannot be known offline, so
+    mutable tags are left to a reviewer; digests and image ids pin exactly one build.
+    """
+    containers = facts.containers
+    if not containers:
+        return not_applicable(f"no containers matched the selection ({len(facts.all_containers)} containers in total)")
+    tag_owner = {parse_reference(tag).tagged: image for image in all_images(facts) for tag in image.tags}
+    stale, mutable = [], []
+    for c in containers:
+        ref = str(c.config.get("Image") or "")
+        if "@" in ref or _IMAGE_ID.fullmatch(ref):
+            continue
+        current = tag_owner.get(parse_reference(ref).tagged)
+        if current is not None and current.id != c.inspect.get("Image"):
+            stale.append(Evidence(c.name, f"{ref} now names {current.short_id}, the container runs {str(c.inspect.get('Image'))[:19]}"))
+        else:
+            latest = parse_reference(ref).tag in (None, "latest")
+            mutable.append(Evidence(c.name, f"{ref} ({'the latest tag' if latest else 'a mutable tag'}" + (", no longer tagged locally)" if current is None else ")")))
+    if stale:
+        return failed(f"{len(stale)} of {len(containers)} containers run an older image than their tag now names", stale + mutable)
+    if mutable:
+        return manual(f"{len(mutable)} of {len(containers)} containers name their image by a mutable tag: confirm it is pulled before each deploy", mutable)
+    return passed(f"all {len(containers)} containers pin their image by digest or id", [Evidence(c.name, c.config.get("Image")) for c in containers])
