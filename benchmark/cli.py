@@ -253,16 +253,22 @@ def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet
 @judging_options
 @result_options
 def evaluate_cmd(facts_file, output, fail_on, quiet, **judging) -> None:
-    """Judge a saved facts snapshot again, with no access to any host."""
+    """Judge a saved facts snapshot (of a host, or of a sweep) again, with no access to any host."""
     plan = Plan.from_options(**judging)
     try:
-        snapshot = json.load(facts_file)
-        if not isinstance(snapshot, dict) or "facts_version" not in snapshot:
+        saved = json.load(facts_file)
+        if not isinstance(saved, dict) or not ("facts_version" in saved or saved.get("kind") == "facts-sweep"):
             raise ValueError("not a dockbench facts snapshot (no facts_version)")
     except ValueError as exc:
         click.echo(f"dockbench: cannot read {facts_file.name}: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
-    _finish(plan.judge(snapshot, _now()), output, quiet, fail_on)
+    started = _now()
+    if saved.get("kind") == "facts-sweep":
+        reports = [plan.judge(snapshot, started) for snapshot in saved["hosts"].values()]
+        document = report_mod.build_sweep(reports, [], started_at=started, finished_at=_now())
+    else:
+        document = plan.judge(saved, started)
+    _finish(document, output, quiet, fail_on)
 
 
 @main.group("checks")

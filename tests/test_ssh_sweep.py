@@ -231,3 +231,16 @@ def test_unreachable_single_host_is_exit_2_with_the_reason(tmp_path):
     done = dockbench("scan", f"ssh://root@127.0.0.39:{port}", "--known-hosts", tmp_path / "kh", "--ssh-config", "/dev/null", "-o", tmp_path / "r.json")
     assert done.returncode == 2
     assert "[connection_refused]" in done.stderr
+
+
+def test_sweep_facts_can_be_judged_again(lab, tmp_path):
+    out, facts, again = tmp_path / "sweep.json", tmp_path / "facts.json", tmp_path / "again.json"
+    done = dockbench(*sweep_args(lab, "--limit", "h01,h02", "--facts-out", facts, "-o", out, "--fail-on", "never"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(facts.read_text())["hosts"]) == ["h01", "h02"]
+    assert dockbench("evaluate", facts, "-o", again, "-q", "--fail-on", "never").returncode == 0
+
+    def verdicts(path):
+        return {(h["target"]["name"], r["id"]): r["status"] for h in load_report(path)["hosts"] for r in h["results"]}
+
+    assert verdicts(again) == verdicts(out)
