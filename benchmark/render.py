@@ -531,10 +531,11 @@ def write(document: dict[str, Any], path: str | os.PathLike, fmt: str | None = N
         sys.stdout.flush()
         return fmt
     if os.path.exists(target) and not os.path.isfile(target):
-        with open(target, "w", encoding="utf-8") as stream:  # /dev/null, a FIFO: write in place
+        with open(target, "w", encoding="utf-8", newline="") as stream:  # /dev/null, a FIFO: write in place
             stream.write(text)
         return fmt
     tmp = Path(target).with_name(Path(target).name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8", newline="") as stream:  # CSV rows end in CRLF, as RFC 4180 says
+        stream.write(text)
     os.replace(tmp, target)
     return fmt
