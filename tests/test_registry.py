@@ -61,3 +61,24 @@ def test_registering_an_id_twice_is_refused():
         assert "duplicate check id 'dup-id'" in str(exc)
     else:
         raise AssertionError("a duplicate id was accepted")
+
+
+# The recommendations of CIS Docker Benchmark v1.6.0, sections 1 to 7: the mapping must cover
+# each exactly once. Written out as ranges per section, as the benchmark numbers them.
+CIS_1_6_0 = (
+    [f"1.1.{i}" for i in range(1, 19)] + ["1.2.1", "1.2.2"]
+    + [f"2.{i}" for i in range(1, 19)] + [f"3.{i}" for i in range(1, 25)] + [f"4.{i}" for i in range(1, 13)]
+    + [f"5.{i}" for i in range(1, 33)] + ["6.1", "6.2"] + [f"7.{i}" for i in range(1, 10)]
+)
+
+
+def test_all_117_recommendations_are_mapped_exactly_once():
+    assert len(CIS_1_6_0) == 117
+    mapped = [str(e["cis_id"]) for e in MAPPING["recommendations"]]
+    assert sorted(mapped) == sorted(CIS_1_6_0)
+
+
+def test_manual_recommendations_are_flagged_as_such():
+    manual = {str(e["cis_id"]) for e in MAPPING["recommendations"] if not e["automated"]}
+    assert {"1.2.1", "2.8", "4.2", "5.9", "6.1", "7.4"} <= manual
+    assert not {"2.2", "3.16", "5.5"} & manual
