@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -14,6 +15,7 @@ _SECRET_NAME = re.compile(
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*):(?P<pw>[^/@\s]*)@", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)  # the same few hundred keys recur in every container's inspect
 def looks_secret(name: str) -> bool:
     """True for names such as DB_PASSWORD, GITHUB_TOKEN or splunk-token."""
     return bool(_SECRET_NAME.search(name))
@@ -21,6 +23,8 @@ def looks_secret(name: str) -> bool:
 
 def scrub_url(text: str) -> str:
     """Mask the password of any user:password@ part of URLs in text."""
+    if "@" not in text:  # fast path: most strings hold no URL credentials
+        return text
     return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
 
 
