@@ -1,0 +1,258 @@
+"""Scan-time benchmark: `dockbench scan` against a private dockerd holding N running containers.
+
+Not a test (pytest does not collect this file). Run it as root from the repository root:
+
+    .venv/bin/python -m tests.perf.bench_scan                       # N = 0, 100, 500; 3 repeats
+    .venv/bin/python -m tests.perf.bench_scan --counts 0,100 --repeat 5 --json perf.json
+
+It starts its own dockerd in a temporary directory (tests.support.dockerd; never the system
+daemon), brings it to exactly N running containers for each N (busybox `sleep`, --network
+none, started in parallel, scaling from the previous N), and times, interleaved:
+
+    scan   the whole CLI process: dockbench scan --docker-host ... -o /dev/null -q --fail-on never
+    floor  what any tool must pay to read the containers:
+           docker ps -aq --no-trunc | xargs -r docker inspect >/dev/null
+
+It prints the median of each, their ratio, and the probe's raw output size and time (the probe
+alone, run once). Targets: 100 containers scan in under 2 s, and the scan stays within 3x the
+floor. The daemon, its containers and its directory are removed at the end, on Ctrl-C too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.support import dockerd  # noqa: E402
+
+TARGET_COUNT, TARGET_SECONDS, TARGET_RATIO = 100, 2.0, 3.0
+LABEL = "dockbench.perf=1"
+FLOOR_SHELL = "docker ps -aq --no-trunc | xargs -r docker inspect >/dev/null"
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def check(proc: subprocess.CompletedProcess, what: str) -> subprocess.CompletedProcess:
+    if proc.returncode != 0:
+        raise BenchError(f"{what} exited {proc.returncode}: {(proc.stderr or '').strip()[-500:]}")
+    return proc
+
+
+def ids(host: str, *flags: str) -> list[str]:
+    out = check(dockerd.docker(host, "ps", "-q", "--no-trunc", *flags), "docker ps").stdout
+    return out.split()
+
+
+def scale(host: str, want: int, pool: ThreadPoolExecutor) -> float:
+    """Bring the daemon to exactly `want` running containers (and no stopped ones)."""
+    started = time.perf_counter()
+    stopped = ids(host, "-a", "--filter", "status=created", "--filter", "status=exited", "--filter", "status=dead")
+    if stopped:
+        check(dockerd.docker(host, "rm", "-f", *stopped), "docker rm")
+    running = ids(host)
+    if len(running) > want:
+        excess = running[want:]
+        batches = [excess[i:i + 50] for i in range(0, len(excess), 50)]
+        for proc in pool.map(lambda b: dockerd.docker(host, "rm", "-f", *b), batches):
+            check(proc, "docker rm -f")
+    elif len(running) < want:
+        todo = range(len(running), want)
+        done = 0
+        for proc in pool.map(lambda i: dockerd.docker(
+                host, "run", "-d", "--network", "none", "--label", LABEL,
+                dockerd.IMAGE, "sleep", "100000"), todo):
+            check(proc, "docker run")
+            done += 1
+            if done % 50 == 0:
+                log(f"  {len(running) + done}/{want} containers")
+    now_running, now_all = len(ids(host)), len(ids(host, "-a"))
+    if now_running != want or now_all != want:
+        raise BenchError(f"wanted {want} running containers, have {now_running} running of {now_all}")
+    return time.perf_counter() - started
+
+
+def timed(argv: list[str] | str, env: dict[str, str], what: str, shell: bool = False) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, env=env, shell=shell, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    check(proc, what)
+    return elapsed
+
+
+def probe_alone(host: str) -> tuple[int, float]:
+    """The probe's raw output size and wall time, through the same transport the CLI uses."""
+    from benchmark import probe
+    from benchmark.transports import LocalTransport
+
+    script = probe.build(docker_host=host)
+    started = time.perf_counter()
+    run = LocalTransport().run(script)
+    elapsed = time.perf_counter() - started
+    probe.parse(run.stdout)  # raises if the output is damaged
+    return len(run.stdout), elapsed
+
+
+def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str) -> dict:
+    env = dockerd.docker_env(host)
+    scan_argv = [dockbench_cli, "scan", "--docker-host", host, "-o", "/dev/null", "-q", "--fail-on", "never"]
+    for _ in range(warmup):
+        timed(scan_argv, env, "dockbench scan")
+        timed(FLOOR_SHELL, env, "floor", shell=True)
+    scans, floors = [], []
+    for i in range(repeat):  # interleaved, so drifting machine load hits both alike
+        scans.append(timed(scan_argv, env, "dockbench scan"))
+        floors.append(timed(FLOOR_SHELL, env, "floor", shell=True))
+        log(f"  N={count} run {i + 1}/{repeat}: scan {scans[-1]:.3f} s, floor {floors[-1]:.3f} s")
+    probe_bytes, probe_s = probe_alone(host)
+    scan_med, floor_med = statistics.median(scans), statistics.median(floors)
+    return {
+        "containers": count,
+        "scan_s": scans,
+        "floor_s": floors,
+        "scan_median_s": scan_med,
+        "floor_median_s": floor_med,
+        "ratio": scan_med / floor_med if floor_med > 0 else None,
+        "probe_bytes": probe_bytes,
+        "probe_s": probe_s,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = f"{'N':>5}  {'scan med s':>10}  {'floor med s':>11}  {'scan/floor':>10}  {'probe bytes':>11}  {'probe s':>7}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "-"
+        lines.append(f"{r['containers']:>5}  {r['scan_median_s']:>10.3f}  {r['floor_median_s']:>11.3f}  "
+                     f"{ratio:>10}  {r['probe_bytes']:>11,}  {r['probe_s']:>7.3f}")
+    return "\n".join(lines)
+
+
+def verdicts(rows: list[dict]) -> list[str]:
+    lines = [f"targets: {TARGET_COUNT} containers scanned in under {TARGET_SECONDS:g} s; scan within "
+             f"{TARGET_RATIO:g}x the inspect floor"]
+    for r in rows:
+        if r["containers"] == TARGET_COUNT:
+            ok = r["scan_median_s"] < TARGET_SECONDS
+            lines.append(f"  N={TARGET_COUNT}: scan {r['scan_median_s']:.2f} s < {TARGET_SECONDS:g} s: {'met' if ok else 'MISSED'}")
+    for r in rows:
+        if r["containers"] == 0:  # the floor is a bare `docker ps`: the ratio is only fixed costs
+            lines.append("  N=0: scan/floor not judged (no containers: the floor is a bare `docker ps`)")
+        elif r["ratio"] is not None:
+            ok = r["ratio"] <= TARGET_RATIO
+            lines.append(f"  N={r['containers']}: scan/floor {r['ratio']:.1f}x <= {TARGET_RATIO:g}x: {'met' if ok else 'MISSED'}")
+    return lines
+
+
+def default_cli() -> str:
+    beside = Path(sys.executable).parent / "dockbench"
+    return str(beside) if beside.exists() else (shutil.which("dockbench") or "dockbench")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tests.perf.bench_scan",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--counts", default="0,100,500", help="container counts, comma-separated (default: 0,100,500)")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs of each command per count; the median is reported (default: 3)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs of each command per count first (default: 1)")
+    p.add_argument("--settle", type=float, default=5.0, help="seconds to wait after scaling, before timing (default: 5)")
+    p.add_argument("--workers", type=int, default=4, help="parallel `docker run`s while scaling (default: 4)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    p.add_argument("--dockbench", default=default_cli(), metavar="PATH", help="the dockbench CLI to time (default: the one beside this Python)")
+    args = p.parse_args(argv)
+    try:
+        args.counts = [int(c) for c in args.counts.split(",") if c.strip()]
+    except ValueError:
+        p.error("--counts takes comma-separated integers, e.g. 0,100,500")
+    if not args.counts or min(args.counts) < 0 or args.repeat < 1 or args.warmup < 0 or args.workers < 1 or args.settle < 0:
+        p.error("counts must be >= 0, --repeat and --workers >= 1, --warmup and --settle >= 0")
+    return args
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench_scan: a private dockerd needs root", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _sigterm)
+    root = Path(tempfile.mkdtemp(prefix="dockbench-perf-", dir="/tmp"))
+    pool = ThreadPoolExecutor(max_workers=args.workers)
+    rows: list[dict] = []
+    try:
+        log(f"starting a private dockerd in {root}")
+        host = dockerd.start(root)
+        server = dockerd.info(host) or {}
+        for count in args.counts:
+            log(f"N={count}: scaling")
+            setup_s = scale(host, count, pool)
+            settle = args.settle if count else 0.0  # let the daemon finish its start-up work
+            log(f"N={count}: {count} running containers ({setup_s:.1f} s); timing in {settle:g} s")
+            time.sleep(settle)
+            row = measure(host, count, args.repeat, args.warmup, args.dockbench)
+            row["setup_s"] = setup_s
+            rows.append(row)
+        report = "\n".join([
+            f"dockbench scan vs inspect floor: median of {args.repeat} interleaved runs "
+            f"({args.warmup} warm-up), dockerd {server.get('ServerVersion', '?')}, {os.cpu_count()} CPUs, "
+            f"load {os.getloadavg()[0]:.2f}",
+            "", table(rows), "", *verdicts(rows),
+            f"floor: {FLOOR_SHELL}",
+            "probe s / probe bytes: the probe alone (benchmark.probe.build + LocalTransport), one run",
+        ])
+        print(report, flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps({
+                "command": [sys.executable, "-m", "tests.perf.bench_scan", *(argv if argv is not None else sys.argv[1:])],
+                "repeat": args.repeat,
+                "warmup": args.warmup,
+                "settle_s": args.settle,
+                "dockerd_version": server.get("ServerVersion"),
+                "cpus": os.cpu_count(),
+                "loadavg_end": os.getloadavg(),
+                "machine": platform.platform(),
+                "floor_command": FLOOR_SHELL,
+                "targets": {"count": TARGET_COUNT, "max_scan_s": TARGET_SECONDS, "max_ratio": TARGET_RATIO},
+                "results": rows,
+            }, indent=2) + "\n")
+            log(f"figures written to {args.json}")
+        return 0
+    except (BenchError, dockerd.DaemonError) as exc:
+        print(f"bench_scan: FAILED: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench_scan: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        pool.shutdown(wait=False, cancel_futures=True)
+        log(f"stopping the private dockerd and removing {root}")
+        dockerd.stop(root, remove=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
