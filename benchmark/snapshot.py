@@ -37,7 +37,9 @@ CLIENT_CONFIG = "/.docker/config.json"
 SWARM_STATE = "/swarm/docker-state.json"
 _PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo", "/proc/net/tcp", "/proc/net/tcp6")
 _TCP_LISTEN = "0A"
-_CONTAINER_ID = re.compile(r"(?:docker[-/]|/docker/)([0-9a-f]{64})")
+# A container's cgroup is named by its id: /docker/ID (cgroupfs), docker-ID.scope (systemd), or
+# PARENT/ID under a --cgroup-parent; processes a container's own systemd starts sit below it.
+_CONTAINER_ID = re.compile(r"[/-]([0-9a-f]{64})(?=[./]|$)", re.MULTILINE)
 
 
 def _keeps_content(path: str) -> bool:

@@ -25,6 +25,7 @@ from tests.recorded import (
     recorded_snapshot,
     with_daemon_json,
 )
+from tests.test_checks_containers_extra import PER_CONTAINER
 
 CONTAINER_CHECKS = [
     "container-not-privileged",
@@ -171,7 +172,7 @@ def test_selection_by_label():
     assert outcome.status is Status.NOT_APPLICABLE
 
 
-@pytest.mark.parametrize("check_id", CONTAINER_CHECKS)
+@pytest.mark.parametrize("check_id", CONTAINER_CHECKS + PER_CONTAINER)
 def test_no_running_container_is_not_applicable(check_id):
     snap = recorded_snapshot()
     for inspect in snap["docker"]["containers"]:

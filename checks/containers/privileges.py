@@ -1,49 +1,25 @@
-"""Per-container runtime settings (CIS 4.1 and 5.x), judged from `docker inspect` alone:
-nothing is ever run inside a container. Each failure names every offending container."""
+"""Isolation of each container from the host: namespaces, capabilities, LSM confinement, user."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchmark.facts import Container, Facts
-from benchmark.model import Layer, Needs, Outcome, Severity
-from checks.catalog import check
-from checks.common import per_container
-from checks.locations import docker_socket
+from benchmark.model import Evidence, Outcome, Severity, not_applicable
+from checks.containers.base import (
+    allowed_capabilities,
+    capability,
+    capability_policy,
+    container_check,
+    security_opts,
+)
 
-DOCKER = (Needs.DOCKER,)
-SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 # Docker's default capability set (moby oci/caps/defaults.go).
 DEFAULT_CAPABILITIES = frozenset({
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
     "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 })
-RUNTIME_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock")
-
-
-def container_check(id: str, *, title: str, offense: str, severity: Severity, rationale: str, remediation: str):
-    """Register a check over the selected containers; the function returns the offending value or None.
-
-    `offense` completes "N of M containers ...", e.g. "run privileged".
-    """
-
-    def register(offending):
-        def judge(facts: Facts) -> Outcome:
-            return per_container(facts, lambda c: offending(c, facts), offense)
-
-        judge.__doc__ = offending.__doc__
-        check(id, title=title, layer=Layer.CONTAINERS, severity=severity, rationale=rationale, remediation=remediation, needs=DOCKER)(judge)
-        return offending
-
-    return register
-
-
-def _security_opts(c: Container) -> list[str]:
-    return [str(o) for o in c.host_config.get("SecurityOpt") or []]
-
-
-def _host_mounts(c: Container) -> list[dict[str, Any]]:
-    return [m for m in c.mounts if m.get("Type") == "bind"]
+DANGEROUS_CAPABILITIES = frozenset({"CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_DAC_READ_SEARCH", "CAP_NET_ADMIN", "CAP_BPF"})
+# SELinux types that mean "not confined": Docker's --security-opt label=type:spc_t, or a host process type.
+UNCONFINED_SELINUX_TYPES = ("spc_t", "unconfined_t")
 
 
 @container_check(
@@ -124,103 +100,47 @@ def host_userns(c: Container, facts: Facts):
     offense="add Linux capabilities",
     severity=Severity.HIGH,
     rationale="Added capabilities such as SYS_ADMIN or SYS_PTRACE are the usual first step of a container escape.",
-    remediation="Remove --cap-add; if one is truly needed, drop ALL and add back only that one.",
+    remediation="Remove --cap-add; if one is truly needed, drop ALL and add back only that one, "
+    "or list it under allowed_capabilities in the policy file (--config).",
+    context=capability_policy,
 )
 def added_capabilities(c: Container, facts: Facts):
-    added = c.host_config.get("CapAdd") or []
-    if "ALL" in {_capability(d) for d in c.host_config.get("CapDrop") or []}:
+    """Capabilities added beyond Docker's default set, less those the site policy allows."""
+    allowed = allowed_capabilities(facts)
+    added = [a for a in c.host_config.get("CapAdd") or [] if capability(a) not in allowed]
+    if "ALL" in {capability(d) for d in c.host_config.get("CapDrop") or []}:
         # --cap-drop ALL --cap-add NET_BIND_SERVICE stays within Docker's default set.
-        added = [a for a in added if _capability(a) not in DEFAULT_CAPABILITIES]
+        added = [a for a in added if capability(a) not in DEFAULT_CAPABILITIES]
     return sorted(added) if added else None
 
 
-def _capability(name: str) -> str:
-    """CAP_SYS_ADMIN for sys_admin, SYS_ADMIN or CAP_SYS_ADMIN (Docker accepts and stores each)."""
-    name = str(name).upper()
-    return name if name == "ALL" or name.startswith("CAP_") else "CAP_" + name
-
-
 @container_check(
-    "container-docker-socket-not-mounted",
-    title="Containers do not mount the Docker or containerd socket",
-    offense="mount a container runtime socket",
+    "container-dangerous-capabilities",
+    title="Containers hold none of the capabilities that break isolation",
+    offense="hold capabilities that break isolation",
     severity=Severity.CRITICAL,
-    rationale="A container holding the daemon's socket can start a privileged container: it controls the host.",
-    remediation="Remove the socket volume; give tools that need the API a narrowly scoped proxy instead.",
+    rationale="SYS_ADMIN (mount, cgroups), SYS_MODULE (load kernel code), SYS_PTRACE (inject into processes), "
+    "DAC_READ_SEARCH (open any host file by handle: the 'shocker' escape), NET_ADMIN (rewrite host-visible "
+    "networking) and BPF (load kernel programs) each give a known way out of a container or into its neighbours.",
+    remediation="Remove these --cap-add entries and --privileged; where one is a deliberate, reviewed exception, "
+    "list it under allowed_capabilities in the policy file (--config).",
+    context=capability_policy,
 )
-def runtime_socket(c: Container, facts: Facts):
-    sockets = set(RUNTIME_SOCKETS) | {docker_socket(facts) or ""}
-    hits = [f"{m.get('Source')} -> {m.get('Destination')}" for m in _host_mounts(c) if m.get("Source") in sockets or str(m.get("Source", "")).endswith("/docker.sock")]
-    return hits or None
+def dangerous_capabilities(c: Container, facts: Facts):
+    """The dangerous capabilities a container ends up with, computed as Docker does.
 
-
-@container_check(
-    "container-no-sensitive-mounts",
-    title="Containers do not mount sensitive host directories",
-    offense="mount sensitive host directories",
-    severity=Severity.HIGH,
-    rationale="Mounting /, /etc, /proc, /sys and similar lets a container read secrets or rewrite the host.",
-    remediation="Mount only the specific files or directories the workload needs, read-only where possible.",
-)
-def sensitive_mounts(c: Container, facts: Facts):
-    hits = []
-    for m in _host_mounts(c):
-        source = str(m.get("Source", "")).rstrip("/") or "/"
-        under = any(source.startswith(d + "/") for d in SENSITIVE_DIRS if d != "/")
-        if source in SENSITIVE_DIRS or (under and m.get("RW")):
-            hits.append(f"{source} -> {m.get('Destination')} ({'rw' if m.get('RW') else 'ro'})")
-    return hits or None
-
-
-@container_check(
-    "container-memory-limited",
-    title="Containers have a memory limit",
-    offense="have no memory limit",
-    severity=Severity.MEDIUM,
-    rationale="Without a limit one container can exhaust host memory and get other workloads killed.",
-    remediation="Run with --memory (and --memory-swap) sized for the workload.",
-)
-def no_memory_limit(c: Container, facts: Facts):
-    return "Memory=0 (unlimited)" if not c.host_config.get("Memory") else None
-
-
-@container_check(
-    "container-cpu-limited",
-    title="Containers have a CPU limit or share",
-    offense="have no CPU limit or share",
-    severity=Severity.LOW,
-    rationale="Without a CPU limit or relative share, one busy container can starve the others.",
-    remediation="Run with --cpus, or --cpu-shares set to a value other than the default 1024.",
-)
-def no_cpu_limit(c: Container, facts: Facts):
+    --cap-add ALL grants every capability but the dropped ones; otherwise added ones count even
+    when also dropped (Docker drops first, then adds). A privileged container always offends:
+    it has every capability and more, and no capability policy can excuse that.
+    """
     hc = c.host_config
-    limited = hc.get("NanoCpus") or hc.get("CpuQuota") or hc.get("CpusetCpus") or hc.get("CpuShares") not in (0, 1024, None)
-    return None if limited else "no --cpus, --cpu-quota, --cpuset-cpus or --cpu-shares"
-
-
-@container_check(
-    "container-pids-limited",
-    title="Containers have a process count limit",
-    offense="have no process count limit",
-    severity=Severity.MEDIUM,
-    rationale="A fork bomb in a container without a pids limit takes the whole host down.",
-    remediation="Run with --pids-limit (e.g. 256).",
-)
-def no_pids_limit(c: Container, facts: Facts):
-    limit = c.host_config.get("PidsLimit")
-    return None if limit and limit > 0 else f"PidsLimit={limit}"
-
-
-@container_check(
-    "container-read-only-rootfs",
-    title="Containers run with a read-only root filesystem",
-    offense="have a writable root filesystem",
-    severity=Severity.LOW,
-    rationale="A read-only root filesystem stops an intruder from planting tools or changing binaries in the container.",
-    remediation="Run with --read-only and mount writable volumes or tmpfs only where the workload writes.",
-)
-def writable_rootfs(c: Container, facts: Facts):
-    return None if c.host_config.get("ReadonlyRootfs") else "ReadonlyRootfs=false"
+    if hc.get("Privileged"):
+        return "Privileged=true (every capability)"
+    added = {capability(a) for a in hc.get("CapAdd") or []}
+    dropped = {capability(d) for d in hc.get("CapDrop") or []}
+    held = (DANGEROUS_CAPABILITIES - dropped if "ALL" in added else set()) | (added & DANGEROUS_CAPABILITIES)
+    held -= allowed_capabilities(facts)
+    return sorted(held) or None
 
 
 @container_check(
@@ -232,7 +152,7 @@ def writable_rootfs(c: Container, facts: Facts):
     remediation="Run with --security-opt no-new-privileges (or set it daemon-wide).",
 )
 def new_privileges_allowed(c: Container, facts: Facts):
-    opts = _security_opts(c)
+    opts = security_opts(c)
     if any(o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for o in opts):
         return None
     if any(o.startswith("no-new-privileges") for o in opts):
@@ -250,7 +170,7 @@ def new_privileges_allowed(c: Container, facts: Facts):
     remediation="Remove --security-opt seccomp=unconfined.",
 )
 def seccomp_unconfined(c: Container, facts: Facts):
-    hits = [o for o in _security_opts(c) if o.replace(":", "=") == "seccomp=unconfined"]
+    hits = [o for o in security_opts(c) if o.replace(":", "=") == "seccomp=unconfined"]
     return hits or None
 
 
@@ -266,3 +186,79 @@ def runs_as_root(c: Container, facts: Facts):
     user = str(c.config.get("User") or "")
     name = user.split(":")[0]
     return None if name not in ("", "root", "0") else f"User={user or '(unset: root)'}"
+
+
+def _daemon_apparmor(facts: Facts) -> list[str]:
+    return [str(o) for o in facts.info.get("SecurityOptions") or [] if str(o).split(",")[0] == "name=apparmor"]
+
+
+def _apparmor(facts: Facts) -> list[Evidence]:
+    found = "present" if facts.snapshot["lsm"]["apparmor"] else "absent"
+    return [Evidence("/sys/kernel/security/apparmor", found), Evidence("docker info SecurityOptions", _daemon_apparmor(facts) or "no apparmor entry")]
+
+
+def _without_apparmor(facts: Facts) -> Outcome | None:
+    """AppArmor confines containers only where the kernel has it; elsewhere there is nothing to set.
+
+    The daemon's own report counts too: it sees the kernel even when the probe's /sys does not.
+    """
+    if facts.snapshot["lsm"]["apparmor"] or _daemon_apparmor(facts):
+        return None
+    return not_applicable("the host has no AppArmor: /sys/kernel/security/apparmor is absent and the daemon reports none", _apparmor(facts))
+
+
+@container_check(
+    "container-apparmor",
+    title="Containers run under an AppArmor profile (where the host has AppArmor)",
+    offense="run without an AppArmor profile",
+    severity=Severity.MEDIUM,
+    rationale="On an AppArmor host, Docker confines each container with a profile (docker-default) that denies "
+    "writes to /proc and /sys files and mounting; an unconfined container loses that second line of defence.",
+    remediation="Remove --security-opt apparmor=unconfined (and --privileged); use docker-default or a profile "
+    "written for the workload (--security-opt apparmor=PROFILE).",
+    precondition=_without_apparmor,
+    context=_apparmor,
+)
+def apparmor_unconfined(c: Container, facts: Facts):
+    profile = str(c.inspect.get("AppArmorProfile") or "")
+    return None if profile not in ("", "unconfined") else f"AppArmorProfile={profile or '(none)'}"
+
+
+def _selinux(facts: Facts) -> list[Evidence]:
+    mode = facts.snapshot["lsm"]["selinux"]
+    return [Evidence("/sys/fs/selinux/enforce", "absent" if mode is None else f"{mode} ({'enforcing' if mode == '1' else 'permissive'})")]
+
+
+def _selinux_not_enforcing(facts: Facts) -> Outcome | None:
+    """Labels confine containers only while SELinux enforces; permissive mode merely logs."""
+    mode = facts.snapshot["lsm"]["selinux"]
+    if mode == "1":
+        return None
+    why = "SELinux is not enabled on this host" if mode is None else "SELinux is permissive on this host: labels are not enforced"
+    return not_applicable(why, _selinux(facts))
+
+
+@container_check(
+    "container-selinux",
+    title="Containers run confined by an SELinux label (where SELinux enforces)",
+    offense="run without SELinux confinement",
+    severity=Severity.MEDIUM,
+    rationale="On an enforcing SELinux host, the container_t label and per-container MCS categories keep a "
+    "compromised container away from host files and from other containers; label=disable, the spc_t type, "
+    "or a daemon started without --selinux-enabled drops that protection.",
+    remediation="Start dockerd with --selinux-enabled (\"selinux-enabled\": true); remove --security-opt label=disable "
+    "and label=type:spc_t; set label=level:/label=type: options only to tighten the default.",
+    precondition=_selinux_not_enforcing,
+    context=_selinux,
+)
+def selinux_unconfined(c: Container, facts: Facts):
+    """label=disable or an unconfined type; no process label at all means the daemon does not label containers."""
+    unconfined = {"disable", *(f"type:{t}" for t in UNCONFINED_SELINUX_TYPES)}
+    disabled = [o for o in security_opts(c) if o[:6] in ("label=", "label:") and o[6:] in unconfined]
+    if disabled:
+        return disabled
+    label = str(c.inspect.get("ProcessLabel") or "")
+    if not label:
+        return "no SELinux process label (dockerd without --selinux-enabled?)"
+    parts = label.split(":")
+    return f"ProcessLabel={label} (unconfined type)" if len(parts) > 2 and parts[2] in UNCONFINED_SELINUX_TYPES else None
