@@ -44,7 +44,7 @@ def _socket_exposure(source: str, facts: Facts) -> str | None:
 
 @container_check(
     "container-docker-socket-not-mounted",
-    title="Containers do not mount the Docker or containerd socket",
+    title="Containers do not mount a container runtime socket (Docker, containerd, CRI-O, Podman)",
     offense="mount a container runtime socket",
     severity=Severity.CRITICAL,
     rationale="A container holding the daemon's socket can start a privileged container: it controls the host.",
