@@ -373,6 +373,7 @@ def _environment():
         lstrip_blocks=True,
     )
     env.filters["observed"] = observed_lines
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":"), "ensure_ascii": False}
     env.globals.update(STATUS_ORDER=STATUS_ORDER, STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER)
     return env
 
@@ -455,18 +456,75 @@ def render_html(document: dict[str, Any]) -> str:
         )
     hosts = sorted(host_reports(document), key=badness)
     views = [_host_view(h, f"h{i + 1}") for i, h in enumerate(hosts)]
-    anchors = {id(h): v["anchor"] for h, v in zip(hosts, views)}
     checks = _checks_across(hosts)
     for check in checks:
         check["statuses"] = " ".join(s for s in STATUS_ORDER if check["counts"][s])
-        check["listed"] = [(anchors[id(h)], host_label(h), r) for h, r in check["hosts"] if r["status"] not in ("PASS", "NOT_APPLICABLE")]
         del check["hosts"]
-    layers = list(_filters(hosts)["layers"])
+    counts = fleet_counts(document)
+    layers = _filters(hosts)["layers"]
+    for view in views:
+        view["cells"] = _matrix_cells(view, layers)
     return env.get_template("fleet.html.j2").render(
         doc=document, hosts=views, checks=checks, layers=layers, unreachable=unreachable(document),
-        counts=fleet_counts(document), score=score_of(fleet_counts(document)),
-        chart=_chart(_by_layer_fleet(hosts)), filters=_filters(hosts), assets=assets,
+        counts=counts, score=score_of(counts), chart=_chart(_by_layer_fleet(hosts)), filters=_filters(hosts),
+        data=_fleet_data(views, checks), assets=assets,
     )
+
+
+def _matrix_cells(view: dict[str, Any], layers: list[str]) -> list[dict[str, str] | None]:
+    """One cell per layer for the hosts x layers matrix: the worst status, its count, all counts."""
+    by_layer = view["report"]["summary"]["by_layer"]
+    cells: list[dict[str, str] | None] = []
+    for layer in layers:
+        worst = view["worst"].get(layer)
+        if worst is None:
+            cells.append(None)
+            continue
+        counts = by_layer[layer]
+        text = STATUS_LABEL[worst] + (f" {counts[worst]}" if worst in ("FAIL", "ERROR", "MANUAL") else "")
+        title = f"{layer}: " + ", ".join(f"{counts.get(s, 0)} {STATUS_LABEL[s]}" for s in STATUS_ORDER)
+        cells.append({"status": worst, "text": text, "title": title})
+    return cells
+
+
+def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every host's findings, compact, for the page's script to show on demand.
+
+    A fleet's findings are too many to put in the page as markup (500 hosts x 140 checks), and
+    most of their text repeats across hosts, so each distinct string is stored once:
+    hosts[i] = [[check index, status index, message string, [subject, observed, ...]], ...].
+    The template embeds this with Jinja's tojson (a <script type="application/json"> block, with
+    <, >, & and ' escaped), and the script only ever puts it in the page as text.
+    """
+    strings: list[str] = []
+    seen: dict[str, int] = {}
+
+    def intern(text: str) -> int:
+        index = seen.get(text)
+        if index is None:
+            index = seen[text] = len(strings)
+            strings.append(text)
+        return index
+
+    check_index = {c["id"]: i for i, c in enumerate(checks)}
+    status_index = {s: i for i, s in enumerate(STATUS_ORDER)}
+    hosts = []
+    for view in views:
+        rows = []
+        for r in view["results"]:
+            evidence = []
+            for e in r.get("evidence", []):
+                evidence += [intern(str(e["subject"])), intern(observed_lines(e["observed"]))]
+            rows.append([check_index[r["id"]], status_index[r["status"]], intern(r["message"]), evidence])
+        hosts.append(rows)
+    return {
+        "statuses": STATUS_ORDER,
+        "labels": {s: STATUS_LABEL[s] for s in STATUS_ORDER},
+        "checks": [[c["id"], c["title"], c["layer"], c["severity"], c["level"], c["cis"]] for c in checks],
+        "hosts": hosts,
+        "names": [view["label"] for view in views],
+        "strings": strings,
+    }
 
 
 # ---------------------------------------------------------------- registry

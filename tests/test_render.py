@@ -238,7 +238,9 @@ def test_html_references_nothing_outside_itself(real, fleet, which):
     assert not [t for t, a in tags if t in ("link", "img", "iframe", "object", "embed", "base", "form")]
     assert not [a for _, a in tags if "src" in a or "srcset" in a or "action" in a]
     assert all(a["href"].startswith("#") for _, a in tags if "href" in a)
-    assert [t for t, a in tags if t == "script"] == ["script"]  # the one inline script
+    scripts = [a for t, a in tags if t == "script"]
+    assert scripts[-1] == {}  # the one inline script (hash-allowed by the policy) ...
+    assert scripts[:-1] == ([{"type": "application/json", "id": "fleet-data"}] if which == "sweep" else [])  # ... and a sweep's data
 
 
 def test_html_escapes_host_data_everywhere(real, fleet):
@@ -251,7 +253,13 @@ def test_html_escapes_host_data_everywhere(real, fleet):
             assert payload not in html_text
         assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html_text
         assert "&#34;&gt;&lt;img src=x onerror=window.__pwned=2&gt;" in html_text
-        assert html_text.count("<script") == 1
+        assert html_text.count("<script") == html_text.count('<script type="application/json"') + 1
+        if doc["kind"] == "sweep":  # the data block holds host data as JSON with <, >, & and ' escaped
+            block = html_text[html_text.index('id="fleet-data">') + len('id="fleet-data">'):html_text.rindex("</script>")]
+            block = block[:block.index("</script>")]
+            assert not set("<>&'") & set(block)
+            data = json.loads(block)
+            assert PWNED[0] in data["strings"] and f"host{PWNED[0]} (ssh://root@{PWNED[1]})" in data["names"]
 
 
 def test_fleet_html_orders_hosts_worst_first(fleet):
@@ -265,6 +273,27 @@ def test_fleet_html_orders_hosts_worst_first(fleet):
     assert order[0] == "#h1"
     assert render.host_label(ranked[0]) in ("web-01", "build-01", "odd-01")
     assert ranked[-1]["target"]["hostname"] == "web-02"  # only the hardened container
+
+
+def _fleet_block(html_text: str) -> dict:
+    start = html_text.index('<script type="application/json" id="fleet-data">') + len('<script type="application/json" id="fleet-data">')
+    return json.loads(html_text[start:html_text.index("</script>", start)])
+
+
+def test_fleet_page_data_holds_every_finding_of_every_host(fleet):
+    data = _fleet_block(render.render(fleet, "html"))
+    ranked = sorted(fleet["hosts"], key=render.badness)
+    assert data["names"] == [render.host_label(h) for h in ranked]
+    strings, checks = data["strings"], data["checks"]
+    assert len(strings) == len(set(strings))  # each text once
+    for host, rows in zip(ranked, data["hosts"]):
+        decoded = [(checks[c][0], data["statuses"][s], strings[m], [(strings[e[i]], strings[e[i + 1]]) for i in range(0, len(e), 2)])
+                   for c, s, m, e in rows]
+        assert decoded == [(r["id"], r["status"], r["message"], [(x["subject"], render.observed_lines(x["observed"])) for x in r["evidence"]])
+                           for r in render.sorted_results(host["results"])]
+    meta = {c[0]: c for c in checks}
+    result = next(r for r in fleet["hosts"][0]["results"] if r["cis"])
+    assert meta[result["id"]] == [result["id"], result["title"], result["layer"], result["severity"], result["level"], [c["id"] for c in result["cis"]]]
 
 
 def test_host_html_lists_failures_first(real):

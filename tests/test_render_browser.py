@@ -168,53 +168,118 @@ def test_the_page_makes_no_request_and_its_policy_forbids_any(real, browser, tmp
     assert "fetch refused" in blocked and {"img-src", "style-src-elem", "connect-src"} <= set(blocked)
 
 
-def test_fleet_report_matrix_navigation_and_checks_across_hosts(real, browser, tmp_path):
+@pytest.fixture(scope="module")
+def fleet(real):
     r = real["reports"]
     hosts = [sweepdoc.as_host(r["web"], "web-02"), sweepdoc.as_host(r["both"], "web-01"), sweepdoc.as_host(r["risky"], "build-01")]
     errors = [sweepdoc.error_entry("ssh://root@db-01", "host_key_changed", "the host key of db-01 changed: refusing to connect", name="db-01"),
               sweepdoc.error_entry("ssh://root@db-02", "timeout", "no answer within 10 s")]
-    fleet = sweepdoc.sweep(hosts, errors)
-    jsonschema.validate(fleet, report_mod.schema())
-    browser.open(rendered(fleet, tmp_path / "fleet.html"))
+    document = sweepdoc.sweep(hosts, errors)
+    jsonschema.validate(document, report_mod.schema())
+    return document
 
+
+def wait_for(browser, script, *args, timeout=10):
+    """Poll a JS expression until it is truthy (toggle events and hash navigation are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = browser.js(script, *args)
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def host_sections(browser) -> list[tuple[str, bool]]:
+    return browser.js("return Array.from(document.querySelectorAll('details.host')).map(d => [d.id, d.hidden])")
+
+
+def test_fleet_report_matrix_worst_first_and_click_through_to_a_host(fleet, browser, tmp_path):
+    hosts = fleet["hosts"]
+    ranked = sorted(hosts, key=render.badness)
+    browser.open(rendered(fleet, tmp_path / "fleet.html"))
     rows = browser.js("return Array.from(document.querySelectorAll('table.matrix tr')).slice(1).map(tr => [tr.cells[0].textContent, tr.querySelector('a').getAttribute('href')])")
-    assert [label for label, _ in rows] == [render.host_label(h) for h in sorted(hosts, key=render.badness)]
+    assert [label for label, _ in rows] == [render.host_label(h) for h in ranked]
     assert rows[-1][0] == "web-02"  # the hardened container alone: fewest failures
     cells = browser.js("return Array.from(document.querySelectorAll('table.matrix tr:nth-child(2) td.w')).map(td => td.className)")
-    worst = min(hosts, key=render.badness)
-    assert cells == [f"w {render.worst_status(c)}" for c in worst["summary"]["by_layer"].values()]
+    assert cells == [f"w {render.worst_status(c)}" for c in ranked[0]["summary"]["by_layer"].values()]
     unreachable = browser.css("#unreachable + table").text
     assert "ssh://root@db-01" in unreachable and "host key changed" in unreachable and "refusing to connect" in unreachable
     assert "no answer within 10 s" in unreachable
+    total = sum(h["summary"]["total"] for h in hosts)
+    assert browser.js("return document.getElementById('shown').textContent").startswith(f"{total} of {total} findings on 3 of 3 hosts")
     browser.shot(tmp_path / "render-fleet.png")
 
-    # click through from the matrix to a host's findings
     href = dict(rows)["web-02"]
-    browser.css(f"table.matrix a[href='{href}']").click()
-    assert browser.js("return location.hash") == href
     section = browser.css(href)
+    assert section.get_attribute("open") is None
+    browser.css(f"table.matrix a[href='{href}']").click()
+    assert wait_for(browser, "return arguments[0].open && arguments[0].querySelectorAll('.x').length", section)
+    assert browser.js("return location.hash") == href
     assert "web-02" in section.find_element("css selector", "h3").text
-    assert browser.js("const r = arguments[0].getBoundingClientRect(); return r.top >= -1 && r.top < window.innerHeight", section)
-    ids = browser.js("return Array.from(arguments[0].querySelectorAll('.f')).map(e => e.id.split('-').slice(1).join('-'))", section)
-    assert sorted(ids) == sorted(x["id"] for x in hosts[0]["results"])
+    assert browser.js("const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight", section)
+    ids = browser.js("return Array.from(arguments[0].querySelectorAll('.x')).map(e => e.id)", section)
+    assert ids == [f"{href[1:]}-{r['id']}" for r in render.sorted_results(hosts[0]["results"])]
+    first = section.find_element("css selector", ".x")
+    first.find_element("css selector", "summary").click()
+    assert first.find_element("css selector", ".d").is_displayed()
+    browser.shot(tmp_path / "render-fleet-host.png")
+    no_console_errors(browser)
 
-    # one check across all hosts: which hosts fail 5.16?
-    set_filter(browser, query="5.16")
-    shown = visible_ids(browser)
+
+def test_fleet_report_one_check_across_hosts(fleet, browser, tmp_path):
+    hosts = fleet["hosts"]
+    browser.open(rendered(fleet, tmp_path / "fleet.html"))
     failing = [h for h in hosts if next(x for x in h["results"] if x["id"] == "container-no-host-pid")["status"] == "FAIL"]
-    assert "c-container-no-host-pid" in shown
+    assert len(failing) == 2
+    # which hosts fail 5.16? the check, and only the hosts that fail it
+    set_filter(browser, statuses=["FAIL"], query="5.16")
+    assert visible_ids(browser) == ["c-container-no-host-pid"]
+    anchors = {render.host_label(h): f"h{i + 1}" for i, h in enumerate(sorted(hosts, key=render.badness))}
+    shown = [sid for sid, hidden in host_sections(browser) if not hidden]
+    assert shown == sorted(anchors[render.host_label(h)] for h in failing)
+    assert browser.js("return document.getElementById('shown').textContent").startswith("2 of ")
+
     check = browser.css("#c-container-no-host-pid")
     check.find_element("css selector", "summary").click()
-    listed = browser.js("return Array.from(arguments[0].querySelectorAll('table.ev tr')).slice(1).map(tr => tr.cells[0].textContent)", check)
-    assert listed == [render.host_label(h) for h in sorted(failing, key=render.badness)] and len(listed) == 2
+    assert wait_for(browser, "return arguments[0].querySelectorAll('.hl tr').length", check)
+    listed = browser.js("return Array.from(arguments[0].querySelectorAll('.hl tr')).slice(1).map(tr => tr.cells[0].textContent)", check)
+    assert listed == [render.host_label(h) for h in sorted(failing, key=render.badness)]
     assert "FAIL on 2 · PASS on 1 of 3 hosts" in check.find_element("css selector", "summary").text
     browser.shot(tmp_path / "render-fleet-check.png")
-    # ... and from there to that host's finding, opened
-    check.find_element("css selector", "table.ev a").click()
-    target = browser.js("return location.hash").lstrip("#")
-    assert target.endswith("-container-no-host-pid")
-    assert browser.js("return document.getElementById(arguments[0]).open", target) is True
+
+    # from the check to that host's finding: the host opens with only the findings the filters keep
+    link = check.find_element("css selector", ".hl a")
+    target = link.get_attribute("href").split("#")[1]
+    link.click()
+    assert wait_for(browser, "const e = document.getElementById(arguments[0]); return e && e.open", target)
+    section = browser.css("#" + target.split("-")[0])
+    assert browser.js("return Array.from(arguments[0].querySelectorAll('.x')).map(e => e.id)", section) == [target]
+    set_filter(browser)  # all again: the open host shows all its findings
+    assert browser.js("return arguments[0].querySelectorAll('.x').length", section) > 1
+    assert [hidden for _, hidden in host_sections(browser)] == [False, False, False]
+    set_filter(browser, query="build-01")  # a host name: that host's findings only
+    assert [sid for sid, hidden in host_sections(browser) if not hidden] == [anchors["build-01"]]
     no_console_errors(browser)
+
+
+def test_fleet_print_renders_every_host_and_check(fleet, browser, tmp_path):
+    browser.open(rendered(fleet, tmp_path / "fleet.html"))
+    set_filter(browser, statuses=["ERROR"])
+    browser.js("window.dispatchEvent(new Event('beforeprint'))")
+    total = sum(h["summary"]["total"] for h in fleet["hosts"])
+    assert browser.js("return document.querySelectorAll('details.host[open] .x').length") == total
+    assert browser.js("return Array.from(document.querySelectorAll('details')).every(d => d.open)")
+    assert browser.js("return document.querySelectorAll('details.f .hl table, details.f .hl .none').length") == browser.js("return document.querySelectorAll('details.f').length")
+    browser.media("print")
+    try:
+        assert browser.js("return Array.from(document.querySelectorAll('details.host')).every(d => d.checkVisibility())")
+        assert browser.js("return document.getElementById('filters').checkVisibility()") is False
+    finally:
+        browser.media("")
+    browser.js("window.dispatchEvent(new Event('afterprint'))")
+    assert browser.js("return document.querySelectorAll('details.host[open]').length") == 0
+    pdf = browser.pdf(tmp_path / "render-fleet.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_print_layout_expands_everything_and_drops_the_controls(real, browser, tmp_path):
@@ -248,10 +313,14 @@ def test_hostile_host_data_is_shown_as_text_and_never_runs(real, browser, tmp_pa
                                   [sweepdoc.error_entry(f"ssh://root@{PWNED[1]}", "probe_malformed", " ".join(PWNED), name=PWNED[0])])
     jsonschema.validate(document, report_mod.schema())
     browser.open(rendered(document, tmp_path / f"hostile-{kind}.html"))
+    anchor = "findings" if kind == "host" else f"h{sorted(document['hosts'], key=render.badness).index(edited) + 1}"
+    if kind == "sweep":  # host findings become markup when opened: open them all, and every check
+        browser.js("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        wait_for(browser, "return document.querySelectorAll('details.host .x').length === arguments[0]", sum(len(h["results"]) for h in document["hosts"]))
     browser.css("#expand").click()
     time.sleep(0.5)  # an onerror handler would have fired by now
     assert browser.js("return typeof window.__pwned") == "undefined"
-    assert browser.js("return document.querySelectorAll('script').length") == 1
+    assert browser.js("return document.querySelectorAll('script:not([type=\"application/json\"])').length") == 1
     assert browser.js("return document.querySelectorAll('img, svg:not(.chart)').length") == 0
     text = browser.js("return document.body.textContent")
     for payload in PAYLOADS + PWNED:
@@ -259,7 +328,6 @@ def test_hostile_host_data_is_shown_as_text_and_never_runs(real, browser, tmp_pa
     # the real container's bind-mount sources, exactly as Docker reported them
     offender = mounts["evidence"][0]
     assert offender["subject"] == names["hostile"]
-    anchor = "findings" if kind == "host" else f"h{sorted(document['hosts'], key=render.badness).index(edited) + 1}"
     cell = browser.js("return document.querySelector(arguments[0]).textContent",
                       f"#{anchor}-container-docker-socket-not-mounted td.o")
     assert cell.split("\n") == [x for x in offender["observed"]]
