@@ -16,7 +16,8 @@ none, started in parallel, scaling from the previous N), and times, interleaved:
 It prints the median of each, their ratio, the probe's raw output size and time (the probe
 alone, run once), and the CPU time the commands' own processes used (steadier than wall time
 on a busy machine; dockerd's share is not in it). Targets: 100 containers scan in under 2 s,
-and the scan stays within 3x the floor. The daemon, its containers and its directory are removed at the end, on Ctrl-C too.
+and the scan stays within 3x the floor. The daemon, its containers and its directory are
+removed at the end, on Ctrl-C too.
 """
 
 from __future__ import annotations
