@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from benchmark import probe, snapshot
+from benchmark.facts import Facts
+from benchmark.model import Undecidable
 from benchmark.probe import ProbeOutputError, Record
 from benchmark.transports import ProbeRun
 
@@ -27,30 +29,27 @@ def _records(run: ProbeRun) -> dict[str, Record]:
         raise CollectError(why + (f"; stderr: {detail}" if detail else "")) from exc
 
 
-def _flag(argv: list[str], name: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == f"--{name}" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return None
-
-
 def second_round_paths(first: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Paths named by the first snapshot's facts: TLS files, a rootless daemon.json, user configs.
+    """Paths named by the first snapshot's facts: TLS files, a daemon.json or EnvironmentFile
+    named by the daemon's configuration, user configs.
 
     Private keys are only stat'ed: their contents never leave the target.
     """
     stat_only: set[str] = set()
     read: set[str] = set()
-    argv = first["daemon"]["argv"] if first["daemon"] else []
-    config = first["daemon_config"]
+    facts = Facts(first)
     for key in TLS_CERT_KEYS + (TLS_KEY_KEY,):
-        path = _flag(argv, key) or (config["data"] or {}).get(key)
-        if isinstance(path, str) and path.startswith("/"):
-            (stat_only if key == TLS_KEY_KEY else read).add(path)
+        try:
+            option = facts.tls_file(key)
+        except Undecidable:  # daemon.json unusable: the checks say so
+            break
+        if option is not None and option.value.startswith("/"):
+            (stat_only if key == TLS_KEY_KEY else read).add(option.value)
+    config = first["daemon_config"]
     if config["state"] == "not_collected":
         read.add(config["path"])
+    service = first.get("units", {}).get("docker.service") or {}
+    read.update(source["path"] for source in service.get("environment_files", []) if source["state"] == "not_collected")
     members = set(first["groups"].get("docker", {}).get("members", []))
     for name, user in first["users"].items():
         if (name in members or user["uid"] == 0) and user["home"].startswith("/"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,7 @@ BOOLEAN_FLAGS = frozenset(
     "icc iptables ip6tables ip-forward ip-masq live-restore userland-proxy no-new-privileges "
     "selinux-enabled tls tlsverify experimental debug ipv6 disable-legacy-registry".split()
 )
+TLS_DEFAULT_FILES = {"tlscacert": "ca.pem", "tlscert": "cert.pem", "tlskey": "key.pem"}
 SHORT_FLAGS = {"debug": "-D", "log-level": "-l", "host": "-H", "group": "-G"}
 
 
@@ -249,6 +251,50 @@ class Facts:
         if config["state"] == "unreadable":
             raise Undecidable(f"cannot read {config['path']} ({reason}): re-run with --sudo or as root")
         raise Undecidable(reason)
+
+    @property
+    def daemon_user(self) -> str | None:
+        """Who the daemon runs as: its process owner, else the service unit's User= (root by default)."""
+        daemon = self.daemon
+        if not daemon:
+            return None
+        if daemon.get("uid") is not None:
+            return next((name for name, u in self.snapshot["users"].items() if u["uid"] == daemon["uid"]), str(daemon["uid"]))
+        return daemon.get("user")
+
+    def daemon_tls(self) -> tuple[bool, bool | None]:
+        """(TLS on, clients verified) as dockerd decides them.
+
+        Setting tlsverify at all, even to false, turns TLS on; so does DOCKER_TLS_VERIFY in the
+        environment a service unit gives the daemon. Verified is None when TLS is on and tlsverify
+        is not set: releases since Docker 27 then verify clients, older ones do not.
+        """
+        verify, tls = self.daemon_option("tlsverify"), self.daemon_option("tls")
+        if verify is None and self._daemon_env("DOCKER_TLS_VERIFY"):
+            return True, True
+        if verify is not None:
+            return True, verify.value is True
+        return (True, None) if tls is not None and tls.value is True else (False, False)
+
+    def _daemon_env(self, name: str) -> str | None:
+        return ((self.daemon or {}).get("environment") or {}).get(name) or None
+
+    def tls_file(self, key: str) -> Option | None:
+        """The TLS file dockerd uses for `key` (tlscacert, tlscert, tlskey).
+
+        Set explicitly, or, with TLS on, dockerd's default: ca.pem, cert.pem and key.pem in
+        $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker of the user the daemon runs as.
+        """
+        option = self.daemon_option(key)
+        if option is not None and isinstance(option.value, str) and option.value:
+            return option
+        # No daemon in sight: /etc/docker/daemon.json belongs to the system daemon, which runs as root.
+        user = self.daemon_user or ("root" if self.daemon_config["path"] == "/etc/docker/daemon.json" else None)
+        home = (self.snapshot["users"].get(user) or {}).get("home") if user else None
+        directory = self._daemon_env("DOCKER_CERT_PATH") or self._daemon_env("DOCKER_CONFIG") or (posixpath.join(home, ".docker") if home else None)
+        if not self.daemon_tls()[0] or directory is None:
+            return None
+        return Option(posixpath.join(directory, TLS_DEFAULT_FILES[key]), f"dockerd default for {user}")
 
     # --- docker
     @property

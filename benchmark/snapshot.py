@@ -15,7 +15,7 @@ import stat
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark import redact
+from benchmark import redact, systemd
 from benchmark.probe import Record
 
 FACTS_VERSION = 1
@@ -272,8 +272,44 @@ def _load_daemon_json(path: str, files: dict) -> dict[str, Any]:
     return config
 
 
-def _daemon(records: dict[str, Record], files: dict, users: dict, docker_host: str | None, notes: list[str]) -> dict | None:
-    """Pick the dockerd that serves the audited socket, with its argv and config file."""
+def _target_socket(docker_host: str | None, root: str) -> str | None:
+    """The audited unix socket as a path on the target (under --root, without the root prefix)."""
+    path = _socket_of(docker_host)
+    root = (root or "/").rstrip("/")
+    return path[len(root) :] if path and root and path.startswith(root + "/") else path
+
+
+def _units(files: dict) -> dict[str, dict | None]:
+    """docker.service and docker.socket as systemd would load them (each with its own notes)."""
+    units: dict[str, dict | None] = {}
+    for name, load in (("docker.service", systemd.service_command), ("docker.socket", systemd.socket_listeners)):
+        notes: list[str] = []
+        units[name] = load(files, name, notes)
+        if units[name] is not None:
+            units[name]["notes"] = notes
+    return units
+
+
+def _configured_daemon(service: dict | None, files: dict, target: str | None, notes: list[str]) -> dict | None:
+    """The daemon docker.service would start: the facts when no dockerd process can be seen."""
+    if not service or not service.get("argv"):
+        return None
+    argv = [redact.scrub_url(a) for a in service["argv"]]
+    config = _load_daemon_json(_config_file(argv) or DEFAULT_DAEMON_JSON, files)
+    daemon = {"pid": None, "uid": None, "user": service["user"], "argv": argv, "source": service["path"], "config": config, "selected_by": "service unit"}
+    if target and _normal(target) not in _daemon_sockets(daemon):
+        notes.append(f"{service['path']} starts a daemon that does not serve {target}: its options were not attributed")
+        return None
+    notes.extend(f"{service['path']}: {note}" for note in service["notes"])
+    return daemon
+
+
+def _daemon(records: dict[str, Record], files: dict, users: dict, target_info: dict[str, Any], units: dict, notes: list[str]) -> dict | None:
+    """Pick the dockerd that serves the audited socket, with its argv and config file.
+
+    With no dockerd process in sight, the one docker.service configures stands in for it.
+    """
+    target = _target_socket(target_info.get("docker_host"), target_info.get("root", "/"))
     found = []
     for name, record in records.items():
         if name.startswith("cmdline:") and record.ok:
@@ -284,10 +320,9 @@ def _daemon(records: dict[str, Record], files: dict, users: dict, docker_host: s
             if config_path is None:
                 home = next((u["home"] for u in users.values() if u["uid"] == owner), None) if owner else None
                 config_path = posixpath.join(home, ".config/docker/daemon.json") if home and owner != 0 else DEFAULT_DAEMON_JSON
-            found.append({"pid": int(pid), "uid": owner, "argv": argv, "config": _load_daemon_json(config_path, files)})
+            found.append({"pid": int(pid), "uid": owner, "argv": argv, "source": f"/proc/{pid}/cmdline", "config": _load_daemon_json(config_path, files)})
     if not found:
-        return None
-    target = _socket_of(docker_host)
+        return _configured_daemon(units.get("docker.service"), files, target, notes)
     for daemon in found:
         if target and _normal(target) in _daemon_sockets(daemon):
             daemon["selected_by"] = "socket"
@@ -385,7 +420,8 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
     hostname = (_text(records, "read:/etc/hostname") or _text(records, "nodename") or "").strip()
     uid_text = (_text(records, "id") or "").strip()
     lsm_selinux = _text(records, "lsm:selinux")
-    daemon = _daemon(records, files, users, target.get("docker_host"), notes)
+    units = _units(files)
+    daemon = _daemon(records, files, users, target, units, notes)
     return {
         "facts_version": FACTS_VERSION,
         "collected_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -406,6 +442,7 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
         "lsm": {"apparmor": "lsm:apparmor" in records, "selinux": lsm_selinux.strip() if lsm_selinux is not None else None},
         "audit": _audit(records),
         "daemon": daemon,
+        "units": units,
         "daemon_config": daemon["config"] if daemon else _load_daemon_json(DEFAULT_DAEMON_JSON, files),
         "docker": _docker(records, target.get("docker_host")),
         "client_configs": _client_configs(records),
