@@ -146,11 +146,19 @@ unix://*)
 	stat_path "${_s#"$R"}"
 	;;
 esac
-# registry certificates are read (public material); their private keys are only stat'ed
+# registry certificates are read (public material); their private keys are only stat'ed,
+# also a key in a file named like a certificate (grep prints nothing of it)
 for f in "$R"/etc/docker/certs.d/* "$R"/etc/docker/certs.d/*/*; do
 	[ -e "$f" ] || continue
 	case $f in
-	*.crt | *.cert | *.pem) [ -f "$f" ] && read_path "${f#"$R"}" ;;
+	*.crt | *.cert | *.pem)
+		if [ -f "$f" ] && grep -q 'PRIVATE KEY-----' "$f" 2>/dev/null; then
+			stat_path "${f#"$R"}"
+			frame o 0 "private-key:${f#"$R"}" ""
+		elif [ -f "$f" ]; then
+			read_path "${f#"$R"}"
+		fi
+		;;
 	*) stat_path "${f#"$R"}" ;;
 	esac
 done

@@ -37,6 +37,8 @@ CLIENT_CONFIG = "/.docker/config.json"
 SWARM_STATE = "/swarm/docker-state.json"
 _PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo", "/proc/net/tcp", "/proc/net/tcp6")
 _TCP_LISTEN = "0A"
+_PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL)
 # A container's cgroup is named by its id: /docker/ID (cgroupfs), docker-ID.scope (systemd), or
 # PARENT/ID under a --cgroup-parent; processes a container's own systemd starts sit below it.
 _CONTAINER_ID = re.compile(r"[/-]([0-9a-f]{64})(?=[./]|$)", re.MULTILINE)
@@ -74,6 +76,13 @@ def _parse_stat(record: Record) -> dict[str, Any]:
         return {"state": "error", "error": f"unexpected stat output {record.text[:80]!r}"}
 
 
+def _drop_private_keys(entry: dict[str, Any]) -> None:
+    """Private keys never enter the snapshot: of a PEM file holding one, keep the certificates only."""
+    if _PEM_PRIVATE_KEY.search(entry["content"]):
+        entry["content"] = "\n".join(_PEM_CERTIFICATE.findall(entry["content"]))
+        entry["private_key"] = True
+
+
 def _files(records: dict[str, Record], users: dict, groups: dict) -> dict[str, dict]:
     uid_names = {u["uid"]: name for name, u in users.items()}
     gid_names = {g["gid"]: name for name, g in groups.items()}
@@ -92,6 +101,9 @@ def _files(records: dict[str, Record], users: dict, groups: dict) -> dict[str, d
                 entry["state"] = "unreadable"
             elif content is not None and _keeps_content(path):
                 entry["content"] = redact.scrub_url(content.text)
+                _drop_private_keys(entry)
+            if "private-key:" + path in records:
+                entry["private_key"] = True  # the probe saw a key in it and only stat'ed it
         files[path] = entry
     return files
 

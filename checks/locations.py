@@ -48,5 +48,14 @@ def dockerd_binary(facts: Facts) -> str:
 
 
 def tls_file(facts: Facts, key: str) -> str | None:
-    option = facts.daemon_option(key)
-    return option.value if option and isinstance(option.value, str) and option.value else None
+    """The daemon's TLS file for `key`: configured, or dockerd's default under ~/.docker when TLS is on."""
+    option = facts.tls_file(key)
+    return option.value if option else None
+
+
+CERTS_D = "/etc/docker/certs.d"
+
+
+def is_private_key(path: str, entry: dict) -> bool:
+    """A key under certs.d: named *.key, or a certificate-named file the probe found a key in."""
+    return path.endswith(".key") or bool(entry.get("private_key"))

@@ -34,6 +34,7 @@ def with_flags(*flags):
 def test_tcp_recorded_daemon_listens_on_a_unix_socket_only():
     outcome = judge(recorded_snapshot(), "tls-tcp-requires-client-certs")
     assert (outcome.status, outcome.message) == (Status.NOT_APPLICABLE, "the daemon listens on no TCP address")
+    assert observed(outcome) == [("hosts", "['unix:///tmp/dbt/docker.sock'] (dockerd command line)")]
 
 
 def test_tcp_without_tls_fails():
@@ -62,9 +63,35 @@ def test_tcp_with_tlsverify_false_fails():
     assert ("tlsverify", False) in observed(outcome)
 
 
-def test_tcp_with_tlsverify_but_no_key_fails():
+def test_tcp_with_tlsverify_but_no_key_uses_dockerds_default_key():
+    # dockerd falls back to ~/.docker/key.pem of the user it runs as (root here).
     outcome = judge(with_flags("-H", "tcp://0.0.0.0:2376", "--tlsverify", f"--tlscacert={CA}", f"--tlscert={CERT}"), "tls-tcp-requires-client-certs")
+    assert outcome.status is Status.PASS
+    assert observed(outcome)[-1] == ("tlskey", "/root/.docker/key.pem (dockerd default for root)")
+
+
+def test_tcp_with_tlsverify_and_no_paths_uses_the_daemon_users_docker_dir():
+    outcome = judge(with_flags("-H", "tcp://0.0.0.0:2376", "--tlsverify"), "tls-tcp-requires-client-certs")
+    assert outcome.status is Status.PASS
+    assert observed(outcome) == [
+        ("listeners", ["tcp://0.0.0.0:2376"]), ("tlsverify", True),
+        ("tlscacert", "/root/.docker/ca.pem (dockerd default for root)"),
+        ("tlscert", "/root/.docker/cert.pem (dockerd default for root)"),
+        ("tlskey", "/root/.docker/key.pem (dockerd default for root)"),
+    ]
+
+
+def test_tcp_with_tlsverify_and_a_daemon_user_without_a_home_fails():
+    snap = with_flags("-H", "tcp://0.0.0.0:2376", "--tlsverify", f"--tlscacert={CA}", f"--tlscert={CERT}")
+    snap["daemon"]["uid"] = 4242  # not in /etc/passwd: no ~/.docker to fall back on
+    outcome = judge(snap, "tls-tcp-requires-client-certs")
     assert (outcome.status, outcome.message) == (Status.FAIL, "tlsverify is on but tlskey is not set")
+
+
+def test_tcp_with_tls_only_on_an_engine_before_27_fails():
+    outcome = judge(with_flags("-H", "tcp://0.0.0.0:2376", "--tls", f"--tlscert={CERT}", f"--tlskey={KEY}"), "tls-tcp-requires-client-certs")
+    assert outcome.status is Status.FAIL
+    assert observed(outcome)[-1] == ("verification", "tls is on and tlsverify unset: Docker before 27 then accepts any client")
 
 
 @pytest.mark.parametrize("listener", ["0.0.0.0:2375", ":2375", "127.0.0.1:2375"])
@@ -223,3 +250,178 @@ def test_tls_files_malformed_daemon_json_errors():
 def test_tls_files_decided_when_the_daemon_does_not_answer():
     outcome = judge(docker_unreachable(configured(mode=0o644)), "tls-ca-cert-mode")
     assert (outcome.status, observed(outcome)) == (Status.FAIL, [(CA, "file root:root 0644")])
+
+
+# --- the daemon API on TCP: daemon-api-tls, daemon-api-client-verify, daemon-api-loopback-only
+
+API_CHECKS = ["daemon-api-tls", "daemon-api-client-verify", "daemon-api-loopback-only"]
+
+
+def listening(snap, *sockets):
+    """The host's listening TCP sockets, as /proc/net/tcp and tcp6 show them."""
+    snap["listening"] = [{"address": a, "port": p} for a, p in sockets]
+    return snap
+
+
+@pytest.mark.parametrize("check_id", API_CHECKS)
+def test_api_recorded_daemon_has_no_tcp_listener(check_id):
+    outcome = judge(recorded_snapshot(), check_id)
+    assert (outcome.status, outcome.message) == (Status.NOT_APPLICABLE, "the daemon listens on no TCP address")
+    assert observed(outcome)[0] == ("hosts", "['unix:///tmp/dbt/docker.sock'] (dockerd command line)")
+
+
+def test_api_tls_plain_http_fails_and_shows_the_listening_socket():
+    snap = listening(with_flags("-H", "tcp://0.0.0.0:2375"), ("0.0.0.0", 2375), ("127.0.0.1", 5432))
+    outcome = judge(snap, "daemon-api-tls")
+    assert (outcome.status, outcome.message) == (Status.FAIL, "the daemon API on tcp://0.0.0.0:2375 is plain HTTP: unencrypted and unauthenticated")
+    assert observed(outcome) == [
+        ("tcp://0.0.0.0:2375", "dockerd command line; binds 0.0.0.0:2375; listening: 0.0.0.0:2375"),
+        ("tls", "TLS is off"),
+    ]
+
+
+def test_api_tls_with_tls_passes():
+    snap = listening(with_flags("-H", "tcp://127.0.0.1:2376", *TLS_FLAGS), ("127.0.0.1", 2376))
+    outcome = judge(snap, "daemon-api-tls")
+    assert (outcome.status, outcome.message) == (Status.PASS, "the daemon API on tcp://127.0.0.1:2376 uses TLS")
+    assert observed(outcome) == [("tcp://127.0.0.1:2376", "dockerd command line; binds 127.0.0.1:2376; listening: 127.0.0.1:2376"), ("tls", "tlsverify is on")]
+
+
+def test_api_tls_tlsverify_false_still_means_tls():
+    # Setting tlsverify at all, even false, turns TLS on in dockerd.
+    outcome = judge(daemon_json_hosts({"tlsverify": False, "tlscert": CERT, "tlskey": KEY}), "daemon-api-tls")
+    assert outcome.status is Status.PASS
+    assert observed(outcome)[-1] == ("tls", "tlsverify is off")
+
+
+def test_api_tls_nothing_configured_but_something_on_the_api_port_is_manual():
+    snap = listening(recorded_snapshot(), ("0.0.0.0", 2375))
+    outcome = judge(snap, "daemon-api-tls")
+    assert outcome.status is Status.MANUAL
+    assert outcome.message == "no dockerd TCP listener is configured, but sockets listen on Docker's API ports: check what serves them"
+    assert observed(outcome) == [("listening", ["0.0.0.0:2375"])]
+
+
+def test_api_tls_nothing_on_the_api_ports():
+    outcome = judge(listening(recorded_snapshot(), ("127.0.0.1", 5432)), "daemon-api-tls")
+    assert (outcome.status, observed(outcome)[-1]) == (Status.NOT_APPLICABLE, ("listening", "nothing on ports 2375/2376"))
+
+
+def test_api_client_verify_tls_without_verification_fails():
+    outcome = judge(with_flags("-H", "tcp://127.0.0.1:2376", "--tlsverify=false", f"--tlscert={CERT}", f"--tlskey={KEY}"), "daemon-api-client-verify")
+    assert outcome.status is Status.FAIL
+    assert outcome.message == "the daemon API on tcp://127.0.0.1:2376 accepts any TLS client without a verified certificate"
+    assert observed(outcome) == [
+        ("tcp://127.0.0.1:2376", "dockerd command line; binds 127.0.0.1:2376; listening sockets not read"),
+        ("verification", "tlsverify is off"),
+        ("tlscacert", "/root/.docker/ca.pem (dockerd default for root)"),
+    ]
+
+
+def test_api_client_verify_no_tls_fails():
+    outcome = judge(with_flags("-H", "127.0.0.1:2375"), "daemon-api-client-verify")
+    assert (outcome.status, outcome.message) == (Status.FAIL, "the daemon API on 127.0.0.1:2375 has no TLS, so no client is verified")
+
+
+def test_api_client_verify_tlsverify_passes():
+    outcome = judge(with_flags("-H", "tcp://127.0.0.1:2376", *TLS_FLAGS), "daemon-api-client-verify")
+    assert (outcome.status, outcome.message) == (Status.PASS, "the daemon API on tcp://127.0.0.1:2376 requires client certificates signed by its CA")
+    assert observed(outcome)[1:] == [("verification", "tlsverify is on"), ("tlscacert", CA)]
+
+
+def test_api_client_verify_tls_alone_on_docker_27_is_verified():
+    snap = with_flags("-H", "tcp://127.0.0.1:2376", "--tls", f"--tlscacert={CA}")
+    snap["docker"]["info"]["ServerVersion"] = "27.3.1"
+    outcome = judge(snap, "daemon-api-client-verify")
+    assert outcome.status is Status.PASS
+    assert observed(outcome)[1] == ("verification", "tls is on and tlsverify unset: Docker 27 verifies clients by default")
+
+
+def test_api_client_verify_tls_alone_on_docker_20_fails():
+    outcome = judge(with_flags("-H", "tcp://127.0.0.1:2376", "--tls", f"--tlscacert={CA}"), "daemon-api-client-verify")
+    assert outcome.status is Status.FAIL
+    assert observed(outcome)[1] == ("verification", "tls is on and tlsverify unset: Docker before 27 then accepts any client")
+
+
+@pytest.mark.parametrize(
+    "listener, scope",
+    [
+        ("tcp://0.0.0.0:2376", "every address; dockerd command line; binds 0.0.0.0:2376"),
+        ("tcp://[::]:2376", "every address; dockerd command line; binds [::]:2376"),
+        ("0.0.0.0:2375", "every address; dockerd command line; binds 0.0.0.0:2375"),
+        ("tcp://192.0.2.10:2376", "another address; dockerd command line; binds 192.0.2.10:2376"),
+    ],
+)
+def test_api_loopback_only_fails_beyond_loopback(listener, scope):
+    outcome = judge(with_flags("-H", listener, *TLS_FLAGS), "daemon-api-loopback-only")
+    assert (outcome.status, outcome.message) == (Status.FAIL, f"the daemon API listens beyond loopback on {listener}")
+    assert observed(outcome) == [(listener, scope + "; listening sockets not read")]
+
+
+@pytest.mark.parametrize(
+    "listener, binds",
+    [
+        ("tcp://127.0.0.1:2376", "127.0.0.1:2376"),
+        ("tcp://[::1]:2376", "[::1]:2376"),
+        ("tcp://localhost:2376", "localhost:2376"),
+        # dockerd fills a missing host with localhost (opts.DefaultHTTPHost), not 0.0.0.0
+        (":2375", "localhost:2375"),
+        ("tcp://", "localhost:2375"),
+    ],
+)
+def test_api_loopback_only_passes_on_loopback(listener, binds):
+    outcome = judge(with_flags("-H", listener, *TLS_FLAGS), "daemon-api-loopback-only")
+    assert (outcome.status, outcome.message) == (Status.PASS, f"the daemon API listens on loopback only ({listener})")
+    assert observed(outcome) == [(listener, f"loopback; dockerd command line; binds {binds}; listening sockets not read")]
+
+
+def test_api_loopback_only_host_name_resolved_by_the_listening_sockets():
+    snap = listening(with_flags("-H", "tcp://docker-api.internal:2376", *TLS_FLAGS), ("10.0.0.5", 2376))
+    outcome = judge(snap, "daemon-api-loopback-only")
+    assert outcome.status is Status.FAIL
+    assert observed(outcome) == [("tcp://docker-api.internal:2376", "another address; dockerd command line; binds docker-api.internal:2376; listening: 10.0.0.5:2376")]
+
+
+def test_api_loopback_only_unresolvable_host_name_is_manual():
+    outcome = judge(with_flags("-H", "tcp://docker-api.internal:2376", *TLS_FLAGS), "daemon-api-loopback-only")
+    assert outcome.status is Status.MANUAL
+    assert outcome.message == "the daemon API binds host names the facts cannot resolve (tcp://docker-api.internal:2376): confirm they are loopback"
+
+
+def socket_activated(listen_stream):
+    """dockerd -H fd:// started by systemd with docker.socket listening where it says."""
+    snap = recorded_snapshot()
+    snap["daemon"]["argv"] = ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"]
+    snap["units"]["docker.socket"]["listen_stream"] = listen_stream
+    return snap
+
+
+@pytest.mark.parametrize("check_id", ["daemon-api-tls", "daemon-api-loopback-only", "tls-tcp-requires-client-certs"])
+def test_socket_activation_on_a_tcp_port_is_a_tcp_listener(check_id):
+    outcome = judge(socket_activated(["/run/docker.sock", "2375"]), check_id)
+    assert outcome.status is Status.FAIL
+
+
+def test_socket_activation_bare_port_binds_every_address():
+    outcome = judge(socket_activated(["/run/docker.sock", "2375"]), "daemon-api-loopback-only")
+    unit = "/usr/lib/systemd/system/docker.socket"
+    assert observed(outcome) == [("2375", f"every address; {unit} ListenStream; binds [::]:2375; listening sockets not read")]
+
+
+def test_socket_activation_on_a_unix_socket_only_is_not_tcp():
+    outcome = judge(socket_activated(["/run/docker.sock"]), "daemon-api-tls")
+    assert (outcome.status, observed(outcome)[0]) == (Status.NOT_APPLICABLE, ("hosts", "['fd://'] (dockerd command line)"))
+
+
+@pytest.mark.parametrize("check_id", API_CHECKS)
+def test_api_checks_decided_when_the_daemon_does_not_answer(check_id):
+    outcome = judge(docker_unreachable(with_flags("-H", "tcp://0.0.0.0:2375")), check_id)
+    assert outcome.status is Status.FAIL
+
+
+@pytest.mark.parametrize("check_id", API_CHECKS)
+def test_api_checks_malformed_daemon_json_errors(check_id):
+    snap = with_daemon_json('{"hosts": ["tcp://0.0.0.0:2375"')
+    snap["daemon"]["argv"] = ["dockerd"]
+    outcome = judge(snap, check_id)
+    assert (outcome.status, outcome.message) == (Status.ERROR, snap["daemon_config"]["error"])

@@ -123,9 +123,17 @@ def expected_flips(hardened: Path, exposed: Path) -> dict[str, tuple[tuple, tupl
             ("FAIL", [("docker info", ["127.0.0.0/8", *INSECURE])]),
         ),
         "tls-tcp-requires-client-certs": (
-            ("NOT_APPLICABLE", []),
+            ("NOT_APPLICABLE", [("hosts", f"['unix://{h_sock}'] (dockerd command line)")]),
             ("FAIL", [("listeners", [TCP_LISTENER]), ("tlsverify", None), ("tlscacert", None),
                       ("tlscert", None), ("tlskey", None)]),
+        ),
+        "daemon-api-tls": (
+            ("NOT_APPLICABLE", [("hosts", f"['unix://{h_sock}'] (dockerd command line)"), ("listening", "nothing on ports 2375/2376")]),
+            ("FAIL", [(TCP_LISTENER, f"dockerd command line; binds 127.0.0.1:{TCP_PORT}; listening: 127.0.0.1:{TCP_PORT}"), ("tls", "TLS is off")]),
+        ),
+        "daemon-api-loopback-only": (
+            ("NOT_APPLICABLE", [("hosts", f"['unix://{h_sock}'] (dockerd command line)")]),
+            ("PASS", [(TCP_LISTENER, f"loopback; dockerd command line; binds 127.0.0.1:{TCP_PORT}; listening: 127.0.0.1:{TCP_PORT}")]),
         ),
         "perm-daemon-json-mode": (
             ("PASS", [(str(h_json), described(h_json, "file"))]),
