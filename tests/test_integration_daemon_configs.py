@@ -135,6 +135,10 @@ def expected_flips(hardened: Path, exposed: Path) -> dict[str, tuple[tuple, tupl
             ("NOT_APPLICABLE", [("hosts", f"['unix://{h_sock}'] (dockerd command line)")]),
             ("PASS", [(TCP_LISTENER, f"loopback; dockerd command line; binds 127.0.0.1:{TCP_PORT}; listening: 127.0.0.1:{TCP_PORT}")]),
         ),
+        "daemon-default-ulimits": (
+            ("MANUAL", [("default-ulimits", f"['nofile=1024:1024'] ({h_json})")]),
+            ("MANUAL", [("default-ulimits", "not set")]),
+        ),
         "perm-daemon-json-mode": (
             ("PASS", [(str(h_json), described(h_json, "file"))]),
             ("FAIL", [(str(e_json), described(e_json, "file"))]),
