@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from benchmark.facts import Facts
-from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, error, failed, not_applicable, passed
+from benchmark.model import (
+    Evidence,
+    Layer,
+    Needs,
+    Outcome,
+    Severity,
+    error,
+    failed,
+    not_applicable,
+    passed,
+)
 from benchmark.snapshot import CLIENT_CONFIG
 from checks.catalog import check
 from checks.common import judge_mode, judge_owner
-
-CERTS_D = "/etc/docker/certs.d"
+from checks.locations import CERTS_D, is_private_key
 
 
 def _is_loopback(entry: str) -> bool:
@@ -62,10 +72,10 @@ def no_insecure_registries(facts: Facts) -> Outcome:
 def _registry_certs(facts: Facts) -> list[str] | Outcome:
     base = facts.file(CERTS_D)
     if base.state == "absent":
-        return not_applicable(f"{CERTS_D} does not exist: no per-registry certificates")
+        return not_applicable(f"{CERTS_D} does not exist: no per-registry certificates", [Evidence(CERTS_D, "absent")])
     base.require()
     certs = sorted(p for p, e in facts.snapshot["files"].items() if p.startswith(CERTS_D + "/") and e.get("type") == "file")
-    return certs or not_applicable(f"{CERTS_D} holds no certificate files")
+    return certs or not_applicable(f"{CERTS_D} holds no certificate files", [Evidence(CERTS_D, "no files")])
 
 
 def _each_cert(facts: Facts, judge) -> Outcome:
@@ -93,14 +103,44 @@ def registry_certs_owner(facts: Facts) -> Outcome:
 
 @check(
     "registry-certs-mode",
-    title="Registry certificate files have mode 0444 or stricter",
+    title="Registry certificate files have mode 0444 or stricter (their private keys 0400)",
     layer=Layer.REGISTRIES,
     severity=Severity.MEDIUM,
-    rationale="A writable registry certificate lets a local user make the daemon trust a rogue registry.",
-    remediation=f"chmod 444 the files under {CERTS_D} (private keys there: 400)",
+    rationale="A writable registry certificate lets a local user make the daemon trust a rogue registry; "
+    "a readable client key lets them authenticate to the registry as this host.",
+    remediation=f"chmod 444 the certificates under {CERTS_D} and chmod 400 the private keys there (*.key)",
 )
 def registry_certs_mode(facts: Facts) -> Outcome:
-    return _each_cert(facts, lambda fact: judge_mode(fact, 0o444))
+    files = facts.snapshot["files"]
+    return _each_cert(facts, lambda fact: judge_mode(fact, 0o400 if is_private_key(fact.path, files[fact.path]) else 0o444))
+
+
+def _is_loopback_url(url: str) -> bool:
+    netloc = urlsplit(url).netloc.rsplit("@", 1)[-1]
+    return _is_loopback(netloc)
+
+
+@check(
+    "registry-mirrors-https",
+    title="Registry mirrors are reached over HTTPS",
+    layer=Layer.REGISTRIES,
+    severity=Severity.HIGH,
+    rationale="Every pull of a Docker Hub image goes to the mirror first: over plain HTTP, anyone on the path can serve altered images.",
+    remediation="Use https:// URLs in registry-mirrors (daemon.json) or --registry-mirror, with a certificate the daemon trusts.",
+)
+def mirrors_https(facts: Facts) -> Outcome:
+    if facts.docker_ok:
+        mirrors, source = list((facts.info.get("RegistryConfig") or {}).get("Mirrors") or []), "docker info"
+    else:
+        option = facts.daemon_option("registry-mirrors", flag="registry-mirror", many=True)
+        mirrors, source = (list(option.value) if option else []), (option.source if option else "daemon configuration")
+    if not mirrors:
+        return not_applicable("no registry mirrors are configured", [Evidence(source, [])])
+    plain = [m for m in mirrors if isinstance(m, str) and m.lower().startswith("http://") and not _is_loopback_url(m)]
+    evidence = [Evidence(source, mirrors)]
+    if plain:
+        return failed(f"registry mirrors over plain HTTP: {', '.join(plain)}", evidence)
+    return passed(f"all {len(mirrors)} registry mirrors use HTTPS (or loopback)", evidence)
 
 
 @check(

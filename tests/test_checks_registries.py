@@ -111,6 +111,7 @@ def with_certs(ca_mode=0o444, cert_mode=0o444, key_mode=0o400, owner="root"):
 def test_certs_recorded_host_has_no_certs_d(check_id):
     outcome = judge(recorded_snapshot(), check_id)
     assert (outcome.status, outcome.message) == (Status.NOT_APPLICABLE, f"{CERTS_D} does not exist: no per-registry certificates")
+    assert observed(outcome) == [(CERTS_D, "absent")]
 
 
 def test_certs_owned_by_root_pass():
@@ -134,6 +135,23 @@ def test_certs_writable_fail():
     outcome = judge(with_certs(ca_mode=0o644, key_mode=0o600), "registry-certs-mode")
     assert (outcome.status, outcome.message) == (Status.FAIL, "2 of 3 registry certificate files fall short")
     assert observed(outcome) == [(CA, "file root:root 0644"), (CLIENT_KEY, "file root:root 0600")]
+
+
+def test_certs_private_keys_must_be_owner_read_only():
+    # 0444 is fine for a certificate; a client key readable by all lets anyone log in as this host.
+    outcome = judge(with_certs(key_mode=0o444), "registry-certs-mode")
+    assert (outcome.status, outcome.message) == (Status.FAIL, "1 of 3 registry certificate files fall short")
+    assert observed(outcome) == [(CLIENT_KEY, "file root:root 0444")]
+
+
+def test_certs_a_key_in_a_certificate_named_file_is_judged_as_a_key():
+    records = recorded_records()
+    records["stat:" + CERTS_D] = stat_record("directory", 0o755, 0, 0, 4096)
+    records["stat:" + f"{REGISTRY_DIR}/client.pem"] = stat_record("file", 0o444, 0, 0, 241)
+    records["private-key:" + f"{REGISTRY_DIR}/client.pem"] = Record(out=b"", rc=0)  # the probe found a key: stat only
+    outcome = judge(build(records), "registry-certs-mode")
+    assert (outcome.status, observed(outcome)) == (Status.FAIL, [(f"{REGISTRY_DIR}/client.pem", "file root:root 0444")])
+    assert outcome.message == "1 of 1 registry certificate files fall short"
 
 
 def test_certs_mode_is_a_bit_mask():
@@ -277,3 +295,49 @@ def test_credentials_judged_without_the_daemon(docker_state):
     snap = docker_state(with_client_config('{"auths": {"reg.example": {"auth": "c2VjcmV0"}}}'))
     outcome = judge(snap, "registry-credentials-not-plaintext")
     assert (outcome.status, observed(outcome)) == (Status.FAIL, [(ROOT_CONFIG, ["reg.example"])])
+
+
+# --- registry-mirrors-https
+
+
+def mirrors(*urls):
+    """What `docker info` shows for registry-mirrors (Docker normalises them to end in /)."""
+    snap = recorded_snapshot()
+    snap["docker"]["info"]["RegistryConfig"]["Mirrors"] = list(urls)
+    return snap
+
+
+def test_mirrors_recorded_daemon_has_none():
+    outcome = judge(recorded_snapshot(), "registry-mirrors-https")
+    assert (outcome.status, outcome.message, observed(outcome)) == (Status.NOT_APPLICABLE, "no registry mirrors are configured", [("docker info", [])])
+
+
+def test_mirrors_over_https_pass():
+    outcome = judge(mirrors("https://mirror.gcr.io/", "https://hub-cache.example:5443/"), "registry-mirrors-https")
+    assert (outcome.status, outcome.message) == (Status.PASS, "all 2 registry mirrors use HTTPS (or loopback)")
+    assert observed(outcome) == [("docker info", ["https://mirror.gcr.io/", "https://hub-cache.example:5443/"])]
+
+
+def test_mirror_over_http_fails():
+    outcome = judge(mirrors("https://mirror.gcr.io/", "http://10.0.0.7:5000/"), "registry-mirrors-https")
+    assert (outcome.status, outcome.message) == (Status.FAIL, "registry mirrors over plain HTTP: http://10.0.0.7:5000/")
+    assert observed(outcome) == [("docker info", ["https://mirror.gcr.io/", "http://10.0.0.7:5000/"])]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000/", "http://localhost:5000/", "http://[::1]:5000/"])
+def test_mirror_over_http_on_loopback_passes(url):
+    assert judge(mirrors(url), "registry-mirrors-https").status is Status.PASS
+
+
+def test_mirrors_from_daemon_json_when_the_daemon_does_not_answer():
+    snap = docker_unreachable(with_daemon_json(json.dumps({"registry-mirrors": ["http://mirror.internal"]})))
+    outcome = judge(snap, "registry-mirrors-https")
+    assert (outcome.status, observed(outcome)) == (Status.FAIL, [(DAEMON_JSON, ["http://mirror.internal"])])
+
+
+def test_mirrors_from_flags_when_the_daemon_does_not_answer():
+    snap = docker_unreachable(recorded_snapshot())
+    snap["daemon"]["argv"] += ["--registry-mirror", "https://mirror.internal", "--registry-mirror=http://cache.internal"]
+    outcome = judge(snap, "registry-mirrors-https")
+    assert (outcome.status, outcome.message) == (Status.FAIL, "registry mirrors over plain HTTP: http://cache.internal")
+    assert observed(outcome) == [("dockerd command line", ["https://mirror.internal", "http://cache.internal"])]
