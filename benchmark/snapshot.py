@@ -308,7 +308,7 @@ def _configured_daemon(service: dict | None, files: dict, target: str | None, no
         return None
     argv = [redact.scrub_url(a) for a in service["argv"]]
     config = _load_daemon_json(_config_file(argv) or DEFAULT_DAEMON_JSON, files)
-    daemon = {"pid": None, "uid": None, "user": service["user"], "argv": argv, "source": service["path"], "config": config, "selected_by": "service unit"}
+    daemon = {"pid": None, "uid": None, "user": service["user"], "argv": argv, "environment": service["environment"], "source": service["path"], "config": config, "selected_by": "service unit"}
     if target and _normal(target) not in _daemon_sockets(daemon):
         notes.append(f"{service['path']} starts a daemon that does not serve {target}: its options were not attributed")
         return None

@@ -173,6 +173,20 @@ def test_unit_parsing_keeps_only_tls_relevant_environment():
     assert "pw" not in repr(service)
 
 
+def test_tls_settings_from_the_units_environment():
+    # DOCKER_TLS_VERIFY turns TLS and verification on; DOCKER_CERT_PATH moves dockerd's default files.
+    lines = ["Environment=DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=/etc/docker/tls", "ExecStart=/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2376"]
+    snap = build(unit(without_dockerd(), ETC_UNIT, lines))
+    assert snap["daemon"]["environment"] == {"DOCKER_CERT_PATH": "/etc/docker/tls", "DOCKER_TLS_VERIFY": "1"}
+    outcome = judge(snap, "tls-tcp-requires-client-certs")
+    assert outcome.status is Status.PASS
+    assert observed(outcome)[2:] == [
+        ("tlscacert", "/etc/docker/tls/ca.pem (dockerd default for root)"),
+        ("tlscert", "/etc/docker/tls/cert.pem (dockerd default for root)"),
+        ("tlskey", "/etc/docker/tls/key.pem (dockerd default for root)"),
+    ]
+
+
 def test_environment_file_parsing():
     text = "# comment\n; also\nA=1\nB='two words'\nC=\"x \\\n y\"\nnot a line\n9BAD=x\n"
     assert systemd.environment_file(text) == {"A": "1", "B": "two words", "C": "x y"}
