@@ -291,10 +291,11 @@ class Facts:
         # No daemon in sight: /etc/docker/daemon.json belongs to the system daemon, which runs as root.
         user = self.daemon_user or ("root" if self.daemon_config["path"] == "/etc/docker/daemon.json" else None)
         home = (self.snapshot["users"].get(user) or {}).get("home") if user else None
-        directory = self._daemon_env("DOCKER_CERT_PATH") or self._daemon_env("DOCKER_CONFIG") or (posixpath.join(home, ".docker") if home else None)
+        variable = next((name for name in ("DOCKER_CERT_PATH", "DOCKER_CONFIG") if self._daemon_env(name)), None)
+        directory = self._daemon_env(variable) if variable else posixpath.join(home, ".docker") if home else None
         if not self.daemon_tls()[0] or directory is None:
             return None
-        return Option(posixpath.join(directory, TLS_DEFAULT_FILES[key]), f"dockerd default for {user}")
+        return Option(posixpath.join(directory, TLS_DEFAULT_FILES[key]), f"dockerd default from ${variable}" if variable else f"dockerd default for {user}")
 
     # --- docker
     @property

@@ -181,9 +181,9 @@ def test_tls_settings_from_the_units_environment():
     outcome = judge(snap, "tls-tcp-requires-client-certs")
     assert outcome.status is Status.PASS
     assert observed(outcome)[2:] == [
-        ("tlscacert", "/etc/docker/tls/ca.pem (dockerd default for root)"),
-        ("tlscert", "/etc/docker/tls/cert.pem (dockerd default for root)"),
-        ("tlskey", "/etc/docker/tls/key.pem (dockerd default for root)"),
+        ("tlscacert", "/etc/docker/tls/ca.pem (dockerd default from $DOCKER_CERT_PATH)"),
+        ("tlscert", "/etc/docker/tls/cert.pem (dockerd default from $DOCKER_CERT_PATH)"),
+        ("tlskey", "/etc/docker/tls/key.pem (dockerd default from $DOCKER_CERT_PATH)"),
     ]
 
 
