@@ -15,6 +15,7 @@ import click
 import paramiko
 
 from benchmark import __version__, inventory, render, report as report_mod, terminal, validate
+from benchmark.archive import commands as archive_commands
 from benchmark.collect import CollectError, collect
 from benchmark.facts import Facts, Selection
 from benchmark.inventory import Target
@@ -189,17 +190,20 @@ def _passphrase(identity: str | None) -> str | None:
 @ssh_options
 @judging_options
 @result_options
-def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, output, fail_on, quiet, **judging) -> None:
+@archive_commands.scan_archive_options
+def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, output, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
     """Audit the local Docker host, or remote ones over SSH.
 
     With no TARGETS and no --inventory, the local host is audited. One ssh:// target gives a
     host report; several, or an inventory, give a fleet sweep. Sweep exit codes add 4 when
-    some hosts could not be audited (each is listed with the reason).
+    some hosts could not be audited (each is listed with the reason). Every scan is stored in
+    the archive (report and facts; see `dockbench history`) unless --no-archive.
     """
     plan = Plan.from_options(**judging)
+    archiver = archive_commands.ScanArchiver.from_options(archive_path, no_archive, sign_key)
     hosts = _targets(targets, inventory, limit)
     if not hosts:
-        _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on)
+        _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on, archiver, judging)
         return
     options = SSHOptions(
         known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
@@ -208,7 +212,7 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     )
     hosts = [dataclasses.replace(h, docker_host=h.docker_host or docker_host, root=h.root or (root if root != "/" else None)) for h in hosts]
     try:
-        fleet = Sweep(hosts, options, plan.judge, parallel, keep_facts=bool(facts_out))
+        fleet = Sweep(hosts, options, plan.judge, parallel, keep_facts=bool(facts_out) or archiver.enabled)
     except TransportError as exc:
         raise click.UsageError(str(exc)) from exc
     started = _now()
@@ -228,10 +232,11 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
         click.echo(f"dockbench: recorded new host key {line}", err=True)
     if facts_out:
         _write_json(facts_out, facts)
+    archiver.store(document, facts, judging, quiet)
     _finish(document, output, quiet, fail_on)
 
 
-def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on) -> None:
+def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on, archiver, judging) -> None:
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
@@ -245,7 +250,9 @@ def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet
         sys.exit(EXIT_CANNOT_RUN)
     if facts_out:
         _write_json(facts_out, snapshot)
-    _finish(plan.judge(snapshot, started), output, quiet, fail_on)
+    document = plan.judge(snapshot, started)
+    archiver.store(document, snapshot, judging, quiet)
+    _finish(document, output, quiet, fail_on)
 
 
 @main.command("evaluate")
@@ -328,3 +335,6 @@ def report_cmd(report_file, fmt, output) -> None:
     render.write(document, output, fmt)
     if output != "-":
         click.echo(f"{fmt}: {output}", err=True)
+
+
+archive_commands.register(main)

@@ -10,9 +10,11 @@ temporary directory (needs root). It never skips: no daemon is a test failure.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -21,6 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.support import dockerd
+
+# Every `dockbench scan` stores its scan in the archive under $XDG_DATA_HOME: in the tests, that
+# is a directory of this test run, never the user's own archive.
+_DATA_HOME = tempfile.mkdtemp(prefix="dbt-data-")
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+os.environ.pop("DOCKBENCH_ARCHIVE", None)
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 
 
 class DockerCommandError(subprocess.CalledProcessError):

@@ -1,0 +1,598 @@
+"""The archive's commands: history, show, diff, reevaluate, archive verify|export|prune|keygen,
+and what `dockbench scan` needs to store its scans (ScanArchiver, scan_archive_options).
+
+``register(main)`` adds the commands to the CLI group; it is called by benchmark.cli, so this
+module imports nothing from benchmark.cli at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from benchmark import render
+from benchmark.archive import (
+    Ambiguous,
+    ArchiveError,
+    NotFound,
+    default_path,
+    host_key,
+    open_archive,
+)
+from benchmark.archive import diff as diffs
+from benchmark.archive.chain import GENESIS, content, verify
+from benchmark.archive.signing import Signer, Verifier, keygen
+from benchmark.terminal import clean
+
+EXIT_OK, EXIT_FOUND, EXIT_CANNOT_RUN = 0, 1, 2
+OPTION_KEYS = ("level", "include", "exclude", "include_stopped", "containers", "labels")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fail(message: str, code: int = EXIT_CANNOT_RUN):
+    click.echo(f"dockbench: {message}", err=True)
+    sys.exit(code)
+
+
+def archive_option(func):
+    return click.option(
+        "--archive", "archive_path", envvar="DOCKBENCH_ARCHIVE", metavar="PATH",
+        help="Archive file. Default: $DOCKBENCH_ARCHIVE, else $XDG_DATA_HOME/dockbench/archive.sqlite3 (~/.local/share/...).",
+    )(func)
+
+
+def _open(path: str | None, create: bool = False):
+    location = path or default_path()
+    try:
+        return open_archive(location, create=create)
+    except NotFound:
+        _fail(f"no archive at {location} (every `dockbench scan` stores one there; see --archive)")
+    except ArchiveError as exc:
+        _fail(str(exc))
+
+
+def _resolve(archive, prefix: str, kind: str | None = None) -> str:
+    try:
+        return archive.resolve(prefix, kind)
+    except (NotFound, Ambiguous) as exc:
+        _fail(str(exc))
+
+
+# ---------------------------------------------------------------- scan: storing
+
+
+def _load_signer(path: str) -> Signer:
+    try:
+        return Signer.load(path)
+    except ArchiveError as exc:
+        if "encrypted" not in str(exc) or not sys.stdin.isatty():
+            raise click.BadParameter(str(exc), param_hint="--sign-key") from exc
+    password = click.prompt(f"Passphrase for {path}", hide_input=True)
+    try:
+        return Signer.load(path, password.encode())
+    except ArchiveError as exc:
+        raise click.BadParameter(str(exc), param_hint="--sign-key") from exc
+
+
+def scan_archive_options(func):
+    options = [
+        archive_option,
+        click.option("--no-archive", is_flag=True, help="Do not store this scan in the archive."),
+        click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), help="Sign archived entries with this Ed25519 private key (PEM; `dockbench archive keygen`)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclasses.dataclass
+class ScanArchiver:
+    """Stores what a scan produced. Never loses the report: a storage error is a warning."""
+
+    path: Path | None
+    signer: Signer | None = None
+
+    @classmethod
+    def from_options(cls, archive_path: str | None, no_archive: bool, sign_key: str | None) -> ScanArchiver:
+        if no_archive:
+            if sign_key:
+                raise click.UsageError("--sign-key signs archive entries: it makes no sense with --no-archive")
+            return cls(None)
+        return cls(Path(archive_path).expanduser() if archive_path else default_path(), _load_signer(sign_key) if sign_key else None)
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def store(self, document: dict[str, Any], facts: dict[str, Any] | None, judging: dict[str, Any], quiet: bool = False) -> None:
+        if not self.enabled:
+            return
+        options = {k: judging.get(k) for k in OPTION_KEYS}
+        try:
+            with open_archive(self.path) as archive:
+                if document["kind"] == "sweep":
+                    hosts = (facts or {}).get("hosts") or {}
+                    archive.put_sweep(document, hosts, options=options, signer=self.signer)
+                    what = f"sweep {document['sweep_id']} ({len(document['hosts'])} host scans)"
+                else:
+                    archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
+                    what = f"scan {document['scan_id']}"
+        except Exception as exc:  # noqa: BLE001 - the report is still written: a broken archive must not lose a scan
+            click.echo(f"dockbench: warning: the scan was not archived in {self.path}: {type(exc).__name__}: {exc}", err=True)
+            return
+        if not quiet:
+            click.echo(f"dockbench: archived {what} in {self.path}", err=True)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def parse_since(text: str) -> str:
+    """7d, 12h, 2w (ago), or a date / ISO time (UTC unless it says otherwise) -> UTC ISO time."""
+    relative = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        moment = datetime.now(timezone.utc) - timedelta(**{{"h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+    else:
+        try:
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(f"{text!r} is not a date (2026-01-31), a time (2026-01-31T08:00:00Z) or an age (7d, 12h, 2w)", param_hint="--since") from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sweep_document(archive, entry) -> tuple[dict[str, Any], list[str]]:
+    """A stored sweep put back together from its skeleton and its host entries."""
+    hosts, missing = [], []
+    for scan_id in entry.report.get("hosts") or []:
+        try:
+            hosts.append(archive.get(scan_id, facts=False).report)
+        except NotFound:
+            missing.append(scan_id)
+    return dict(entry.report, hosts=hosts), missing
+
+
+def _document(archive, entry) -> dict[str, Any]:
+    if entry.kind != "sweep":
+        return entry.report
+    document, missing = _sweep_document(archive, entry)
+    if missing:
+        click.echo(f"dockbench: warning: {len(missing)} host scan(s) of sweep {entry.scan_id} are no longer in the archive (pruned)", err=True)
+    return document
+
+
+def _score(value) -> str:
+    return f"{value}%" if value is not None else "n/a"
+
+
+def _info_dict(info) -> dict[str, Any]:
+    return {"scan_id": info.scan_id, "kind": info.kind, "host": info.host, "hostname": info.hostname, "sweep_id": info.sweep_id,
+            "started_at": info.started_at, "finished_at": info.finished_at, "recorded_at": info.recorded_at, "score": info.score,
+            "counts": info.counts, "total": info.total, "signed_by": info.signed_by}
+
+
+def _table(head: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+
+    def line(row):
+        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+    return [line(head)] + [line(r) for r in rows]
+
+
+# ---------------------------------------------------------------- history
+
+
+@click.command("history")
+@click.option("--host", metavar="HOST", help="Only this host (its inventory/target name or its hostname).")
+@click.option("--check", "check_id", metavar="ID", help="Show this check's status in each scan (and where it changed).")
+@click.option("--since", metavar="DATE", help="Only scans started since: a date, an ISO time, or an age (7d, 12h, 2w).")
+@click.option("--sweeps", is_flag=True, help="List fleet sweeps instead of host scans.")
+@click.option("--last", type=click.IntRange(1), metavar="N", help="Only the newest N.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@archive_option
+def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> None:
+    """Scans and their score over time, oldest first (with --check: that check's status)."""
+    since_at = parse_since(since) if since else None
+    with _open(archive_path) as archive:
+        infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last)
+    previous: dict[str | None, Any] = {}
+    rows, records = [], []
+    for info in infos:
+        before = previous.get(info.host)
+        previous[info.host] = info
+        record = _info_dict(info)
+        if check_id:
+            status = info.statuses.get(check_id)
+            was = before.statuses.get(check_id) if before else None
+            record["check"] = {"id": check_id, "status": status, "changed": before is not None and was != status, "was": was}
+        else:
+            delta = info.score - before.score if before and info.score is not None and before.score is not None else None
+            record["score_change"] = round(delta, 1) if delta is not None else None
+        records.append(record)
+        c = info.counts
+        cells = [info.scan_id[:8], info.started_at or "?", clean(info.host or "(fleet)")]
+        if sweeps:
+            cells += [str(info.total)]
+        if check_id:
+            status = record["check"]["status"] or "(not run)"
+            note = f"was {record['check']['was'] or '(not run)'}" if record["check"]["changed"] else ""
+            rows.append(cells + [status, note])
+        else:
+            change = record["score_change"]
+            rows.append(cells + [str(c["FAIL"]), str(c["ERROR"]), str(c["MANUAL"]), str(c["PASS"]), str(c["NOT_APPLICABLE"]),
+                                 _score(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
+    if as_json:
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    if not infos:
+        click.echo("no scans match" if (host or since) else "the archive holds no scans yet")
+        return
+    head = ["scan", "started", "host"] + (["hosts"] if sweeps else [])
+    if check_id:
+        if not any(r["check"]["status"] for r in records):
+            click.echo(f"dockbench: no listed scan ran check {check_id!r}", err=True)
+        head += [check_id, ""]
+        right = set()
+    else:
+        head += ["FAIL", "ERROR", "MANUAL", "PASS", "N/A", "score", "change", "sweep"]
+        right = set(range(len(head) - 8, len(head) - 1))
+    for line in _table(head, rows, right):
+        click.echo(line)
+
+
+# ---------------------------------------------------------------- show
+
+
+@click.command("show")
+@click.argument("scan_id")
+@click.option("-f", "--format", "fmt", type=click.Choice(render.formats()), help="Output format. Default: from -o's extension, else json (the stored report).")
+@click.option("-o", "--output", metavar="FILE", default="-", show_default=True, help="Where to write.")
+@click.option("--facts", "facts_only", is_flag=True, help="The stored facts snapshot instead (JSON; `dockbench evaluate` reads it).")
+@archive_option
+def show_cmd(scan_id, fmt, output, facts_only, archive_path) -> None:
+    """Re-render a stored scan (or a whole sweep, by its sweep id) in any report format.
+
+    SCAN_ID may be any unique prefix of a scan or sweep id (see `dockbench history`).
+    """
+    with _open(archive_path) as archive:
+        entry = archive.get(_resolve(archive, scan_id))
+        if facts_only:
+            if fmt not in (None, "json"):
+                raise click.UsageError("--facts writes JSON only")
+            if entry.kind == "sweep":
+                facts = {"kind": "facts-sweep", "hosts": {}}
+                for host_id in entry.report.get("hosts") or []:
+                    try:
+                        host = archive.get(host_id)
+                    except NotFound:
+                        continue
+                    facts["hosts"][host.report["target"]["name"]] = host.facts
+            else:
+                facts = entry.facts
+            if facts is None:
+                _fail(f"scan {entry.scan_id} was stored without facts")
+            text = json.dumps(facts, indent=2, ensure_ascii=False) + "\n"
+            if output == "-":
+                sys.stdout.write(text)
+            else:
+                Path(output).write_text(text, encoding="utf-8")
+            return
+        document = _document(archive, entry)
+    if fmt is None:
+        try:
+            fmt = render.format_for_path(output) if output != "-" else "json"
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--output") from exc
+    render.write(document, output, fmt)
+    if output != "-":
+        click.echo(f"{fmt}: {output}", err=True)
+
+
+# ---------------------------------------------------------------- diff
+
+
+def _pair(archive, a, b, host, last):
+    """The two entries to compare, by ids, by --host/--last, or an id and the scan before it."""
+    if a and b:
+        return archive.get(_resolve(archive, a), facts=False), archive.get(_resolve(archive, b), facts=False)
+    if a:
+        entry = archive.get(_resolve(archive, a), facts=False)
+        earlier = [i for i in archive.scans(host=entry.host if entry.kind == "host" else None, kind=entry.kind) if i.seq < entry.seq]
+        if not earlier:
+            _fail(f"{entry.scan_id} is the first {'sweep' if entry.kind == 'sweep' else 'scan of ' + str(entry.host)} in the archive: nothing to compare it with")
+        return archive.get(earlier[-1].scan_id, facts=False), entry
+    last = last or 2
+    infos = archive.scans(host=host, kind="host" if host else "sweep", last=last)
+    if len(infos) < 2:
+        what = f"scans of {host}" if host else "sweeps"
+        _fail(f"the archive holds {len(infos)} {what}: need two to compare")
+    return archive.get(infos[0].scan_id, facts=False), archive.get(infos[-1].scan_id, facts=False)
+
+
+@click.command("diff")
+@click.argument("a", required=False, metavar="[A]")
+@click.argument("b", required=False, metavar="[B]")
+@click.option("--host", metavar="HOST", help="Compare scans of this host (with --last).")
+@click.option("--last", type=click.IntRange(2), metavar="N", help="Compare the Nth newest with the newest (default 2): of --host's scans, else of the sweeps.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the evidence of checks whose evidence alone changed.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@archive_option
+def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
+    """What changed between two stored scans (or two sweeps): newly failing, fixed, status and
+    evidence changes; for sweeps also hosts appearing and disappearing.
+
+    \b
+    dockbench diff A B              two scan ids (or two sweep ids; prefixes work)
+    dockbench diff A                A against the scan of the same host before it
+    dockbench diff --host H         the last two scans of H (--last N: Nth newest vs newest)
+    dockbench diff --last 2         the last two sweeps
+
+    Exit 1 when B has newly failing checks (or hosts no longer audited), else 0.
+    """
+    if (a or b) and (host or last):
+        raise click.UsageError("give scan ids, or --host/--last, not both")
+    with _open(archive_path) as archive:
+        first, second = _pair(archive, a, b, host, last)
+        if first.kind != second.kind:
+            raise click.UsageError(f"{first.scan_id} is a {first.kind} entry and {second.scan_id} a {second.kind} entry: compare two of a kind")
+        if first.kind == "sweep":
+            result = diffs.diff_sweeps(_document(archive, first), _document(archive, second))
+        else:
+            result = diffs.diff_hosts(first.report, second.report)
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else diffs.render_text(result, verbose=verbose))
+    sys.exit(EXIT_FOUND if diffs.worse(result) else EXIT_OK)
+
+
+# ---------------------------------------------------------------- reevaluate
+
+
+def _stored_plan(judging: dict[str, Any], entry):
+    """The current checks, judged as the scan was (its stored options and policy) unless overridden."""
+    from benchmark.cli import Plan
+    from benchmark.policy import Policy
+
+    ctx = click.get_current_context()
+    stored = entry.options or {}
+    chosen = {}
+    for key in OPTION_KEYS:
+        given = ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+        value = judging[key] if given or key not in stored else stored[key]
+        chosen[key] = tuple(value) if isinstance(value, list) else value
+    plan = Plan.from_options(chosen["level"], chosen["include"], chosen["exclude"], judging["config_file"],
+                             chosen["include_stopped"], chosen["containers"], chosen["labels"])
+    saved_policy = (entry.report if entry.kind == "host" else {}).get("policy") or stored.get("policy")
+    if not judging["config_file"] and saved_policy:
+        known = {f.name for f in dataclasses.fields(Policy)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved_policy.items() if k in known}
+        plan = dataclasses.replace(plan, policy=Policy(**values))
+    return plan
+
+
+def reevaluate(scan_id, verbose, as_json, output, archive_path, judging) -> None:
+    from benchmark import report as report_mod
+
+    started = _now()
+    with _open(archive_path) as archive:
+        entry = archive.get(_resolve(archive, scan_id))
+        if entry.kind == "sweep":
+            old, missing = _sweep_document(archive, entry)
+            plan = _stored_plan(judging, entry)
+            reports = []
+            for host_id in entry.report.get("hosts") or []:
+                if host_id in missing:
+                    continue
+                host = archive.get(host_id)
+                if host.facts is None:
+                    _fail(f"scan {host_id} of sweep {entry.scan_id} was stored without facts")
+                new = plan.judge(host.facts, started)
+                for key in ("address", "exec_channels"):
+                    if key in host.report["target"]:
+                        new["target"][key] = host.report["target"][key]
+                reports.append(new)
+            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), started_at=started, finished_at=_now())
+            result = diffs.diff_sweeps(old, document)
+        else:
+            if entry.facts is None:
+                _fail(f"scan {entry.scan_id} was stored without facts: it cannot be judged again")
+            plan = _stored_plan(judging, entry)
+            document = plan.judge(entry.facts, started)
+            result = diffs.diff_hosts(entry.report, document)
+    if output:
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if output == "-":
+            sys.stdout.write(text)
+        else:
+            Path(output).write_text(text, encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False), err=output == "-")
+    elif output != "-":
+        click.echo(diffs.render_text(result, ("stored ", "now "), verbose))
+    sys.exit(EXIT_FOUND if diffs.worse(result) else EXIT_OK)
+
+
+# ---------------------------------------------------------------- archive group
+
+
+@click.group("archive")
+def archive_group() -> None:
+    """The archive itself: verify its hash chain, export, prune, make a signing key."""
+
+
+@archive_group.command("verify")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False), help="Also check every entry's Ed25519 signature with this public key (PEM).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@archive_option
+def verify_cmd(public_key, as_json, archive_path) -> None:
+    """Walk the hash chain; name every edited, deleted or reordered entry. Exit 1 if any."""
+    verifier = None
+    if public_key:
+        try:
+            verifier = Verifier.load(public_key)
+        except ArchiveError as exc:
+            raise click.BadParameter(str(exc), param_hint="--public-key") from exc
+    with _open(archive_path) as archive:
+        result = verify(archive, verifier)
+        location = archive.location
+    if as_json:
+        click.echo(json.dumps(dict(result.to_dict(), archive=location), indent=2))
+    else:
+        pruned = f", {result.checkpoint['count']} pruned before seq {result.checkpoint['through_seq'] + 1}" if result.checkpoint else ""
+        signed = f", {result.signed} signed" + (f" (key {', '.join(sorted(k for k in result.key_ids if k))})" if result.key_ids else "")
+        click.echo(f"archive {location}: {result.entries} entries{pruned}{signed}")
+        click.echo(f"head {result.head_hash or (result.checkpoint or {}).get('through_hash') or GENESIS}")
+        for problem in result.problems:
+            click.echo(f"{problem.kind.upper():<13} {clean(problem.message)}")
+        if result.ok:
+            checked = f", every signature verifies with key {verifier.key_id}" if verifier else ""
+            click.echo(f"OK: the chain is intact{checked}")
+        else:
+            click.echo(f"{len(result.problems)} problem(s): the archive was altered or damaged")
+    sys.exit(EXIT_OK if result.ok else EXIT_FOUND)
+
+
+def _file_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:80] or "host"
+
+
+@archive_group.command("export")
+@click.option("-o", "--output", required=True, metavar="PATH", help="JSON lines file ('-' for stdout), or a directory (--format dir).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "dir"]), default="jsonl", show_default=True,
+              help="jsonl: one line per entry with its chain fields (verifiable elsewhere); dir: a report (and facts) file per scan and a manifest.")
+@click.option("--host", metavar="HOST", help="Only this host's scans.")
+@click.option("--since", metavar="DATE", help="Only scans started since (date, ISO time, or 7d/12h/2w).")
+@archive_option
+def export_cmd(output, fmt, host, since, archive_path) -> None:
+    """Export stored scans with their evidence and chain fields."""
+    since_at = parse_since(since) if since else None
+
+    def wanted(entry) -> bool:
+        if host is not None and host not in (entry.host, entry.hostname):
+            return False
+        return since_at is None or (entry.started_at or "") >= since_at
+
+    count = 0
+    with _open(archive_path) as archive, archive.reading():
+        checkpoint = archive.checkpoint()
+        header = {"dockbench_archive_export": 1, "source": archive.location, "exported_at": _now(),
+                  "checkpoint": dataclasses.asdict(checkpoint) if checkpoint else None,
+                  "filter": {"host": host, "since": since_at}}
+        if fmt == "jsonl":
+            stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", errors="surrogatepass")  # noqa: SIM115
+            try:
+                stream.write(json.dumps(header, ensure_ascii=False) + "\n")
+                for entry in archive.iterate():
+                    if not wanted(entry):
+                        continue
+                    line = dict(content(dataclasses.asdict(entry)), seq=entry.seq, hash=entry.hash, signature=entry.signature, key_id=entry.signed_by)
+                    stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    count += 1
+            finally:
+                if stream is not sys.stdout:
+                    stream.close()
+        else:
+            root = Path(output)
+            root.mkdir(parents=True, exist_ok=True)
+            with open(root / "manifest.jsonl", "w", encoding="utf-8") as manifest:
+                manifest.write(json.dumps(header, ensure_ascii=False) + "\n")
+                for entry in archive.iterate():
+                    if not wanted(entry):
+                        continue
+                    stamp = (entry.started_at or entry.recorded_at).replace("-", "").replace(":", "")
+                    base = f"sweep-{stamp}-{entry.scan_id[:8]}" if entry.kind == "sweep" else f"{_file_name(entry.host or 'host')}-{stamp}-{entry.scan_id[:8]}"
+                    files = {"report": f"{base}.json"}
+                    document = _document(archive, entry)
+                    (root / files["report"]).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", errors="surrogatepass")
+                    if entry.facts is not None:
+                        files["facts"] = f"{base}.facts.json"
+                        (root / files["facts"]).write_text(json.dumps(entry.facts, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", errors="surrogatepass")
+                    manifest.write(json.dumps({"seq": entry.seq, "scan_id": entry.scan_id, "kind": entry.kind, "host": entry.host,
+                                               "sweep_id": entry.sweep_id, "started_at": entry.started_at, "recorded_at": entry.recorded_at,
+                                               "prev_hash": entry.prev_hash, "hash": entry.hash, "signature": entry.signature,
+                                               "key_id": entry.signed_by, "files": files}, ensure_ascii=False) + "\n")
+                    count += 1
+    if output != "-":
+        click.echo(f"exported {count} entries to {output}", err=True)
+
+
+@archive_group.command("prune")
+@click.option("--keep-days", type=click.IntRange(0), required=True, metavar="N", help="Keep entries recorded in the last N days; delete older ones.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), help="Sign the checkpoint when the last pruned entry was not signed.")
+@archive_option
+def prune_cmd(keep_days, dry_run, sign_key, archive_path) -> None:
+    """Delete entries older than N days; the chain stays verifiable from a recorded checkpoint
+    (the last pruned entry's hash and the number pruned)."""
+    cutoff = (datetime.now(timezone.utc) - timedelta(days=keep_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    signer = _load_signer(sign_key) if sign_key else None
+    with _open(archive_path) as archive:
+        if dry_run:
+            doomed = 0
+            for info in archive.scans():
+                if info.recorded_at >= cutoff:
+                    break
+                doomed += 1
+            click.echo(f"would delete {doomed} entries recorded before {cutoff}")
+            return
+        try:
+            result = archive.prune(cutoff, signer)
+        except ArchiveError as exc:
+            _fail(str(exc))
+    if result.deleted:
+        cp = result.checkpoint
+        click.echo(f"deleted {result.deleted} entries recorded before {cutoff}; the chain now starts after seq {cp.through_seq} "
+                   f"(checkpoint {cp.through_hash[:16]}…, {cp.count} pruned in all)")
+    else:
+        click.echo(f"nothing recorded before {cutoff}")
+
+
+@archive_group.command("keygen")
+@click.argument("private_key", metavar="FILE", type=click.Path(dir_okay=False))
+def keygen_cmd(private_key) -> None:
+    """Make an Ed25519 key pair for signing: FILE (private, mode 0600) and FILE.pub.
+
+    Sign with `dockbench scan --sign-key FILE`; check with `dockbench archive verify
+    --public-key FILE.pub`. Keep FILE out of the archive and away from the hosts audited.
+    """
+    try:
+        private, public, ident = keygen(private_key)
+    except (ArchiveError, OSError) as exc:
+        _fail(str(exc))
+    click.echo(f"private key: {private} (mode 0600)\npublic key:  {public}\nkey id:      {ident}")
+
+
+def register(main: click.Group) -> None:
+    """Add the archive commands to the CLI (judging options come from benchmark.cli)."""
+    from benchmark.cli import judging_options
+
+    @click.command("reevaluate")
+    @click.argument("scan_id")
+    @judging_options
+    @click.option("-o", "--output", metavar="FILE", help="Also write the re-judged report (JSON; '-' for stdout).")
+    @click.option("-v", "--verbose", is_flag=True, help="Show the evidence of checks whose evidence alone would change.")
+    @click.option("--json", "as_json", is_flag=True, help="JSON output of the differences.")
+    @archive_option
+    def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -> None:
+        """Judge a stored scan's facts again with the current checks and show what would change.
+
+        SCAN_ID may be a unique prefix of a scan or sweep id. The scan's own options (level,
+        include/exclude, container selection) and policy are used unless given here. Nothing
+        is stored. Exit 1 when a check would newly FAIL.
+        """
+        reevaluate(scan_id, verbose, as_json, output, archive_path, judging)
+
+    for cmd in (history_cmd, show_cmd, diff_cmd, reevaluate_cmd, archive_group):
+        main.add_command(cmd)
+

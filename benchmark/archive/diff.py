@@ -1,0 +1,187 @@
+"""What changed between two host reports, or two sweeps (``dockbench diff`` and ``reevaluate``).
+
+Per check: *newly failing* (FAIL now, anything else before, a new check included), *fixed*
+(FAIL before, PASS or NOT_APPLICABLE now), *status changed* (every other status change, e.g.
+PASS -> ERROR), *evidence changed* (same status, different evidence or message). For sweeps,
+also the hosts that appeared or disappeared, and those that could not be audited.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from benchmark.archive.base import host_key
+from benchmark.archive.chain import canonical
+from benchmark.terminal import clean
+
+FIXED_TO = ("PASS", "NOT_APPLICABLE")
+MAX_EVIDENCE = 10
+SECTIONS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("status_changed", "status changed"), ("evidence_changed", "evidence changed"))
+
+
+def _evidence_delta(before: list, after: list) -> tuple[list, list]:
+    old = Counter(canonical(e) for e in before)
+    new = Counter(canonical(e) for e in after)
+    added = [e for e in after if new[canonical(e)] > old[canonical(e)]]
+    removed = [e for e in before if old[canonical(e)] > new[canonical(e)]]
+    return _unique(added), _unique(removed)
+
+
+def _unique(items: list) -> list:
+    seen, out = set(), []
+    for item in items:
+        key = canonical(item)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _side(report: dict[str, Any]) -> dict[str, Any]:
+    return {"scan_id": report.get("scan_id"), "host": host_key(report), "started_at": report.get("started_at"),
+            "score": (report.get("summary") or {}).get("score"), "counts": (report.get("summary") or {}).get("by_status")}
+
+
+def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """How host report b differs from host report a."""
+    before = {r["id"]: r for r in a.get("results") or []}
+    after = {r["id"]: r for r in b.get("results") or []}
+    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "newly_failing": [], "fixed": [], "status_changed": [],
+                           "evidence_changed": [], "added_checks": [], "removed_checks": []}
+    for check_id, new in after.items():
+        old = before.get(check_id)
+        if old is None:
+            out["added_checks"].append({"id": check_id, "status": new["status"]})
+        was = old["status"] if old else None
+        evidence_added, evidence_removed = _evidence_delta(old.get("evidence", []) if old else [], new.get("evidence", []))
+        change = {"id": check_id, "title": new.get("title"), "severity": new.get("severity"), "before": was, "after": new["status"],
+                  "message_before": old.get("message") if old else None, "message_after": new.get("message"),
+                  "evidence_added": evidence_added, "evidence_removed": evidence_removed}
+        if new["status"] == "FAIL" and was != "FAIL":
+            out["newly_failing"].append(change)
+        elif was is None:
+            continue
+        elif was == "FAIL" and new["status"] in FIXED_TO:
+            out["fixed"].append(change)
+        elif was != new["status"]:
+            out["status_changed"].append(change)
+        elif evidence_added or evidence_removed or change["message_before"] != change["message_after"]:
+            out["evidence_changed"].append(change)
+    out["removed_checks"] = [{"id": i, "status": r["status"]} for i, r in before.items() if i not in after]
+    return out
+
+
+def host_changed(d: dict[str, Any]) -> bool:
+    return any(d[k] for k, _ in SECTIONS) or bool(d["added_checks"] or d["removed_checks"])
+
+
+def diff_sweeps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """How sweep b differs from sweep a: hosts in and out, then each common host's changes."""
+    hosts_a = {host_key(h): h for h in a.get("hosts") or []}
+    hosts_b = {host_key(h): h for h in b.get("hosts") or []}
+    missed_a = {e.get("name") or e["target"]: e for e in a.get("errors") or []}
+    missed_b = {e.get("name") or e["target"]: e for e in b.get("errors") or []}
+    known_a, known_b = set(hosts_a) | set(missed_a), set(hosts_b) | set(missed_b)
+    per_host = {}
+    for name in sorted(set(hosts_a) & set(hosts_b)):
+        d = diff_hosts(hosts_a[name], hosts_b[name])
+        if host_changed(d):
+            per_host[name] = d
+    totals = {k: sum(len(d[k]) for d in per_host.values()) for k, _ in SECTIONS}
+    return {
+        "kind": "sweep",
+        "a": {"sweep_id": a.get("sweep_id"), "started_at": a.get("started_at"), "scanned": len(hosts_a), "not_audited": len(missed_a)},
+        "b": {"sweep_id": b.get("sweep_id"), "started_at": b.get("started_at"), "scanned": len(hosts_b), "not_audited": len(missed_b)},
+        "hosts_appeared": sorted(known_b - known_a),
+        "hosts_disappeared": sorted(known_a - known_b),
+        "newly_not_audited": [{"host": n, "kind": missed_b[n]["kind"], "message": missed_b[n]["message"]} for n in sorted(set(missed_b) - set(missed_a))],
+        "audited_again": sorted(set(missed_a) & set(hosts_b)),
+        "totals": totals,
+        "hosts": per_host,
+    }
+
+
+def worse(d: dict[str, Any]) -> bool:
+    """Did things get worse: a check newly failing, or a host newly not audited (exit 1)."""
+    if d["kind"] == "host":
+        return bool(d["newly_failing"])
+    return bool(d["newly_not_audited"]) or any(h["newly_failing"] for h in d["hosts"].values())
+
+
+# ---------------------------------------------------------------- text
+
+
+def _score(value) -> str:
+    return f"{value}%" if value is not None else "n/a"
+
+
+def _side_text(side: dict[str, Any]) -> str:
+    return f"{(side['scan_id'] or '?')[:8]} ({clean(side['host'])}, {side['started_at']}, score {_score(side['score'])})"
+
+
+def _observed(value: Any) -> str:
+    return clean(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+
+
+def _change_lines(change: dict[str, Any], indent: str) -> list[str]:
+    was = change["before"] or "(new check)"
+    lines = [f"{indent}{change['id']} [{change.get('severity') or '?'}] {was} -> {change['after']}"]
+    if change["message_after"] and change["message_after"] != change["message_before"]:
+        lines.append(f"{indent}    {clean(change['message_after'])}")
+    shown = 0
+    for sign, key in (("-", "evidence_removed"), ("+", "evidence_added")):
+        for item in change[key]:
+            if shown == MAX_EVIDENCE:
+                break
+            lines.append(f"{indent}    {sign} {clean(item.get('subject', '?'))}: {_observed(item.get('observed'))}")
+            shown += 1
+    more = len(change["evidence_removed"]) + len(change["evidence_added"]) - shown
+    if more > 0:
+        lines.append(f"{indent}    … and {more} more evidence changes (see --json)")
+    return lines
+
+
+def _brief(change: dict[str, Any], indent: str) -> list[str]:
+    counts = f"+{len(change['evidence_added'])} -{len(change['evidence_removed'])} evidence"
+    message = " (message changed)" if change["message_after"] != change["message_before"] else ""
+    return [f"{indent}{change['id']} [{change.get('severity') or '?'}] {change['after']}: {counts}{message}"]
+
+
+def _host_body(d: dict[str, Any], indent: str = "", verbose: bool = False) -> list[str]:
+    lines = [indent + "   ".join(f"{label}: {len(d[key])}" for key, label in SECTIONS)
+             + f"   checks added: {len(d['added_checks'])}   removed: {len(d['removed_checks'])}"]
+    for key, label in SECTIONS:
+        if d[key]:
+            lines.append(f"{indent}{label.upper()}" + (" (details: -v or --json)" if key == "evidence_changed" and not verbose else ""))
+            for change in d[key]:
+                lines += (_change_lines if verbose or key != "evidence_changed" else _brief)(change, indent + "  ")
+    for key, label in (("added_checks", "checks added"), ("removed_checks", "checks removed")):
+        if d[key]:
+            lines.append(f"{indent}{label.upper()}: " + ", ".join(f"{c['id']} ({c['status']})" for c in d[key]))
+    return lines
+
+
+def render_text(d: dict[str, Any], labels: tuple[str, str] = ("", ""), verbose: bool = False) -> str:
+    """The diff for a terminal; evidence-only changes are one line each unless verbose."""
+    if d["kind"] == "host":
+        lines = [f"{labels[0]}{_side_text(d['a'])}  ->  {labels[1]}{_side_text(d['b'])}", *_host_body(d, verbose=verbose)]
+        return "\n".join(lines)
+    a, b = d["a"], d["b"]
+    lines = [
+        f"{labels[0]}sweep {(a['sweep_id'] or '?')[:8]} ({a['started_at']}, {a['scanned']} hosts scanned, {a['not_audited']} not audited)  ->  "  # noqa: ISC004
+        f"{labels[1]}sweep {(b['sweep_id'] or '?')[:8]} ({b['started_at']}, {b['scanned']} hosts scanned, {b['not_audited']} not audited)",
+        "   ".join(f"{label}: {d['totals'][key]}" for key, label in SECTIONS) + f"   hosts changed: {len(d['hosts'])}",
+    ]
+    if d["hosts_appeared"]:
+        lines.append("hosts appeared: " + ", ".join(clean(h) for h in d["hosts_appeared"]))
+    if d["hosts_disappeared"]:
+        lines.append("hosts disappeared: " + ", ".join(clean(h) for h in d["hosts_disappeared"]))
+    for entry in d["newly_not_audited"]:
+        lines.append(f"not audited any more: {clean(entry['host'])} [{entry['kind']}] {clean(entry['message'])}")
+    if d["audited_again"]:
+        lines.append("audited again: " + ", ".join(clean(h) for h in d["audited_again"]))
+    for name, hd in d["hosts"].items():
+        lines += ["", f"== {clean(name)}  score {_score(hd['a']['score'])} -> {_score(hd['b']['score'])}", *_host_body(hd, "  ", verbose)]
+    return "\n".join(lines)
