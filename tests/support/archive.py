@@ -1,0 +1,86 @@
+"""Archive test material: real host reports and facts, varied per host and scan, and the raw
+SQLite edits a tamperer would make.
+
+Reports are judged by the current checks from the recorded probe output of a real host
+(tests/data/probe-debian12-docker20.out), then given a host name, a scan id, a time, and
+optionally some checks flipped between PASS and FAIL (as another scan of another host would).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sqlite3
+import uuid
+import zlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from benchmark import report as report_mod
+from benchmark.cli import Plan
+from tests.recorded import recorded_snapshot
+
+STARTED = "2026-01-05T08:00:00Z"
+
+
+@cache
+def _judged() -> tuple[dict[str, Any], dict[str, Any]]:
+    snapshot = recorded_snapshot()
+    plan = Plan.from_options(None, (), (), None, False, (), ())
+    return plan.judge(snapshot, STARTED), snapshot
+
+
+def host_scan(name: str, started: str = STARTED, *, flip: int = 0, seed: int | None = None, target_name: str | None = None) -> tuple[dict, dict]:
+    """(report, facts) of host `name`: a fresh scan id, `flip` checks turned PASS<->FAIL."""
+    report, facts = copy.deepcopy(_judged()[0]), copy.deepcopy(_judged()[1])
+    report["scan_id"] = str(uuid.uuid4())
+    report["started_at"] = report["finished_at"] = started
+    report["target"]["name"] = target_name or name
+    report["target"]["hostname"] = name
+    facts["target"]["name"] = target_name or name
+    facts["host"]["hostname"] = name
+    facts["collected_at"] = started
+    if flip:
+        rng = random.Random(seed)
+        decided = [r for r in report["results"] if r["status"] in ("PASS", "FAIL")]
+        for result in rng.sample(decided, min(flip, len(decided))):
+            result["status"] = "FAIL" if result["status"] == "PASS" else "PASS"
+            result["evidence"] = result["evidence"] + [{"subject": "varied", "observed": f"scan {report['scan_id'][:8]}"}]
+        report["summary"] = report_mod.summarize(report["results"])
+    return report, facts
+
+
+def sweep(reports: list[dict], errors: list[dict] | None = None, started: str = STARTED) -> dict:
+    return report_mod.build_sweep(reports, errors or [], started_at=started, finished_at=started)
+
+
+def unreachable(name: str) -> dict:
+    return {"target": f"ssh://{name}", "name": name, "kind": "unreachable", "message": f"{name}: no route to host"}
+
+
+# ---------------------------------------------------------------- what a tamperer does with sqlite3
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def read_blob(db: sqlite3.Connection, column: str, seq: int) -> Any:
+    blob = db.execute(f"SELECT {column} FROM entries WHERE seq = ?", (seq,)).fetchone()[0]
+    return json.loads(zlib.decompress(blob))
+
+
+def write_blob(db: sqlite3.Connection, column: str, seq: int, value: Any) -> None:
+    blob = zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    db.execute(f"UPDATE entries SET {column} = ? WHERE seq = ?", (blob, seq))
+
+
+def swap(db: sqlite3.Connection, seq_a: int, seq_b: int) -> None:
+    """Exchange two entries' positions (their seq numbers)."""
+    db.execute("BEGIN")
+    db.execute("UPDATE entries SET seq = -1 WHERE seq = ?", (seq_a,))
+    db.execute("UPDATE entries SET seq = ? WHERE seq = ?", (seq_a, seq_b))
+    db.execute("UPDATE entries SET seq = ? WHERE seq = -1", (seq_b,))
+    db.execute("COMMIT")
