@@ -4,6 +4,7 @@
   if (!bar) { return; }
   var search = document.getElementById("q");
   var count = document.getElementById("shown");
+  var printed = document.getElementById("printed");
   var isCis = /^[0-9]+(\.[0-9]+)*$/;
   var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
   // Findings (and fleet checks) already in the page as markup.
@@ -21,6 +22,9 @@
   var groups = Array.prototype.slice.call(document.querySelectorAll(".fgroup"));
   var data = document.getElementById("fleet-data");
   var fleet = data ? Fleet(JSON.parse(data.textContent)) : null;
+  if (fleet) {  // a fleet's checks are shown when some host's finding for them passes the filters
+    items.forEach(function (it) { if (it.el.id.indexOf("c-") === 0) { it.check = fleet.checkIndex[it.el.id.slice(2)]; } });
+  }
 
   function cisMatch(ids, q) {
     for (var i = 0; i < ids.length; i++) {
@@ -45,9 +49,15 @@
   }
 
   function apply() {
-    var started = performance.now(), f = state(), shown = 0;
+    var started = performance.now(), f = state(), shown = 0, found = fleet ? fleet.apply(f) : null;
     for (var i = 0; i < items.length; i++) {
       var it = items[i], ok = false;
+      if (found && it.check !== undefined) {
+        ok = found.hits[it.check] > 0;
+        if (it.el.hidden === ok) { it.el.hidden = !ok; }
+        if (ok) { shown++; }
+        continue;
+      }
       for (var j = 0; j < it.s.length; j++) { if (f.statuses[it.s[j]]) { ok = true; break; } }
       if (ok && f.layer && it.l !== f.layer) { ok = false; }
       if (ok && f.severity && it.v !== f.severity) { ok = false; }
@@ -65,8 +75,19 @@
       var empty = group.querySelector(".empty");
       if (empty) { empty.hidden = group.querySelector(".f:not([hidden])") !== null; }
     });
-    count.textContent = fleet ? fleet.apply(f) + "; " + shown + " of " + items.length + " checks" : shown + " of " + items.length + " shown";
+    printed.textContent = f.active ? "Printed with filters: " + describe(f) + "." : "All findings.";
+    count.textContent = found ? found.text + "; " + shown + " of " + items.length + " checks" : shown + " of " + items.length + " shown";
     window.dockbenchFilterMs = performance.now() - started;
+  }
+
+  function describe(f) {
+    var parts = [], statuses = Object.keys(f.statuses).filter(function (s) { return f.statuses[s]; });
+    if (!f.all) { parts.push("status " + (statuses.join(", ") || "none")); }
+    if (f.layer) { parts.push("layer " + f.layer); }
+    if (f.severity) { parts.push("severity " + f.severity); }
+    if (f.level) { parts.push("CIS level " + f.level); }
+    if (f.q) { parts.push("search \u201c" + f.q + "\u201d"); }
+    return parts.join("; ");
   }
 
   function el(tag, cls, text) {
@@ -159,7 +180,7 @@
     }
 
     function apply(f) {
-      var strHit = null, checkHit = null, total = 0, all = 0, shownHosts = 0;
+      var strHit = null, checkHit = null, total = 0, all = 0, shownHosts = 0, hits = new Uint32Array(checks.length);
       if (f.q && !f.cis) {
         if (!lower) { lower = strings.map(function (s) { return s.toLowerCase(); }); }
         strHit = new Uint8Array(strings.length);
@@ -181,6 +202,7 @@
             if (!hit) { continue; }
           }
           m.push(r);
+          hits[row[0]]++;
         }
         matches[h] = m;
         total += m.length;
@@ -191,7 +213,7 @@
         notes[h].textContent = f.active ? m.length + " of " + rows.length + " findings match" : "";
         if (sections[h].open) { renderHost(h); } else { rendered[h] = false; }
       }
-      return total + " of " + all + " findings on " + shownHosts + " of " + hosts.length + " hosts";
+      return { hits: hits, text: total + " of " + all + " findings on " + shownHosts + " of " + hosts.length + " hosts" };
     }
 
     sections.forEach(function (sec, h) {
@@ -213,12 +235,15 @@
       return document.getElementById(id);
     }
 
+    // Printing shows what the filters keep (all of it unless filtered), every part expanded.
     function printAll() {
-      sections.forEach(function (sec, h) { sec.open = true; renderHost(h, true); });
-      each(document.querySelectorAll("details.f[id^='c-']"), renderCheck);
+      sections.forEach(function (sec, h) {
+        if (!sec.hidden) { sec.open = true; if (!rendered[h]) { renderHost(h); } }
+      });
+      each(document.querySelectorAll("details.f[id^='c-']:not([hidden])"), renderCheck);
     }
 
-    return { apply: apply, reveal: reveal, printAll: printAll, renderHost: renderHost };
+    return { apply: apply, reveal: reveal, printAll: printAll, checkIndex: checkIndex };
   }
 
   function openAll(open) {
@@ -236,16 +261,16 @@
     apply();
   });
 
-  // Printing gives the whole audit document: every host and finding, every details section open.
-  var closed = [];
+  // Printing gives an audit document: what the filters keep (everything by default), all expanded.
+  var closed = new Set();
   window.addEventListener("beforeprint", function () {
-    closed = Array.prototype.filter.call(document.querySelectorAll("details"), function (d) { return !d.open; });
+    each(document.querySelectorAll("details"), function (d) { if (!d.open) { closed.add(d); } });
     if (fleet) { fleet.printAll(); }
-    each(document.querySelectorAll("details"), function (d) { if (!d.open) { closed.push(d); d.open = true; } });
+    each(document.querySelectorAll("details:not([hidden])"), function (d) { if (!d.open) { closed.add(d); d.open = true; } });
   });
   window.addEventListener("afterprint", function () {
     closed.forEach(function (d) { d.open = false; });
-    closed = [];
+    closed.clear();
     if (fleet) { apply(); }
   });
 

@@ -257,46 +257,60 @@ def test_fleet_report_one_check_across_hosts(fleet, browser, tmp_path):
     set_filter(browser)  # all again: the open host shows all its findings
     assert browser.js("return arguments[0].querySelectorAll('.x').length", section) > 1
     assert [hidden for _, hidden in host_sections(browser)] == [False, False, False]
-    set_filter(browser, query="build-01")  # a host name: that host's findings only
+    set_filter(browser, query="build-01")  # a host name: that host's findings only, and the checks it has
     assert [sid for sid, hidden in host_sections(browser) if not hidden] == [anchors["build-01"]]
+    assert sorted(visible_ids(browser)) == sorted(f"c-{r['id']}" for r in hosts[2]["results"])
+    set_filter(browser, statuses=["FAIL"], query="pidmode=host")  # evidence text: the check and the hosts it was seen on
+    assert visible_ids(browser) == ["c-container-no-host-pid"]
+    assert [sid for sid, hidden in host_sections(browser) if not hidden] == sorted(anchors[render.host_label(h)] for h in failing)
     no_console_errors(browser)
 
 
-def test_fleet_print_renders_every_host_and_check(fleet, browser, tmp_path):
+def test_fleet_print_renders_what_the_filters_keep_all_expanded(fleet, browser, tmp_path):
     browser.open(rendered(fleet, tmp_path / "fleet.html"))
-    set_filter(browser, statuses=["ERROR"])
-    browser.js("window.dispatchEvent(new Event('beforeprint'))")
-    total = sum(h["summary"]["total"] for h in fleet["hosts"])
-    assert browser.js("return document.querySelectorAll('details.host[open] .x').length") == total
-    assert browser.js("return Array.from(document.querySelectorAll('details')).every(d => d.open)")
-    assert browser.js("return document.querySelectorAll('details.f .hl table, details.f .hl .none').length") == browser.js("return document.querySelectorAll('details.f').length")
-    browser.media("print")
-    try:
-        assert browser.js("return Array.from(document.querySelectorAll('details.host')).every(d => d.checkVisibility())")
-        assert browser.js("return document.getElementById('filters').checkVisibility()") is False
-    finally:
-        browser.media("")
-    browser.js("window.dispatchEvent(new Event('afterprint'))")
-    assert browser.js("return document.querySelectorAll('details.host[open]').length") == 0
-    pdf = browser.pdf(tmp_path / "render-fleet.pdf")
-    assert pdf.read_bytes().startswith(b"%PDF")
+    hosts = fleet["hosts"]
+    for statuses, expected in ((["FAIL"], fleet["summary"]["by_status"]["FAIL"]), (None, sum(h["summary"]["total"] for h in hosts))):
+        set_filter(browser, statuses=statuses)
+        browser.js("window.dispatchEvent(new Event('beforeprint'))")
+        assert browser.js("return document.querySelectorAll('details.host[open] .x').length") == expected
+        assert browser.js("return Array.from(document.querySelectorAll('details:not([hidden])')).every(d => d.open)")
+        assert browser.js("return document.querySelectorAll('details.f:not([hidden]) .hl table, details.f:not([hidden]) .hl .none').length") == \
+            browser.js("return document.querySelectorAll('details.f:not([hidden])').length") > 0
+        browser.media("print")
+        try:
+            assert browser.js("return Array.from(document.querySelectorAll('details.host')).every(d => d.checkVisibility())")
+            assert browser.js("return document.getElementById('filters').checkVisibility()") is False
+            assert browser.css("#printed").text == ("Printed with filters: status FAIL." if statuses else "All findings.")
+        finally:
+            browser.media("")
+        if statuses is None:
+            pdf = browser.pdf(tmp_path / "render-fleet.pdf")
+            assert pdf.read_bytes().startswith(b"%PDF")
+        browser.js("window.dispatchEvent(new Event('afterprint'))")
+        assert browser.js("return document.querySelectorAll('details.host[open], .x[open]').length") == 0
 
 
-def test_print_layout_expands_everything_and_drops_the_controls(real, browser, tmp_path):
+def test_print_layout_expands_what_the_filters_keep_and_drops_the_controls(real, browser, tmp_path):
     doc = real["reports"]["both"]
     browser.open(rendered(doc, tmp_path / "host.html"))
-    set_filter(browser, statuses=["FAIL"])
     visible_bodies = "return Array.from(document.querySelectorAll('.f .d')).filter(d => d.checkVisibility()).length"
     assert browser.js(visible_bodies) == 0
-    browser.media("print")
-    try:
-        assert browser.js("return document.getElementById('filters').checkVisibility()") is False
-        assert browser.js(visible_bodies) == doc["summary"]["total"]  # every finding, every details body, filters or not
-    finally:
-        browser.media("")
+    for statuses, expected, note in ((["FAIL", "ERROR"], doc["summary"]["by_status"]["FAIL"] + doc["summary"]["by_status"]["ERROR"], "Printed with filters: status FAIL, ERROR."),
+                                     (None, doc["summary"]["total"], "All findings.")):
+        set_filter(browser, statuses=statuses)
+        browser.media("print")  # CSS alone (no beforeprint): every kept finding's details show
+        try:
+            assert browser.js("return document.getElementById('filters').checkVisibility()") is False
+            assert browser.js(visible_bodies) == expected
+            assert browser.css("#printed").text == note
+        finally:
+            browser.media("")
+    browser.js("window.dispatchEvent(new Event('beforeprint'))")
+    assert browser.js("return Array.from(document.querySelectorAll('details')).every(d => d.open)")
+    browser.js("window.dispatchEvent(new Event('afterprint'))")
     pdf = browser.pdf(tmp_path / "render-host.pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
-    assert browser.js("return Array.from(document.querySelectorAll('.f')).every(e => !e.open)")  # afterprint restored them
+    assert browser.js("return Array.from(document.querySelectorAll('.f')).every(e => !e.open)")  # afterprint closed them again
 
 
 @pytest.mark.parametrize("kind", ["host", "sweep"])
