@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import paramiko
 
 from benchmark import __version__, inventory, render, report as report_mod, terminal, validate
 from benchmark.archive import commands as archive_commands
@@ -22,8 +21,6 @@ from benchmark.inventory import Target
 from benchmark.policy import Policy, PolicyError
 from benchmark.runner import evaluate
 from benchmark.selection import CheckFilter
-from benchmark.ssh import SSHOptions
-from benchmark.sweep import Progress, Sweep
 from benchmark.transports import LocalTransport, TransportError
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -169,6 +166,8 @@ def _passphrase(identity: str | None) -> str | None:
     """Ask once, up front, for an encrypted key's passphrase (never in the middle of a sweep)."""
     if not identity:
         return None
+    import paramiko  # only remote scans pay for loading the SSH stack
+
     try:
         paramiko.PKey.from_path(identity)
         return None
@@ -205,6 +204,9 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     if not hosts:
         _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on, archiver, judging)
         return
+    from benchmark.ssh import SSHOptions  # only remote scans pay for loading the SSH stack
+    from benchmark.sweep import Progress, Sweep
+
     options = SSHOptions(
         known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
         connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
