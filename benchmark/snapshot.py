@@ -15,7 +15,7 @@ import stat
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark import redact, systemd
+from benchmark import probe, redact, systemd
 from benchmark.probe import Record
 
 FACTS_VERSION = 1
@@ -188,10 +188,11 @@ def _audit(records: dict[str, Record]) -> dict[str, Any]:
     return audit
 
 
-def _json_document(record: Record | None, what: str, errors: list[str]) -> Any:
-    """Decode one JSON value, or several concatenated (xargs may split a batch)."""
+def _json_values(record: Record | None, what: str, errors: list[str]) -> list[Any]:
+    """Every JSON value in a record's output: one, an array, or several in a row (one per line,
+    or one array per xargs batch)."""
     if record is None:
-        return None
+        return []
     if not record.ok and record.error_text:
         errors.append(f"{what}: {record.error_text}")
     decoder = json.JSONDecoder()
@@ -207,11 +208,20 @@ def _json_document(record: Record | None, what: str, errors: list[str]) -> Any:
             errors.append(f"{what}: output is not JSON ({exc.msg} at offset {exc.pos})")
             break
         values.append(value)
-    if not values:
-        return None
-    if all(isinstance(v, list) for v in values):
-        return [item for batch in values for item in batch]
-    return values[0]
+    return values
+
+
+def _json_document(record: Record | None, what: str, errors: list[str]) -> Any:
+    values = _json_values(record, what, errors)
+    return values[0] if values else None
+
+
+def _json_list(record: Record | None, what: str, errors: list[str]) -> list[Any]:
+    """Objects of a batched inspect or a JSON-lines listing, whichever form the output took."""
+    items: list[Any] = []
+    for value in _json_values(record, what, errors):
+        items.extend(value if isinstance(value, list) else [value])
+    return items
 
 
 def _socket_of(host: str | None) -> str | None:
@@ -362,10 +372,10 @@ def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, An
     docker["info"] = redact.scrub(_json_document(info, "docker info", errors))
     docker["version"] = redact.scrub(_json_document(records.get("docker:version"), "docker version", errors))
     for key in ("containers", "images", "networks"):
-        docker[key] = redact.scrub(_json_document(records.get("docker:" + key), f"docker {key} inspect", errors) or [])
+        docker[key] = redact.scrub(_json_list(records.get("docker:" + key), f"docker {key} inspect", errors))
     nodes = records.get("docker:nodes")
     if nodes is not None:
-        docker["nodes"] = [n for n in (_json_document(Record(line.encode(), nodes.rc), "docker node ls", errors) for line in nodes.text.splitlines()) if n]
+        docker["nodes"] = _json_list(nodes, "docker node ls", errors)
     return docker
 
 
@@ -426,6 +436,8 @@ def _client_configs(records: dict[str, Record]) -> dict[str, dict]:
 def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1, notes: list[str] | None = None) -> dict[str, Any]:
     """Assemble the snapshot from all probe records of one host."""
     notes = list(notes or [])
+    if probe.NOISE in records:
+        notes.append(f"ignored {len(records[probe.NOISE].out)} bytes printed before the probe output (login banner or shell start-up files)")
     users, groups = _users(records), _groups(records)
     files = _files(records, users, groups)
     uname = (_text(records, "uname") or "").split()

@@ -174,7 +174,7 @@ def credentials_not_plaintext(facts: Facts) -> Outcome:
     found = [facts.file(path) for path in sorted(facts.snapshot["files"]) if path.endswith(CLIENT_CONFIG)]
     unseen = [fact for fact in found if fact.state in ("unreadable", "error")]
     if not configs and not unseen:
-        return not_applicable("no Docker client config.json found for root or docker group members")
+        return not_applicable("no Docker client config.json found for root or docker group members", [Evidence("client configs", "none found")])
     bad, broken = [], []
     for path, config in sorted(configs.items()):
         if "error" in config:
