@@ -36,7 +36,15 @@ run() {
 	[ -z "$_err" ] || frame e - "$_name" "$_err"
 }
 
+# stat_path PATH: its type, owner and mode. A path missing from a directory we can search is
+# recorded as absent without a stat process: most candidate paths do not exist on any host.
 stat_path() {
+	if [ ! -e "$R$1" ] && [ ! -L "$R$1" ] && [ -x "$R${1%/*}/" ]; then
+		frame o 1 "stat:$1" ""
+		frame e - "stat:$1" "No such file or directory"
+		_rc=1
+		return
+	fi
 	run "stat:$1" stat -L -c '%f %u %g %s %Y' -- "$R$1"
 }
 
