@@ -153,8 +153,10 @@ class Archive(abc.ABC):
         """The full scan id (or sweep id) a unique prefix names; NotFound / Ambiguous otherwise."""
 
     @abc.abstractmethod
-    def get(self, scan_id: str, *, facts: bool = True) -> Entry:
-        """One entry by its full id; ``facts=False`` skips loading the snapshot."""
+    def get(self, scan_id: str, *, facts: bool = True, lite: bool = False) -> Entry:
+        """One entry by its full id; ``facts=False`` skips loading the snapshot; ``lite=True``
+        gives results with only id, status, message, evidence, title and severity (enough for
+        diffs, and faster); such an entry's hash cannot be checked."""
 
     @abc.abstractmethod
     def scans(self, *, host: str | None = None, kind: str | None = None, sweep_id: str | None = None,

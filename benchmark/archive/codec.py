@@ -54,6 +54,19 @@ def join(stored: dict[str, Any], lookup: Callable[[str], dict[str, Any]]) -> dic
     return dict(stored, results=full)
 
 
-def dynamic_results(stored: dict[str, Any]) -> list[dict[str, Any]]:
-    """The results without their static metadata (id, status, message, evidence), cheaply."""
-    return [{k: v for k, v in item.items() if k != MARK} for item in stored.get("results") or []]
+LITE = ("title", "severity")
+
+
+def lite_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: meta["static"][k] for k in LITE if k in meta["static"]}
+
+
+def lite(stored: dict[str, Any], extras: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """The report with results cut down to id, status, message, evidence, title and severity
+    (what diffs need), for a fraction of join's cost; ``extras(ID)`` is lite_fields of the
+    shared metadata ID (cached by the caller). Changes ``stored`` in place."""
+    for item in stored.get("results") or []:
+        ident = item.pop(MARK, None)
+        if ident is not None:
+            item.update(extras(ident))
+    return stored

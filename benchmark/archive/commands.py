@@ -154,21 +154,21 @@ def parse_since(text: str) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sweep_document(archive, entry) -> tuple[dict[str, Any], list[str]]:
+def _sweep_document(archive, entry, lite: bool = False) -> tuple[dict[str, Any], list[str]]:
     """A stored sweep put back together from its skeleton and its host entries."""
     hosts, missing = [], []
     for scan_id in entry.report.get("hosts") or []:
         try:
-            hosts.append(archive.get(scan_id, facts=False).report)
+            hosts.append(archive.get(scan_id, facts=False, lite=lite).report)
         except NotFound:
             missing.append(scan_id)
     return dict(entry.report, hosts=hosts), missing
 
 
-def _document(archive, entry) -> dict[str, Any]:
+def _document(archive, entry, lite: bool = False) -> dict[str, Any]:
     if entry.kind != "sweep":
         return entry.report
-    document, missing = _sweep_document(archive, entry)
+    document, missing = _sweep_document(archive, entry, lite)
     if missing:
         click.echo(f"dockbench: warning: {len(missing)} host scan(s) of sweep {entry.scan_id} are no longer in the archive (pruned)", err=True)
     return document
@@ -307,19 +307,19 @@ def show_cmd(scan_id, fmt, output, facts_only, archive_path) -> None:
 def _pair(archive, a, b, host, last):
     """The two entries to compare, by ids, by --host/--last, or an id and the scan before it."""
     if a and b:
-        return archive.get(_resolve(archive, a), facts=False), archive.get(_resolve(archive, b), facts=False)
+        return archive.get(_resolve(archive, a), facts=False, lite=True), archive.get(_resolve(archive, b), facts=False, lite=True)
     if a:
-        entry = archive.get(_resolve(archive, a), facts=False)
+        entry = archive.get(_resolve(archive, a), facts=False, lite=True)
         earlier = [i for i in archive.scans(host=entry.host if entry.kind == "host" else None, kind=entry.kind) if i.seq < entry.seq]
         if not earlier:
             _fail(f"{entry.scan_id} is the first {'sweep' if entry.kind == 'sweep' else 'scan of ' + str(entry.host)} in the archive: nothing to compare it with")
-        return archive.get(earlier[-1].scan_id, facts=False), entry
+        return archive.get(earlier[-1].scan_id, facts=False, lite=True), entry
     last = last or 2
     infos = archive.scans(host=host, kind="host" if host else "sweep", last=last)
     if len(infos) < 2:
         what = f"scans of {host}" if host else "sweeps"
         _fail(f"the archive holds {len(infos)} {what}: need two to compare")
-    return archive.get(infos[0].scan_id, facts=False), archive.get(infos[-1].scan_id, facts=False)
+    return archive.get(infos[0].scan_id, facts=False, lite=True), archive.get(infos[-1].scan_id, facts=False, lite=True)
 
 
 @click.command("diff")
@@ -349,7 +349,7 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
         if first.kind != second.kind:
             raise click.UsageError(f"{first.scan_id} is a {first.kind} entry and {second.scan_id} a {second.kind} entry: compare two of a kind")
         if first.kind == "sweep":
-            result = diffs.diff_sweeps(_document(archive, first), _document(archive, second))
+            result = diffs.diff_sweeps(_document(archive, first, lite=True), _document(archive, second, lite=True))
         else:
             result = diffs.diff_hosts(first.report, second.report)
     click.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else diffs.render_text(result, verbose=verbose))

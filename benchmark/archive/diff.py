@@ -9,7 +9,6 @@ also the hosts that appeared or disappeared, and those that could not be audited
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 from benchmark.archive.base import host_key
@@ -22,10 +21,15 @@ SECTIONS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("status_cha
 
 
 def _evidence_delta(before: list, after: list) -> tuple[list, list]:
-    old = Counter(canonical(e) for e in before)
-    new = Counter(canonical(e) for e in after)
-    added = [e for e in after if new[canonical(e)] > old[canonical(e)]]
-    removed = [e for e in before if old[canonical(e)] > new[canonical(e)]]
+    """(items only in after, items only in before), as multisets; == on the parsed JSON values
+    (no serialising: evidence lists are short, and this runs for every changed check)."""
+    removed = list(before)
+    added = []
+    for item in after:
+        try:
+            removed.remove(item)
+        except ValueError:
+            added.append(item)
     return _unique(added), _unique(removed)
 
 
@@ -55,6 +59,8 @@ def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         if old is None:
             out["added_checks"].append({"id": check_id, "status": new["status"]})
         was = old["status"] if old else None
+        if old is not None and was == new["status"] and old.get("evidence") == new.get("evidence") and old.get("message") == new.get("message"):
+            continue   # the common case, decided without serialising anything
         evidence_added, evidence_removed = _evidence_delta(old.get("evidence", []) if old else [], new.get("evidence", []))
         change = {"id": check_id, "title": new.get("title"), "severity": new.get("severity"), "before": was, "after": new["status"],
                   "message_before": old.get("message") if old else None, "message_after": new.get("message"),

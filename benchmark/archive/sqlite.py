@@ -133,6 +133,7 @@ class SQLiteArchive(Archive):
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"{self.path}: not a usable dockbench archive ({exc})") from exc
         self._metas: dict[str, dict[str, Any]] = {}
+        self._lites: dict[str, dict[str, Any]] = {}
         self._known_metas: set[str] = set()
 
     # ---------------------------------------------------------------- schema
@@ -288,6 +289,12 @@ class SQLiteArchive(Archive):
             meta = self._metas[ident] = json.loads(row[0])
         return meta
 
+    def _lite_of(self, ident: str) -> dict[str, Any]:
+        extra = self._lites.get(ident)
+        if extra is None:
+            extra = self._lites[ident] = codec.lite_fields(self._meta_of(ident))
+        return extra
+
     @staticmethod
     def _info(row) -> dict[str, Any]:
         return {
@@ -297,10 +304,10 @@ class SQLiteArchive(Archive):
             "total": row[15], "statuses": json.loads(row[16]), "signed_by": row[17],
         }
 
-    def _entry(self, row, facts_blob: bytes | None) -> Entry:
+    def _entry(self, row, facts_blob: bytes | None, lite: bool = False) -> Entry:
         n = len(COLUMNS.split(","))
         options, report_blob, prev_hash, digest, signature = row[n:n + 5]
-        report = codec.join(_unpack(report_blob), self._meta_of)
+        report = codec.lite(_unpack(report_blob), self._lite_of) if lite else codec.join(_unpack(report_blob), self._meta_of)
         return Entry(**self._info(row), report=report, facts=_unpack(facts_blob),
                      options=json.loads(options) if options is not None else None,
                      prev_hash=prev_hash, hash=digest, signature=signature)
@@ -323,11 +330,11 @@ class SQLiteArchive(Archive):
             raise Ambiguous(f"{prefix!r} names several scans ({', '.join(rows[:5])}{', …' if len(rows) > 5 else ''}): give more of the id")
         return rows[0]
 
-    def get(self, scan_id: str, *, facts: bool = True) -> Entry:
+    def get(self, scan_id: str, *, facts: bool = True, lite: bool = False) -> Entry:
         row = self.db.execute(f"SELECT {FULL_COLUMNS}, {'facts' if facts else 'NULL'} FROM entries WHERE scan_id = ?", (scan_id,)).fetchone()
         if row is None:
             raise NotFound(f"no scan {scan_id} in {self.path}")
-        return self._entry(row[:-1], row[-1])
+        return self._entry(row[:-1], row[-1], lite)
 
     def scans(self, *, host=None, kind=None, sweep_id=None, since=None, last=None) -> list[ScanInfo]:
         where, args = [], []
@@ -335,7 +342,7 @@ class SQLiteArchive(Archive):
             where.append("(host = ? OR hostname = ?)")
             args += [host, host]
         if kind is not None:
-            where.append("kind = ?")
+            where.append("+kind = ?" if host is not None or sweep_id is not None else "kind = ?")   # '+': a filter, not the index
             args.append(kind)
         if sweep_id is not None:
             where.append("sweep_id = ?")
