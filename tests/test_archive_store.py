@@ -155,6 +155,18 @@ def test_an_edited_report_is_named(path):
     assert out.count("EDITED") == 1, out
 
 
+def test_a_corrupted_entry_is_named_and_the_walk_goes_on(path):
+    entries = fill(path)
+    db = material.connect(path)
+    db.execute("UPDATE entries SET report = ? WHERE seq = ?", (b"\x78\x9c garbage", entries[1].seq))
+    db.execute("DELETE FROM entries WHERE seq = ?", (entries[4].seq,))
+    db.close()
+    code, out = verify_cli(path)
+    assert code == 1
+    assert f"scan {entries[1].scan_id} (web2) cannot be read any more" in out
+    assert f"seq {entries[4].seq} deleted" in out   # found after the unreadable one
+
+
 def test_edited_facts_and_an_edited_listing_column_are_named(path):
     entries = fill(path)
     db = material.connect(path)

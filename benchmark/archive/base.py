@@ -78,6 +78,7 @@ class Entry(ScanInfo):
     prev_hash: str = ""
     hash: str = ""
     signature: str | None = field(repr=False, default=None)
+    damage: str | None = None   # set by iterate() when the stored entry could not even be decoded
 
     @property
     def info(self) -> ScanInfo:

@@ -181,6 +181,10 @@ def _verify(archive: Archive, verifier, entries) -> Verification:
         for entry in entries if entries is not None else archive.iterate():
             result.entries += 1
             label = _name(entry)
+            if entry.damage:
+                result.problems.append(Problem("edited", f"{label} cannot be read any more ({entry.damage}): edited or corrupted", entry.seq, entry.scan_id))
+                chain.append((entry.seq, entry.hash, entry.prev_hash, label, entry.scan_id))
+                continue
             fields = {name: getattr(entry, name) for name in ("kind", "scan_id", "sweep_id", "host", "recorded_at", "options", "prev_hash", "report", "facts")}
             computed = entry_hash(fields)
             if computed != entry.hash:

@@ -359,7 +359,20 @@ class SQLiteArchive(Archive):
 
     def iterate(self) -> Iterator[Entry]:
         for row in self.db.execute(f"SELECT {FULL_COLUMNS}, facts FROM entries ORDER BY seq"):   # one statement: one snapshot
-            yield self._entry(row[:-1], row[-1])
+            try:
+                yield self._entry(row[:-1], row[-1])
+            except (zlib.error, ValueError, TypeError, KeyError, ArchiveError) as exc:
+                yield self._damaged(row, exc)
+
+    def _damaged(self, row, exc: Exception) -> Entry:
+        """An entry whose stored bytes no longer decode: enough of it for verify to name it."""
+        n = len(COLUMNS.split(","))
+        try:
+            info = self._info(row)
+        except (ValueError, TypeError):
+            info = {"seq": row[0], "scan_id": row[1], "kind": row[2], "host": row[3], "hostname": row[4], "sweep_id": row[5],
+                    "started_at": row[6], "finished_at": row[7], "recorded_at": row[8], "score": row[9], "counts": {}, "total": 0}
+        return Entry(**info, prev_hash=row[n + 2], hash=row[n + 3], signature=row[n + 4], damage=f"{type(exc).__name__}: {exc}")
 
     @contextmanager
     def reading(self):
