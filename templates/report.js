@@ -276,7 +276,8 @@
 
   // Following a link to a finding or a host opens it and makes sure the filters do not hide it.
   function reveal() {
-    var id = decodeURIComponent(location.hash.slice(1));
+    var id;
+    try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
     if (!id) { return; }
     var target = fleet && /^h[0-9]+/.test(id) ? fleet.reveal(id) : document.getElementById(id);
     if (!target) { return; }
