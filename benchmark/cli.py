@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from benchmark import __version__, inventory, render, report as report_mod, terminal, validate
+from benchmark import __version__, inventory, render, terminal, validate
+from benchmark import report as report_mod
 from benchmark.archive import commands as archive_commands
 from benchmark.collect import CollectError, collect
 from benchmark.facts import Facts, Selection
@@ -95,7 +96,7 @@ class Plan:
     policy: Policy
 
     @classmethod
-    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels) -> "Plan":
+    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels) -> Plan:
         try:
             policy = Policy.load(config_file) if config_file else Policy()
         except PolicyError as exc:
@@ -173,7 +174,7 @@ def _passphrase(identity: str | None) -> str | None:
         return None
     except paramiko.PasswordRequiredException:
         if not sys.stdin.isatty():
-            raise click.BadParameter(f"{identity} is encrypted and there is no terminal to ask for its passphrase: load it into ssh-agent", param_hint="--identity")
+            raise click.BadParameter(f"{identity} is encrypted and there is no terminal to ask for its passphrase: load it into ssh-agent", param_hint="--identity") from None
         return click.prompt(f"Passphrase for {identity}", hide_input=True)
     except (OSError, paramiko.SSHException) as exc:
         raise click.BadParameter(f"{identity}: {exc}", param_hint="--identity") from exc

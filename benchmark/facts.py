@@ -116,8 +116,7 @@ class Container:
 # dockerd flags that take no value: "--icc" means true, "--icc=false" false; "--icc false" is
 # not a thing (Go's flag parser would read "false" as a stray argument).
 BOOLEAN_FLAGS = frozenset(
-    "icc iptables ip6tables ip-forward ip-masq live-restore userland-proxy no-new-privileges "
-    "selinux-enabled tls tlsverify experimental debug ipv6 disable-legacy-registry".split()
+    ["icc", "iptables", "ip6tables", "ip-forward", "ip-masq", "live-restore", "userland-proxy", "no-new-privileges", "selinux-enabled", "tls", "tlsverify", "experimental", "debug", "ipv6", "disable-legacy-registry"]
 )
 TLS_DEFAULT_FILES = {"tlscacert": "ca.pem", "tlscert": "cert.pem", "tlskey": "key.pem"}
 SHORT_FLAGS = {"debug": "-D", "log-level": "-l", "host": "-H", "group": "-G"}

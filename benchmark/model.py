@@ -61,7 +61,7 @@ class Outcome:
     evidence: tuple[Evidence, ...] = ()
 
     @classmethod
-    def of(cls, status: Status, message: str, evidence: list[Evidence] | tuple[Evidence, ...] = ()) -> "Outcome":
+    def of(cls, status: Status, message: str, evidence: list[Evidence] | tuple[Evidence, ...] = ()) -> Outcome:
         return cls(status, message, tuple(evidence))
 
 

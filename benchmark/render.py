@@ -23,11 +23,12 @@ import os
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchmark.model import Layer, Severity
 from benchmark.report import STATUS_ORDER

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from benchmark.collect import CollectError, collect
 from benchmark.inventory import Target

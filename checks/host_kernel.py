@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from typing import Callable
+from collections.abc import Callable
 
 from benchmark.facts import Facts
 from benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed

@@ -12,9 +12,10 @@ image inventory (ids, tags, creation dates, which containers use them) a reviewe
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from benchmark.facts import Container, Facts
 from benchmark.model import (

@@ -258,11 +258,11 @@ def api_loopback_only(facts: Facts) -> Outcome:
     if not listeners:
         return _no_tcp(facts)
     scopes = {listener: _scope(facts, listener) for listener in listeners}
-    evidence = [Evidence(l.address, f"{scopes[l]}; {_seen(facts, l)}") for l in listeners]
-    exposed = [l.address for l in listeners if scopes[l] in ("every address", "another address")]
+    evidence = [Evidence(one.address, f"{scopes[one]}; {_seen(facts, one)}") for one in listeners]
+    exposed = [one.address for one in listeners if scopes[one] in ("every address", "another address")]
     if exposed:
         return failed(f"the daemon API listens beyond loopback on {', '.join(exposed)}", evidence)
-    unknown = [l.address for l in listeners if scopes[l] == "unknown"]
+    unknown = [one.address for one in listeners if scopes[one] == "unknown"]
     if unknown:
         return manual(f"the daemon API binds host names the facts cannot resolve ({', '.join(unknown)}): confirm they are loopback", evidence)
     return passed(f"the daemon API listens on loopback only ({_addresses(listeners)})", evidence)

@@ -9,9 +9,9 @@ under ~/.docker when TLS is on) and from *.crt, *.cert and *.pem files in /etc/d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from benchmark.facts import Container, Facts
 from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Status

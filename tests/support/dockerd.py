@@ -298,7 +298,7 @@ def stop(root: Path, remove: bool = False) -> None:
         except OSError:
             pass
     _wait_gone(sorted(pids), STOP_TIMEOUT)
-    for attempt in range(2):  # then kill whatever still runs from our directory
+    for _attempt in range(2):  # then kill whatever still runs from our directory
         leftovers = processes_using(root)
         for pid in leftovers:
             try:

@@ -133,7 +133,7 @@ class RootlessDaemon:
         daemons = [pid for pid, name in _processes(ours).items() if name in ("dockerd", "rootlesskit")]
         _signal(daemons, signal.SIGTERM)  # dockerd stops its containers and its containerd
         dockerd._wait_gone(daemons, dockerd.STOP_TIMEOUT)
-        for attempt in range(3):  # then whatever still runs as the user or as its containers' ids
+        for _attempt in range(3):  # then whatever still runs as the user or as its containers' ids
             leftovers = list(_processes(ours))
             if not leftovers:
                 break
@@ -164,7 +164,7 @@ class RootlessDaemon:
                                    "--shell", "/usr/sbin/nologin", "--comment", "dockbench rootless test daemon", USER],
                                   capture_output=True, text=True)
             if done.returncode != 0:
-                raise DaemonError(f"useradd {USER} failed: {done.stderr.strip()}")
+                raise DaemonError(f"useradd {USER} failed: {done.stderr.strip()}") from None
         user = pwd.getpwnam(USER)
         self.uid, self.gid = user.pw_uid, user.pw_gid
         for path in (Path("/etc/subuid"), Path("/etc/subgid")):
@@ -184,7 +184,7 @@ class RootlessDaemon:
     def _take_lock(self) -> None:
         if self._lock is not None:
             return
-        lock = open(LOCK, "a")
+        lock = open(LOCK, "a")  # noqa: SIM115 - held open: the flock lasts as long as the daemon
         deadline = time.monotonic() + LOCK_TIMEOUT
         while True:
             try:
@@ -193,7 +193,7 @@ class RootlessDaemon:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     lock.close()
-                    raise DaemonError(f"another test run holds {LOCK} (its rootless dockerd) for over {LOCK_TIMEOUT:.0f}s")
+                    raise DaemonError(f"another test run holds {LOCK} (its rootless dockerd) for over {LOCK_TIMEOUT:.0f}s") from None
                 time.sleep(0.5)
         self._lock = lock
 

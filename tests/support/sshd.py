@@ -92,8 +92,8 @@ class Lab:
             )
             + "\n"
         )
-        log = open(home / "sshd.log", "wb")
-        server.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], stdout=log, stderr=subprocess.STDOUT)
+        with open(home / "sshd.log", "wb") as log:  # sshd keeps its own copy of the descriptor
+            server.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], stdout=log, stderr=subprocess.STDOUT)
         self.servers.append(server)
         self._wait(server)
         return server
