@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { echo "tests/run.sh: $*" >&2; }
 
 missing=()
-for pkg in docker.io openssh-server busybox-static rootlesskit uidmap chromium chromium-driver; do
+for pkg in docker.io openssh-server busybox-static rootlesskit uidmap chromium chromium-driver sudo; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
