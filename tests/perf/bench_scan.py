@@ -125,7 +125,7 @@ def probe_alone(host: str) -> tuple[int, float]:
 
 def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str) -> dict:
     env = dockerd.docker_env(host)
-    scan_argv = [dockbench_cli, "scan", "--docker-host", host, "-o", "/dev/null", "-q", "--fail-on", "never"]
+    scan_argv = [dockbench_cli, "scan", "--docker-host", host, "-o", "/dev/null", "-q", "--fail-on", "never", "--no-archive"]
     for _ in range(warmup):
         timed(scan_argv, env, "dockbench scan")
         timed(FLOOR_SHELL, env, "floor", shell=True)
