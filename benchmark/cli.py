@@ -41,33 +41,31 @@ def _catalog():
     return checks.load()
 
 
-def _write_json(path: str, document: dict[str, Any]) -> None:
-    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    if os.path.exists(path) and not os.path.isfile(path):
-        # /dev/null, /dev/stdout, a FIFO: write in place; renaming a file over it would replace it
-        with open(path, "w") as stream:
-            stream.write(text)
-        return
-    tmp = Path(path).with_name(Path(path).name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _default_output(report: dict[str, Any]) -> str:
-    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in report["target"]["hostname"] or "host")
-    stamp = report["started_at"].replace("-", "").replace(":", "")
+def _default_output(document: dict[str, Any]) -> str:
+    name = document["target"]["hostname"] if document["kind"] == "host" else "sweep"
+    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in name or "host")
+    stamp = document["started_at"].replace("-", "").replace(":", "")
     return f"dockbench-{host}-{stamp}.json"
 
 
-def _finish(document: dict[str, Any], output: str | None, quiet: bool, fail_on: str) -> None:
-    path = output or _default_output(document)
-    _write_json(path, document)
-    if not quiet and path != "-":
+def _check_outputs(ctx, param, outputs: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse an output whose format cannot be told before any host is probed."""
+    for path in outputs:
+        if path != "-":
+            try:
+                render.format_for_path(path)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc)) from None
+    return outputs
+
+
+def _finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fail_on: str) -> None:
+    paths = outputs or (_default_output(document),)
+    for path in paths:
+        render.write(document, path, "json" if path == "-" else None)
+    if not quiet and "-" not in paths:
         click.echo(terminal.render(document, color=_use_color(sys.stdout)))
-        click.echo(f"\nreport: {path}")
+        click.echo(f"\nreport: {', '.join(paths)}")
     sys.exit(report_mod.exit_code(document, fail_on))
 
 
@@ -115,7 +113,8 @@ class Plan:
 
 
 def result_options(func):
-    func = click.option("-o", "--output", metavar="FILE", help="Where to write the JSON report ('-' for stdout). Default: dockbench-HOST-TIME.json.")(func)
+    func = click.option("-o", "--output", "outputs", multiple=True, metavar="FILE", callback=_check_outputs,
+                        help="Where to write the report; repeat for several formats, each told by its extension (.json .html .xml .csv .md); '-' writes JSON to stdout. Default: dockbench-HOST-TIME.json.")(func)
     func = click.option("--fail-on", type=click.Choice(["fail", "error", "never"]), default="error", show_default=True, help="Exit 1 when a check FAILs or could not be decided (error), only when one FAILs (fail), or never.")(func)
     func = click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")(func)
     return func
@@ -191,7 +190,7 @@ def _passphrase(identity: str | None) -> str | None:
 @judging_options
 @result_options
 @archive_commands.scan_archive_options
-def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, output, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
+def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
     """Audit the local Docker host, or remote ones over SSH.
 
     With no TARGETS and no --inventory, the local host is audited. One ssh:// target gives a
@@ -203,7 +202,7 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     archiver = archive_commands.ScanArchiver.from_options(archive_path, no_archive, sign_key)
     hosts = _targets(targets, inventory, limit)
     if not hosts:
-        _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on, archiver, judging)
+        _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver, judging)
         return
     from benchmark.ssh import SSHOptions  # only remote scans pay for loading the SSH stack
     from benchmark.sweep import Progress, Sweep
@@ -234,12 +233,12 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     for line in fleet.known_hosts.recorded:
         click.echo(f"dockbench: recorded new host key {line}", err=True)
     if facts_out:
-        _write_json(facts_out, facts)
+        render.write(facts, facts_out, "json")
     archiver.store(document, facts, judging, quiet)
-    _finish(document, output, quiet, fail_on)
+    _finish(document, outputs, quiet, fail_on)
 
 
-def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet, fail_on, archiver, judging) -> None:
+def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver, judging) -> None:
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
@@ -252,17 +251,17 @@ def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, output, quiet
         click.echo(f"dockbench: scan failed: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     if facts_out:
-        _write_json(facts_out, snapshot)
+        render.write(snapshot, facts_out, "json")
     document = plan.judge(snapshot, started)
     archiver.store(document, snapshot, judging, quiet)
-    _finish(document, output, quiet, fail_on)
+    _finish(document, outputs, quiet, fail_on)
 
 
 @main.command("evaluate")
 @click.argument("facts_file", type=click.File("r"))
 @judging_options
 @result_options
-def evaluate_cmd(facts_file, output, fail_on, quiet, **judging) -> None:
+def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
     """Judge a saved facts snapshot (of a host, or of a sweep) again, with no access to any host."""
     plan = Plan.from_options(**judging)
     try:
@@ -278,7 +277,7 @@ def evaluate_cmd(facts_file, output, fail_on, quiet, **judging) -> None:
         document = report_mod.build_sweep(reports, [], started_at=started, finished_at=_now())
     else:
         document = plan.judge(saved, started)
-    _finish(document, output, quiet, fail_on)
+    _finish(document, outputs, quiet, fail_on)
 
 
 @main.group("checks")

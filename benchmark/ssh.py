@@ -227,7 +227,11 @@ class SSHTransport(Transport):
             raise _classify(exc, f"{self.target.name}: running the probe") from exc
 
     def _drain(self, channel: paramiko.Channel) -> ProbeRun:
-        """Read stdout and stderr until the command exits, within the host's deadline."""
+        """Read stdout and stderr until the server's EOF, then the exit status; within the deadline.
+
+        Not until the exit status: sshd sends it as soon as the command exits, ahead of output it
+        still holds (a slow client or link, a full channel window), so stopping there loses the
+        end of the output."""
         out, err = bytearray(), bytearray()
         try:
             while True:

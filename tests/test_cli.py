@@ -66,3 +66,19 @@ def test_color_only_on_a_terminal_and_never_with_no_color(monkeypatch):
 
 def test_terminal_output_escapes_control_characters():
     assert terminal.clean("evil\x1b[2J\x07name") == "evil\\x1b[2J\\x07name"
+
+
+def test_one_run_writes_every_format_asked_for(tmp_path):
+    from tests.recorded import recorded_snapshot
+
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(recorded_snapshot()))
+    outputs = [tmp_path / name for name in ("r.json", "r.html", "r.xml", "r.csv", "r.md")]
+    done = dockbench("evaluate", facts, *[arg for path in outputs for arg in ("-o", path)], "-q", "--fail-on", "never")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(outputs[0].read_text())
+    failing = [r["id"] for r in document["results"] if r["status"] == "FAIL"]
+    assert failing
+    for path in outputs[1:]:
+        assert failing[0] in path.read_text(), path.name
+    assert dockbench("evaluate", facts, "-o", tmp_path / "r.pdf").returncode == 2
