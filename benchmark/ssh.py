@@ -240,14 +240,12 @@ class SSHTransport(Transport):
                     out += channel.recv(_READ_SIZE)
                 elif channel.recv_stderr_ready():
                     err += channel.recv_stderr(_READ_SIZE)
-                elif channel.exit_status_ready():
-                    break
+                elif channel.eof_received or channel.closed:
+                    break  # EOF comes after the last byte of both streams
                 else:
                     select.select([channel], [], [], min(0.05, self.remaining()))
-            while channel.recv_ready():
-                out += channel.recv(_READ_SIZE)
-            while channel.recv_stderr_ready():
-                err += channel.recv_stderr(_READ_SIZE)
+            while not channel.exit_status_ready():
+                channel.status_event.wait(min(0.05, self.remaining()))
             return ProbeRun(bytes(out), bytes(err), channel.recv_exit_status())
         finally:
             channel.close()
