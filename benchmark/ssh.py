@@ -127,7 +127,7 @@ class Endpoint:
     proxy_jump: str | None = None
 
     @classmethod
-    def resolve(cls, target: Target, options: SSHOptions) -> "Endpoint":
+    def resolve(cls, target: Target, options: SSHOptions) -> Endpoint:
         config = _config_for(options, target.host)
         key = target.key_file or options.key_file
         keys = [os.path.expanduser(key)] if key else [os.path.expanduser(k) for k in config.get("identityfile", [])]
@@ -193,7 +193,7 @@ class SSHTransport(Transport):
             sock = client.get_transport().open_channel("direct-tcpip", to, ("127.0.0.1", 0), timeout=self.remaining())
         return sock
 
-    def __enter__(self) -> "SSHTransport":
+    def __enter__(self) -> SSHTransport:
         what = f"{self.target.name}"
         try:
             endpoint = Endpoint.resolve(self.target, self.options)
