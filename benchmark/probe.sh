@@ -170,8 +170,10 @@ for f in "$R"/etc/docker/certs.d/* "$R"/etc/docker/certs.d/*/*; do
 	*) stat_path "${f#"$R"}" ;;
 	esac
 done
-read_path /proc/net/tcp
-read_path /proc/net/tcp6
+# listening TCP sockets only: /proc/net/tcp lists every connection, megabytes on a busy host
+for t in tcp tcp6; do
+	[ -r "$R/proc/net/$t" ] && run "listen:$t" grep -E '^ *[0-9]+: [0-9A-F]+:[0-9A-F]+ [0-9A-F]+:[0-9A-F]+ 0A ' "$R/proc/net/$t"
+done
 
 # --- every dockerd process (command line, owner, --config-file), and which cgroup any sshd is in
 for d in "$R"/proc/[0-9]*; do

@@ -35,7 +35,7 @@ _FILE_TYPES = {
 CLIENT_CONFIG = "/.docker/config.json"
 # Under DockerRootDir: a swarm node's listen, advertise and data-path addresses (no keys).
 SWARM_STATE = "/swarm/docker-state.json"
-_PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo", "/proc/net/tcp", "/proc/net/tcp6")
+_PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo")
 _TCP_LISTEN = "0A"
 _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL)
@@ -387,13 +387,14 @@ def _hex_address(text: str) -> str:
 
 
 def _listening(records: dict[str, Record]) -> list[dict] | None:
-    """TCP sockets in LISTEN state, from /proc/net/tcp and tcp6 (no ss or netstat needed)."""
-    tables = [_text(records, f"read:/proc/net/{name}") for name in ("tcp", "tcp6")]
-    if all(t is None for t in tables):
+    """TCP sockets in LISTEN state: the probe's lines of /proc/net/tcp and tcp6 (no ss or netstat)."""
+    tables = [records[name] for name in ("listen:tcp", "listen:tcp6") if name in records]
+    tables = [t for t in tables if t.rc in (0, 1)]  # grep answers 1 when nothing listens
+    if not tables:
         return None
     sockets = []
     for table in tables:
-        for line in (table or "").splitlines()[1:]:
+        for line in table.text.splitlines():
             fields = line.split()
             if len(fields) > 3 and fields[3] == _TCP_LISTEN:
                 address, _, port = fields[1].partition(":")
