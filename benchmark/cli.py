@@ -48,21 +48,27 @@ def _default_output(document: dict[str, Any]) -> str:
     return f"dockbench-{host}-{stamp}.json"
 
 
+def _format_of(path: str) -> str:
+    """JSON for stdout and devices (-o /dev/null); otherwise the format the extension names."""
+    if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+        return "json"
+    return render.format_for_path(path)
+
+
 def _check_outputs(ctx, param, outputs: tuple[str, ...]) -> tuple[str, ...]:
     """Refuse an output whose format cannot be told before any host is probed."""
     for path in outputs:
-        if path != "-":
-            try:
-                render.format_for_path(path)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc)) from None
+        try:
+            _format_of(path)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
     return outputs
 
 
 def _finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fail_on: str) -> None:
     paths = outputs or (_default_output(document),)
     for path in paths:
-        render.write(document, path, "json" if path == "-" else None)
+        render.write(document, path, _format_of(path))
     if not quiet and "-" not in paths:
         click.echo(terminal.render(document, color=_use_color(sys.stdout)))
         click.echo(f"\nreport: {', '.join(paths)}")

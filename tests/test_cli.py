@@ -82,3 +82,4 @@ def test_one_run_writes_every_format_asked_for(tmp_path):
     for path in outputs[1:]:
         assert failing[0] in path.read_text(), path.name
     assert dockbench("evaluate", facts, "-o", tmp_path / "r.pdf").returncode == 2
+    assert dockbench("evaluate", facts, "-o", "/dev/null", "-q", "--fail-on", "never").returncode == 0
