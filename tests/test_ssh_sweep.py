@@ -9,6 +9,8 @@ host as a full report, and the sweep within its time bound.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
 import subprocess
 import tempfile
@@ -244,3 +246,27 @@ def test_sweep_facts_can_be_judged_again(lab, tmp_path):
         return {(h["target"]["name"], r["id"]): r["status"] for h in load_report(path)["hosts"] for r in h["results"]}
 
     assert verdicts(again) == verdicts(out)
+
+
+def test_progress_shows_on_a_terminal_only(lab, tmp_path):
+    args = [DOCKBENCH, *map(str, sweep_args(lab, "--limit", "h01,h02,closed-port", "-o", tmp_path / "s.json"))]
+    args.remove("-q")
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=terminal, timeout=120)
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 1 | 4
+    assert b"3/3 hosts done, 1 failed, 0 remaining" in seen
+    piped = dockbench(*args[1:])
+    assert "hosts done" not in piped.stderr
