@@ -177,7 +177,10 @@ def _passphrase(identity: str | None) -> str | None:
     try:
         paramiko.PKey.from_path(identity)
         return None
-    except paramiko.PasswordRequiredException:
+    except (paramiko.PasswordRequiredException, TypeError) as exc:
+        if not isinstance(exc, paramiko.PasswordRequiredException) and "password" not in str(exc):
+            raise click.BadParameter(f"{identity}: {exc}", param_hint="--identity") from exc
+        # paramiko reports an encrypted OpenSSH-format key as cryptography's TypeError
         if not sys.stdin.isatty():
             raise click.BadParameter(f"{identity} is encrypted and there is no terminal to ask for its passphrase: load it into ssh-agent", param_hint="--identity") from None
         return click.prompt(f"Passphrase for {identity}", hide_input=True)

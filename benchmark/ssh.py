@@ -86,7 +86,7 @@ def _classify(exc: BaseException, what: str) -> TransportError:
         return exc
     if isinstance(exc, paramiko.BadHostKeyException):
         return TransportError(f"{what}: host key CHANGED ({exc.key.get_name()} {exc.key.fingerprint}); if expected, remove the old entry from known_hosts", "host_key_changed")
-    if isinstance(exc, paramiko.PasswordRequiredException):
+    if isinstance(exc, paramiko.PasswordRequiredException) or (isinstance(exc, TypeError) and "password" in str(exc)):
         return TransportError(f"{what}: the private key is encrypted; load it into ssh-agent (ssh-add) or give its passphrase", "auth_failed")
     if isinstance(exc, paramiko.AuthenticationException):
         return TransportError(f"{what}: authentication failed ({exc})", "auth_failed")

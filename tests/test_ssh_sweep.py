@@ -270,3 +270,13 @@ def test_progress_shows_on_a_terminal_only(lab, tmp_path):
     assert b"3/3 hosts done, 1 failed, 0 remaining" in seen
     piped = dockbench(*args[1:])
     assert "hosts done" not in piped.stderr
+
+
+def test_an_encrypted_key_without_a_terminal_fails_clearly(lab, tmp_path):
+    key = tmp_path / "locked_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "correct horse", "-f", str(key)], check=True)
+    done = dockbench("scan", lab.healthy[0].url, "-i", key, "--known-hosts", lab.known_hosts_file, "--ssh-config", "/dev/null",
+                     "-o", tmp_path / "r.json", stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert "is encrypted and there is no terminal to ask for its passphrase" in done.stderr
+    assert not (tmp_path / "r.json").exists()
