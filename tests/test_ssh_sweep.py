@@ -8,12 +8,15 @@ host as a full report, and the sweep within its time bound.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import tempfile
+import termios
 import time
 from pathlib import Path
 
@@ -280,3 +283,34 @@ def test_an_encrypted_key_without_a_terminal_fails_clearly(lab, tmp_path):
     assert done.returncode == 2
     assert "is encrypted and there is no terminal to ask for its passphrase" in done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def _controlling_terminal() -> None:
+    """In the child: make the pty on stdin its controlling terminal, as a login shell's is."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_an_encrypted_key_asks_for_its_passphrase_once(lab, docker_daemon, tmp_path):
+    key = tmp_path / "locked_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "correct horse", "-f", str(key)], check=True)
+    server = lab.start("locked", "127.0.0.40", authorized=False)
+    (server.directory / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
+    known = lab.known_hosts(tmp_path / "known_hosts", [server])
+    out = tmp_path / "r.json"
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([DOCKBENCH, "scan", server.url, "-i", str(key), "--known-hosts", str(known), "--ssh-config", "/dev/null",
+                                "--docker-host", docker_daemon.host, "-o", str(out), "-q", "--fail-on", "never", "--include", "host-docker-group-members"],
+                               stdin=terminal, stdout=terminal, stderr=subprocess.PIPE, preexec_fn=_controlling_terminal)  # noqa: PLW1509 - only setsid and an ioctl
+    os.close(terminal)
+    seen = b""
+    while b"Passphrase for" not in seen:
+        ready, _, _ = select.select([controller], [], [], 30)
+        if not ready:
+            process.kill()
+            raise AssertionError(f"no passphrase prompt; got {seen!r}; stderr {process.stderr.read()!r}")
+        seen += os.read(controller, 1024)
+    os.write(controller, b"correct horse\n")
+    assert process.wait(timeout=60) == 0, process.stderr.read()
+    os.close(controller)
+    assert load_report(out)["target"]["name"] == "127.0.0.40"
