@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from benchmark.facts import Container, Facts, FileFact
-from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, failed, not_applicable, passed
+from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from checks.catalog import check
 
 DATA = Path(__file__).parent / "data"
@@ -127,13 +127,19 @@ def register_file_rules(prefix: str, layer: Layer, rules: list[FileRule]) -> Non
         )(judge_rule_mode)
 
 
-def days_before_scan(facts: Facts, moment: datetime) -> int | None:
-    """Whole days from `moment` (naive means UTC) to when the facts were collected, None if unknown.
-
-    Ages are counted to the scan, not to today, so an archived snapshot judged later says the same.
-    """
+def scanned_at(facts: Facts, what: str = "dates") -> datetime:
+    """When the facts were collected (UTC): the "now" of every date comparison, so an archived
+    snapshot judged later gives the answer it gave on the day of the scan."""
     try:
-        scanned = datetime.strptime(facts.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(facts.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except (KeyError, TypeError, ValueError):
+        raise Undecidable(f"the snapshot has no collected_at time to compare {what} with") from None
+
+
+def days_before_scan(facts: Facts, moment: datetime) -> int | None:
+    """Whole days from `moment` (naive means UTC) to when the facts were collected, None if unknown."""
+    try:
+        scanned = scanned_at(facts)
+    except Undecidable:
         return None
     return (scanned - (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))).days

@@ -5,13 +5,12 @@ not at the containers selected for per-container checks."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from typing import Any
 
 from benchmark.facts import Facts
 from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, manual, passed
 from checks.catalog import check
-from checks.common import load_data
+from checks.common import load_data, scanned_at
 
 DOCKER = (Needs.DOCKER,)
 LIFECYCLE = "docker-engine-lifecycle.yaml"
@@ -27,15 +26,6 @@ def engine_version(facts: Facts) -> tuple[str, str]:
     if server.get("Version"):
         return server["Version"], "docker version Server.Version"
     raise Undecidable("neither docker info nor docker version reported the engine's version")
-
-
-def scan_date(facts: Facts) -> date:
-    """When the facts were collected: the "now" of every date comparison, so a re-judged
-    archive gives the answer it gave on the day of the scan."""
-    text = facts.snapshot.get("collected_at")
-    if not text:
-        raise Undecidable("the snapshot has no collected_at time to compare end-of-life dates with")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").date()
 
 
 def release_line(version: str, lines: list[dict[str, Any]]) -> dict[str, Any] | str | None:
@@ -70,7 +60,7 @@ def docker_up_to_date(facts: Facts) -> Outcome:
     version, source = engine_version(facts)
     table = load_data(LIFECYCLE)
     checked = table["checked"]
-    today = scan_date(facts)
+    today = scanned_at(facts, "end-of-life dates").date()
     evidence = [Evidence(source, version)]
     line = release_line(version, table["lines"])
     if line is None:

@@ -31,7 +31,7 @@ from benchmark.model import (
     passed,
 )
 from checks.catalog import check
-from checks.common import judge_mode
+from checks.common import judge_mode, scanned_at
 from checks.locations import CERTS_D, is_private_key, tls_file
 
 CERT_SUFFIXES = (".crt", ".cert", ".pem")
@@ -152,10 +152,6 @@ def _days(span: timedelta) -> str:
     return "1 day" if span.days == 1 else f"{span.days} days"
 
 
-def _collected_at(facts: Facts) -> datetime:
-    return datetime.strptime(facts.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-
-
 @check(
     "tls-cert-expiry",
     title="TLS certificates of the daemon and its registries are valid and not about to expire",
@@ -165,7 +161,7 @@ def _collected_at(facts: Facts) -> datetime:
     remediation="Renew the certificate before it expires and restart the daemon (registry certificates are read per pull).",
 )
 def cert_expiry(facts: Facts) -> Outcome:
-    now, days = _collected_at(facts), facts.policy.cert_expiry_warning_days
+    now, days = scanned_at(facts, "expiry dates"), facts.policy.cert_expiry_warning_days
 
     def judge(cert: Certificate) -> tuple[bool, str]:
         end = _not_after(cert.cert)
