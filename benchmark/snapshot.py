@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from benchmark import probe, redact, systemd
+from benchmark.facts import flag_values
 from benchmark.probe import Record
 
 FACTS_VERSION = 1
@@ -235,25 +236,15 @@ def _socket_of(host: str | None) -> str | None:
 
 
 def _daemon_hosts(argv: list[str], config: dict | None) -> list[str]:
-    hosts = []
-    for i, arg in enumerate(argv):
-        for flag in ("-H", "--host"):
-            if arg == flag and i + 1 < len(argv):
-                hosts.append(argv[i + 1])
-            elif arg.startswith(flag + "="):
-                hosts.append(arg[len(flag) + 1 :])
+    hosts = flag_values(argv, "host")
     if isinstance(config, dict) and isinstance(config.get("hosts"), list):
         hosts += [h for h in config["hosts"] if isinstance(h, str)]
     return hosts
 
 
 def _config_file(argv: list[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == "--config-file" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--config-file="):
-            return arg.split("=", 1)[1]
-    return None
+    files = flag_values(argv, "config-file")
+    return files[-1] if files else None  # as dockerd's flag parser: the last one given wins
 
 
 def _daemon_sockets(daemon: dict) -> set[str]:
