@@ -11,7 +11,8 @@ entry's chain hash covers the joined report.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from benchmark.archive.chain import canonical
 

@@ -80,12 +80,11 @@ def scale(host: str, want: int, pool: ThreadPoolExecutor) -> float:
             check(proc, "docker rm -f")
     elif len(running) < want:
         todo = range(len(running), want)
-        done = 0
-        for proc in pool.map(lambda i: dockerd.docker(
-                host, "run", "-d", "--network", "none", "--label", LABEL,
-                dockerd.IMAGE, "sleep", "100000"), todo):
+        started_runs = pool.map(lambda i: dockerd.docker(
+            host, "run", "-d", "--network", "none", "--label", LABEL,
+            dockerd.IMAGE, "sleep", "100000"), todo)
+        for done, proc in enumerate(started_runs, start=1):
             check(proc, "docker run")
-            done += 1
             if done % 50 == 0:
                 log(f"  {len(running) + done}/{want} containers")
     now_running, now_all = len(ids(host)), len(ids(host, "-a"))
