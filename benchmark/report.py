@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from benchmark import __version__
+from benchmark.facts import Facts
 from benchmark.model import Layer, Severity, Status
 
 SCHEMA_VERSION = "1.0"
@@ -51,7 +52,7 @@ def target_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
         "docker_host": docker.get("host"),
         "docker_status": docker["status"],
         "docker_version": info.get("ServerVersion"),
-        "rootless": any("rootless" in opt for opt in info.get("SecurityOptions") or []),
+        "rootless": Facts(snapshot).rootless,
         "probe_uid": snapshot["probe"]["uid"],
     }
 
