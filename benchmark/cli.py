@@ -13,16 +13,16 @@ from typing import Any
 
 import click
 
-from benchmark import __version__, inventory, render, terminal, validate
-from benchmark import report as report_mod
-from benchmark.archive import commands as archive_commands
-from benchmark.collect import CollectError, collect
-from benchmark.facts import Facts, Selection
-from benchmark.inventory import Target
-from benchmark.policy import Policy, PolicyError
-from benchmark.runner import evaluate
-from benchmark.selection import CheckFilter
-from benchmark.transports import LocalTransport, TransportError
+from dockbench.benchmark import __version__, inventory, render, terminal, validate
+from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.archive import commands as archive_commands
+from dockbench.benchmark.collect import CollectError, collect
+from dockbench.benchmark.facts import Facts, Selection
+from dockbench.benchmark.inventory import Target
+from dockbench.benchmark.policy import Policy, PolicyError
+from dockbench.benchmark.runner import evaluate
+from dockbench.benchmark.selection import CheckFilter
+from dockbench.benchmark.transports import LocalTransport, TransportError
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -36,7 +36,7 @@ def _use_color(stream) -> bool:
 
 
 def _catalog():
-    import checks
+    from dockbench import checks
 
     return checks.load()
 
@@ -213,8 +213,8 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     if not hosts:
         _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver, judging)
         return
-    from benchmark.ssh import SSHOptions  # only remote scans pay for loading the SSH stack
-    from benchmark.sweep import Progress, Sweep
+    from dockbench.benchmark.ssh import SSHOptions  # only remote scans pay for loading the SSH stack
+    from dockbench.benchmark.sweep import Progress, Sweep
 
     options = SSHOptions(
         known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark import probe, snapshot
-from benchmark.facts import Facts
-from benchmark.model import Undecidable
-from benchmark.probe import ProbeOutputError, Record
-from benchmark.transports import ProbeRun
+from dockbench.benchmark import probe, snapshot
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Undecidable
+from dockbench.benchmark.probe import ProbeOutputError, Record
+from dockbench.benchmark.transports import ProbeRun
 
 TLS_CERT_KEYS = ("tlscacert", "tlscert")
 TLS_KEY_KEY = "tlskey"

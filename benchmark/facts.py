@@ -7,8 +7,8 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.model import Undecidable
-from benchmark.policy import Policy
+from dockbench.benchmark.model import Undecidable
+from dockbench.benchmark.policy import Policy
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def build(
         "DB_SWARM_MANAGER": "1" if swarm_manager else "",
     }
     header = "".join(f"{k}={_quote(v)}\n" for k, v in params.items())
-    body = resources.files("benchmark").joinpath("probe.sh").read_text()
+    body = resources.files("dockbench.benchmark").joinpath("probe.sh").read_text()
     return (header + body).encode()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmark.model import CheckMeta, CisRef, Layer, Needs, Outcome, Severity
+from dockbench.benchmark.model import CheckMeta, CisRef, Layer, Needs, Outcome, Severity
 
 
 @dataclass(frozen=True)

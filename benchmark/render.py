@@ -30,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from benchmark.model import Layer, Severity
-from benchmark.report import STATUS_ORDER
+from dockbench.benchmark.model import Layer, Severity
+from dockbench.benchmark.report import STATUS_ORDER
 
 LAYER_ORDER = [layer.value for layer in Layer]
 SEVERITY_ORDER = [s.value for s in reversed(Severity)]  # critical first
@@ -367,7 +367,7 @@ def _environment():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("templates", "."),
+        loader=jinja2.PackageLoader("dockbench.templates", "."),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -7,9 +7,9 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from benchmark import __version__
-from benchmark.facts import Facts
-from benchmark.model import Layer, Severity, Status
+from dockbench.benchmark import __version__
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Layer, Severity, Status
 
 SCHEMA_VERSION = "1.0"
 BENCHMARK = {"id": "cis-docker-1.6.0", "title": "CIS Docker Benchmark v1.6.0"}
@@ -17,7 +17,7 @@ STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Stat
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("benchmark").joinpath("schema/report.schema.json").read_text())
+    return json.loads(resources.files("dockbench.benchmark").joinpath("schema/report.schema.json").read_text())
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from benchmark.model import CheckMeta
+from dockbench.benchmark.model import CheckMeta
 
 
 def _matches(meta: CheckMeta, token: str) -> bool:

@@ -15,9 +15,9 @@ import stat
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark import probe, redact, systemd
-from benchmark.facts import flag_values
-from benchmark.probe import Record
+from dockbench.benchmark import probe, redact, systemd
+from dockbench.benchmark.facts import flag_values
+from dockbench.benchmark.probe import Record
 
 FACTS_VERSION = 1
 DEFAULT_SOCKET = "/var/run/docker.sock"

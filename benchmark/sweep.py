@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark.collect import CollectError, collect
-from benchmark.inventory import Target
-from benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
-from benchmark.transports import TransportError
+from dockbench.benchmark.collect import CollectError, collect
+from dockbench.benchmark.inventory import Target
+from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.transports import TransportError
 
 Judge = Callable[[dict[str, Any], str], dict[str, Any]]
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from benchmark.report import STATUS_ORDER
+from dockbench.benchmark.report import STATUS_ORDER
 
 _COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
 _SHORT = {"NOT_APPLICABLE": "N/A"}

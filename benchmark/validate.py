@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from benchmark import report as report_mod
+from dockbench.benchmark import report as report_mod
 
 ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description"}
 KEYWORDS = {

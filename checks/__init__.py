@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from benchmark.registry import Registry
+from dockbench.benchmark.registry import Registry
 
 MAPPINGS = Path(__file__).parent / "mappings"
 
@@ -13,8 +13,8 @@ MAPPINGS = Path(__file__).parent / "mappings"
 @cache
 def load() -> Registry:
     """Import every layer module (each registers its checks) and attach the CIS mappings."""
-    from checks import containers, daemon_config, daemon_security, host_hardening, host_kernel, images, operations, permissions, registries, swarm, tls, tls_certs  # noqa: F401
-    from checks.catalog import CATALOG
+    from dockbench.checks import containers, daemon_config, daemon_security, host_hardening, host_kernel, images, operations, permissions, registries, swarm, tls, tls_certs  # noqa: F401
+    from dockbench.checks.catalog import CATALOG
 
     for mapping in sorted(MAPPINGS.glob("*.yaml")):
         CATALOG.apply_mapping(mapping)

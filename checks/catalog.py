@@ -1,6 +1,6 @@
 """The one registry every layer module adds its checks to."""
 
-from benchmark.registry import Registry
+from dockbench.benchmark.registry import Registry
 
 CATALOG = Registry()
 check = CATALOG.check

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from benchmark.facts import Container, Facts, FileFact
-from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, not_applicable, passed
-from checks.catalog import check
+from dockbench.benchmark.facts import Container, Facts, FileFact
+from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, not_applicable, passed
+from dockbench.checks.catalog import check
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.facts import Facts
-from benchmark.model import Evidence, Layer, Outcome, Severity, failed, not_applicable, passed
-from checks.catalog import check
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, failed, not_applicable, passed
+from dockbench.checks.catalog import check
 
 DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
 ICC_OPTION = "com.docker.network.bridge.enable_icc"

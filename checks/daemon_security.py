@@ -8,8 +8,8 @@ in force; its command line and daemon.json decide otherwise (the daemon down, or
 
 from __future__ import annotations
 
-from benchmark.facts import Facts
-from benchmark.model import (
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import (
     Evidence,
     Layer,
     Outcome,
@@ -20,8 +20,8 @@ from benchmark.model import (
     not_applicable,
     passed,
 )
-from checks.catalog import check
-from checks.daemon_config import configured
+from dockbench.checks.catalog import check
+from dockbench.checks.daemon_config import configured
 
 DEFAULT_SECCOMP_NAMES = ("builtin", "default")  # Docker 23+ / before 23
 LOCAL_LOG_DRIVERS = ("json-file", "local")

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from benchmark.facts import Facts
-from benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, not_applicable, passed
-from checks.catalog import check
-from checks.common import load_data
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, not_applicable, passed
+from dockbench.checks.catalog import check
+from dockbench.checks.common import load_data
 
 KERNEL_FLAWS = "kernel-breakouts.yaml"
 SELINUX_STATES = {None: "not enabled", "1": "enforcing", "0": "permissive"}

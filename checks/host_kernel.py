@@ -6,10 +6,10 @@ import posixpath
 import shlex
 from collections.abc import Callable
 
-from benchmark.facts import Facts
-from benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
-from checks.catalog import check
-from checks.locations import daemon_json, dockerd_binary, unit_file
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
+from dockbench.checks.catalog import check
+from dockbench.checks.locations import daemon_json, dockerd_binary, unit_file
 
 
 def docker_root(facts: Facts) -> tuple[str, str]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from benchmark.facts import Container, Facts
-from benchmark.model import (
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import (
     Evidence,
     Layer,
     Needs,
@@ -30,9 +30,9 @@ from benchmark.model import (
     not_applicable,
     passed,
 )
-from benchmark.redact import REDACTED, looks_secret
-from checks.catalog import check
-from checks.common import days_before_scan
+from dockbench.benchmark.redact import REDACTED, looks_secret
+from dockbench.checks.catalog import check
+from dockbench.checks.common import days_before_scan
 
 DEFAULT_REGISTRY = "docker.io"
 _HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.facts import Facts
+from dockbench.benchmark.facts import Facts
 
 # systemd's unit search path, highest precedence first.
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")

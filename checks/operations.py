@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from benchmark.facts import Facts
-from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, manual, passed
-from checks.catalog import check
-from checks.common import load_data, scanned_at
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, manual, passed
+from dockbench.checks.catalog import check
+from dockbench.checks.common import load_data, scanned_at
 
 DOCKER = (Needs.DOCKER,)
 LIFECYCLE = "docker-engine-lifecycle.yaml"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from benchmark.model import Layer, Severity
-from checks.common import FileRule, register_file_rules
-from checks.locations import daemon_json, docker_socket, unit_file
+from dockbench.benchmark.model import Layer, Severity
+from dockbench.checks.common import FileRule, register_file_rules
+from dockbench.checks.locations import daemon_json, docker_socket, unit_file
 
 _CONFIG_WHY = "The daemon reads this file as root; whoever can edit it controls every container."
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from benchmark.facts import Facts
-from benchmark.model import (
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import (
     Evidence,
     Layer,
     Needs,
@@ -17,10 +17,10 @@ from benchmark.model import (
     not_applicable,
     passed,
 )
-from benchmark.snapshot import CLIENT_CONFIG
-from checks.catalog import check
-from checks.common import judge_mode, judge_owner
-from checks.locations import CERTS_D, is_private_key
+from dockbench.benchmark.snapshot import CLIENT_CONFIG
+from dockbench.checks.catalog import check
+from dockbench.checks.common import judge_mode, judge_owner
+from dockbench.checks.locations import CERTS_D, is_private_key
 
 
 def _is_loopback(entry: str) -> bool:

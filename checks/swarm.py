@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark.facts import Facts
-from benchmark.model import (
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import (
     Evidence,
     Layer,
     Needs,
@@ -29,10 +29,10 @@ from benchmark.model import (
     not_applicable,
     passed,
 )
-from benchmark.redact import looks_secret
-from benchmark.snapshot import SWARM_STATE
-from checks.catalog import check
-from checks.common import days_before_scan
+from dockbench.benchmark.redact import looks_secret
+from dockbench.benchmark.snapshot import SWARM_STATE
+from dockbench.checks.catalog import check
+from dockbench.checks.common import days_before_scan
 
 STATE = "docker info Swarm.LocalNodeState"
 SWARM_PORTS = (2377, 7946)  # cluster management (managers) and node gossip (all nodes)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from benchmark.facts import Facts
-from benchmark.model import (
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import (
     Evidence,
     Layer,
     Outcome,
@@ -17,9 +17,9 @@ from benchmark.model import (
     not_applicable,
     passed,
 )
-from checks.catalog import check
-from checks.common import FileRule, register_file_rules
-from checks.locations import tls_file
+from dockbench.checks.catalog import check
+from dockbench.checks.common import FileRule, register_file_rules
+from dockbench.checks.locations import tls_file
 
 DEFAULT_TCP_PORT = 2375
 TLS_FILE_KEYS = ("tlscacert", "tlscert", "tlskey")

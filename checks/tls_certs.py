@@ -18,8 +18,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-from benchmark.facts import Facts
-from benchmark.model import (
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import (
     Evidence,
     Layer,
     Outcome,
@@ -30,9 +30,9 @@ from benchmark.model import (
     not_applicable,
     passed,
 )
-from checks.catalog import check
-from checks.common import judge_mode, scanned_at
-from checks.locations import CERTS_D, is_private_key, tls_file
+from dockbench.checks.catalog import check
+from dockbench.checks.common import judge_mode, scanned_at
+from dockbench.checks.locations import CERTS_D, is_private_key, tls_file
 
 CERT_SUFFIXES = (".crt", ".cert", ".pem")
 MIN_RSA_BITS = 2048

@@ -20,12 +20,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import checks
-from benchmark import probe, snapshot
-from benchmark.facts import Facts, Selection
-from benchmark.model import Outcome
-from benchmark.probe import Record
-from benchmark.runner import run_check
+from dockbench import checks
+from dockbench.benchmark import probe, snapshot
+from dockbench.benchmark.facts import Facts, Selection
+from dockbench.benchmark.model import Outcome
+from dockbench.benchmark.probe import Record
+from dockbench.benchmark.runner import run_check
 
 RECORDED = Path(__file__).parent / "data" / "probe-debian12-docker20.out"
 TARGET = {"name": "recorded", "transport": "local", "root": "/", "docker_host": "unix:///tmp/dbt/docker.sock"}

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmark.archive import open_archive
-from benchmark.archive.chain import verify
+from dockbench.benchmark.archive import open_archive
+from dockbench.benchmark.archive.chain import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmark import render
+from dockbench.benchmark import render
 from tests.cli_run import by_id, dockbench, load_report
 from tests.support.sshd import Lab
 

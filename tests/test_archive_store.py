@@ -9,14 +9,14 @@ import stat
 
 import pytest
 
-from benchmark.archive import (
+from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
     NotFound,
     default_path,
     open_archive,
 )
-from benchmark.archive.chain import canonical, entry_hash, verify
+from dockbench.benchmark.archive.chain import canonical, entry_hash, verify
 from tests.cli_run import dockbench
 from tests.support import archive as material
 
@@ -244,7 +244,7 @@ def test_edited_shared_check_metadata_is_named(path):
 
 
 def test_signed_entries_verify_with_the_public_key_and_fail_when_altered_or_with_another_key(path, tmp_path):
-    from benchmark.archive.signing import Signer
+    from dockbench.benchmark.archive.signing import Signer
 
     key = tmp_path / "signing.key"
     done = dockbench("archive", "keygen", key)

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from benchmark.facts import Selection
-from benchmark.model import Status
+from dockbench.benchmark.facts import Selection
+from dockbench.benchmark.model import Status
 from tests.recorded import (
     DOCKER_HOST,
     bind,

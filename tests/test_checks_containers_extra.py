@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-import checks
-from benchmark.facts import Facts, Selection
-from benchmark.model import Status
-from benchmark.policy import Policy
-from benchmark.probe import Record
-from benchmark.runner import run_check
+from dockbench import checks
+from dockbench.benchmark.facts import Facts, Selection
+from dockbench.benchmark.model import Status
+from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.probe import Record
+from dockbench.benchmark.runner import run_check
 from tests.recorded import (
     bind,
     build,

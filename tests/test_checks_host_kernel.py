@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import checks
-from benchmark.facts import Facts
-from benchmark.model import Status
-from benchmark.policy import Policy
-from benchmark.runner import run_check
+from dockbench import checks
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Status
+from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.runner import run_check
 from tests.recorded import (
     absent,
     docker_not_installed,

@@ -9,10 +9,10 @@ import datetime
 
 import pytest
 
-from benchmark.facts import Selection
-from benchmark.model import Status
-from checks.common import load_data
-from checks.operations import release_line
+from dockbench.benchmark.facts import Selection
+from dockbench.benchmark.model import Status
+from dockbench.checks.common import load_data
+from dockbench.checks.operations import release_line
 from tests.recorded import container, judge, observed, recorded_snapshot
 
 SCANNED = "2026-11-23T14:32:30Z"

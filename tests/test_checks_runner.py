@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import checks
-from benchmark.facts import Facts
-from benchmark.model import Layer, Needs, Severity, Status, Undecidable, passed
-from benchmark.registry import Registry
-from benchmark.runner import evaluate, run_check
+from dockbench import checks
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Layer, Needs, Severity, Status, Undecidable, passed
+from dockbench.benchmark.registry import Registry
+from dockbench.benchmark.runner import evaluate, run_check
 from tests.recorded import (
     DOCKER_HOST,
     docker_not_installed,

@@ -11,12 +11,12 @@ from datetime import timedelta
 
 import pytest
 
-import checks
-from benchmark.facts import Facts
-from benchmark.model import Status
-from benchmark.policy import Policy
-from benchmark.probe import Record
-from benchmark.runner import run_check
+from dockbench import checks
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.model import Status
+from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.probe import Record
+from dockbench.benchmark.runner import run_check
 from tests.recorded import (
     build,
     judge,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from benchmark import __version__, cli, terminal
+from dockbench.benchmark import __version__, cli, terminal
 from tests.cli_run import dockbench
 
 

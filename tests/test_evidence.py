@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import checks
-from benchmark.facts import Facts
-from benchmark.runner import evaluate
+from dockbench import checks
+from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.runner import evaluate
 from tests.recorded import recorded_snapshot
 
 

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from benchmark import probe
-from benchmark.probe import ProbeOutputError
+from dockbench.benchmark import probe
+from dockbench.benchmark.probe import ProbeOutputError
 
 
 def frame(stream: str, rc: str, name: bytes, data: bytes) -> bytes:

@@ -7,8 +7,8 @@ from collections import Counter
 
 import yaml
 
-import checks
-from benchmark.model import Layer
+from dockbench import checks
+from dockbench.benchmark.model import Layer
 
 CATALOG = checks.load()
 MAPPING = yaml.safe_load((checks.MAPPINGS / "cis-docker-1.6.0.yaml").read_text())
@@ -49,8 +49,8 @@ def test_cis_ids_are_mapped_once_to_existing_checks_with_levels():
 
 
 def test_registering_an_id_twice_is_refused():
-    from benchmark.model import Severity
-    from benchmark.registry import Registry
+    from dockbench.benchmark.model import Severity
+    from dockbench.benchmark.registry import Registry
 
     registry = Registry()
     meta = dict(title="t", layer=Layer.HOST_KERNEL, severity=Severity.LOW, rationale="r", remediation="m")

@@ -20,8 +20,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from benchmark import render, validate
-from benchmark import report as report_mod
+from dockbench.benchmark import render, validate
+from dockbench.benchmark import report as report_mod
 from tests import sweepdoc
 from tests.cli_run import dockbench
 from tests.render_scans import PAYLOADS, PWNED, hostile_edit, scans
@@ -381,21 +381,18 @@ def test_schema_check_refuses_a_schema_it_does_not_understand():
 def test_templates_are_package_data_found_through_the_package():
     import jinja2
 
-    import templates
+    from dockbench import templates
 
-    loader = jinja2.PackageLoader("templates", ".")
+    loader = jinja2.PackageLoader("dockbench.templates", ".")
     names = set(loader.list_templates())
     assert {"base.html.j2", "host.html.j2", "fleet.html.j2", "macros.html.j2", "report.css", "report.js"} <= names
     assert Path(templates.__file__).resolve().parent == ROOT / "templates"
     if tomllib is None:
         return
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    packages = config["packages"]
-    if isinstance(packages, dict):  # [tool.setuptools.packages.find]
-        assert any(fnmatch.fnmatch("templates", p) for p in packages["find"]["include"])
-    else:
-        assert "templates" in packages
-    patterns = config["package-data"]["templates"]
+    assert "dockbench.templates" in config["packages"]
+    assert config["package-dir"]["dockbench.templates"] == "templates"
+    patterns = config["package-data"]["dockbench.templates"]
     for path in (ROOT / "templates").iterdir():
         if path.is_file() and path.suffix != ".py":
             assert any(fnmatch.fnmatch(path.name, p) for p in patterns), f"{path.name} would not ship in the wheel"

@@ -17,8 +17,8 @@ from typing import ClassVar
 import jsonschema
 import pytest
 
-from benchmark import render
-from benchmark import report as report_mod
+from dockbench.benchmark import render
+from dockbench.benchmark import report as report_mod
 from tests import sweepdoc
 from tests.browser import Browser
 from tests.cli_run import dockbench

@@ -16,8 +16,8 @@ import paramiko
 import paramiko.client
 import pytest
 
-from benchmark.inventory import Target
-from benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.inventory import Target
+from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
 from tests.support.sshd import Lab
 
 SIZE = 80_000

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmark.archive.base import (
+from dockbench.benchmark.archive.base import (
     Ambiguous,
     Archive,
     ArchiveError,
@@ -58,7 +58,7 @@ def default_path() -> Path:
 
 def open_archive(location: str | os.PathLike | None = None, *, create: bool = True, busy_timeout: float = 30.0) -> Archive:
     """The archive at location (a file path; default_path() when None)."""
-    from benchmark.archive.sqlite import SQLiteArchive
+    from dockbench.benchmark.archive.sqlite import SQLiteArchive
 
     text = os.fspath(location) if location is not None else ""
     if "://" in text:

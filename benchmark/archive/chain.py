@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.archive.base import Archive, Entry
+from dockbench.benchmark.archive.base import Archive, Entry
 
 FORMAT = 1
 GENESIS = "0" * 64

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from benchmark.archive.chain import canonical
+from dockbench.benchmark.archive.chain import canonical
 
 STATIC = ("title", "layer", "severity", "level", "cis", "rationale", "remediation")
 MARK = "_m"

@@ -18,8 +18,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from benchmark import render
-from benchmark.archive import (
+from dockbench.benchmark import render
+from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
     NotFound,
@@ -27,10 +27,10 @@ from benchmark.archive import (
     host_key,
     open_archive,
 )
-from benchmark.archive import diff as diffs
-from benchmark.archive.chain import GENESIS, content, verify
-from benchmark.archive.signing import Signer, Verifier, keygen
-from benchmark.terminal import clean
+from dockbench.benchmark.archive import diff as diffs
+from dockbench.benchmark.archive.chain import GENESIS, content, verify
+from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
+from dockbench.benchmark.terminal import clean
 
 EXIT_OK, EXIT_FOUND, EXIT_CANNOT_RUN = 0, 1, 2
 OPTION_KEYS = ("level", "include", "exclude", "include_stopped", "containers", "labels")
@@ -361,8 +361,8 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
 
 def _stored_plan(judging: dict[str, Any], entry):
     """The current checks, judged as the scan was (its stored options and policy) unless overridden."""
-    from benchmark.cli import Plan
-    from benchmark.policy import Policy
+    from dockbench.benchmark.cli import Plan
+    from dockbench.benchmark.policy import Policy
 
     ctx = click.get_current_context()
     stored = entry.options or {}
@@ -382,7 +382,7 @@ def _stored_plan(judging: dict[str, Any], entry):
 
 
 def reevaluate(scan_id, verbose, as_json, output, archive_path, judging) -> None:
-    from benchmark import report as report_mod
+    from dockbench.benchmark import report as report_mod
 
     started = _now()
     with _open(archive_path) as archive:
@@ -575,7 +575,7 @@ def keygen_cmd(private_key) -> None:
 
 def register(main: click.Group) -> None:
     """Add the archive commands to the CLI (judging options come from benchmark.cli)."""
-    from benchmark.cli import judging_options
+    from dockbench.benchmark.cli import judging_options
 
     @click.command("reevaluate")
     @click.argument("scan_id")

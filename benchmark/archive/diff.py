@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchmark.archive.base import host_key
-from benchmark.archive.chain import canonical
-from benchmark.terminal import clean
+from dockbench.benchmark.archive.base import host_key
+from dockbench.benchmark.archive.chain import canonical
+from dockbench.benchmark.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")
 MAX_EVIDENCE = 10

@@ -12,7 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from benchmark.archive.base import ArchiveError
+from dockbench.benchmark.archive.base import ArchiveError
 
 DOMAIN = b"dockbench-archive-entry:v1:"
 

@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.archive import codec
-from benchmark.archive.base import (
+from dockbench.benchmark.archive import codec
+from dockbench.benchmark.archive.base import (
     KINDS,
     Ambiguous,
     Archive,
@@ -37,7 +37,7 @@ from benchmark.archive.base import (
     Record,
     ScanInfo,
 )
-from benchmark.archive.chain import (
+from dockbench.benchmark.archive.chain import (
     GENESIS,
     canonical,
     compact,

@@ -7,4 +7,4 @@ One module per concern; importing the package registers them all, in this order 
 """
 # isort: skip_file
 
-from checks.containers import privileges, mounts, resources, network, workload  # noqa: F401
+from dockbench.checks.containers import privileges, mounts, resources, network, workload  # noqa: F401

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from benchmark.facts import Container, Facts
-from benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Status
-from checks.catalog import check
-from checks.common import per_container
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Status
+from dockbench.checks.catalog import check
+from dockbench.checks.common import per_container
 
 DOCKER = (Needs.DOCKER,)
 containers_check = partial(check, layer=Layer.CONTAINERS, needs=DOCKER)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from benchmark.facts import Container, Facts
-from benchmark.model import Severity
-from checks.containers.base import container_check, host_mounts, host_path, mount_text
-from checks.locations import docker_socket
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Severity
+from dockbench.checks.containers.base import container_check, host_mounts, host_path, mount_text
+from dockbench.checks.locations import docker_socket
 
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 # Where the runtimes put their API sockets (/var/run is read as /run); any file named like one counts too.

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.facts import Container, Facts
-from benchmark.model import Evidence, Severity, Status, Undecidable, manual
-from checks.common import per_container
-from checks.containers.base import container_check, containers_check, with_context
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Evidence, Severity, Status, Undecidable, manual
+from dockbench.checks.common import per_container
+from dockbench.checks.containers.base import container_check, containers_check, with_context
 
 PRIVILEGED_BELOW = 1024
 WILDCARDS = ("0.0.0.0", "::")

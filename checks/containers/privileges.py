@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from benchmark.facts import Container, Facts
-from benchmark.model import Evidence, Outcome, Severity, not_applicable
-from checks.containers.base import (
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Evidence, Outcome, Severity, not_applicable
+from dockbench.checks.containers.base import (
     allowed_capabilities,
     capability,
     capability_policy,

@@ -3,10 +3,10 @@ cgroup, and how often it is restarted."""
 
 from __future__ import annotations
 
-from benchmark.facts import Container, Facts
-from benchmark.model import Evidence, Severity, Status, Undecidable, manual
-from checks.common import per_container
-from checks.containers.base import container_check, containers_check
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Evidence, Severity, Status, Undecidable, manual
+from dockbench.checks.common import per_container
+from dockbench.checks.containers.base import container_check, containers_check
 
 MAX_RESTARTS = 5  # CIS 5.15: on-failure with at most five retries
 

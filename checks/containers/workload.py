@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from benchmark.facts import Container, Facts
-from benchmark.model import Evidence, Outcome, Severity, Status, Undecidable, manual
-from benchmark.redact import looks_secret
-from checks.common import per_container
-from checks.containers.base import container_check, containers_check
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Evidence, Outcome, Severity, Status, Undecidable, manual
+from dockbench.benchmark.redact import looks_secret
+from dockbench.checks.common import per_container
+from dockbench.checks.containers.base import container_check, containers_check
 
 NO_HEALTHCHECK = "no health check (none in the image, no --health-cmd)"
 

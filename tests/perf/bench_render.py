@@ -38,8 +38,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmark import render, validate
-from benchmark import report as report_mod
+from dockbench.benchmark import render, validate
+from dockbench.benchmark import report as report_mod
 from tests import sweepdoc
 
 DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))
@@ -47,10 +47,10 @@ DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))
 
 def recorded_hosts(count: int, rng: random.Random) -> list[dict]:
     """`count` host reports judged from the recorded snapshot, each host with its own containers."""
-    import checks
-    from benchmark.facts import Facts, Selection
-    from benchmark.policy import Policy
-    from benchmark.runner import evaluate
+    from dockbench import checks
+    from dockbench.benchmark.facts import Facts, Selection
+    from dockbench.benchmark.policy import Policy
+    from dockbench.benchmark.runner import evaluate
     from tests.recorded import recorded_snapshot
 
     catalog = checks.load().all()

@@ -111,8 +111,8 @@ def timed(argv: list[str] | str, env: dict[str, str], what: str, shell: bool = F
 
 def probe_alone(host: str) -> tuple[int, float]:
     """The probe's raw output size and wall time, through the same transport the CLI uses."""
-    from benchmark import probe
-    from benchmark.transports import LocalTransport
+    from dockbench.benchmark import probe
+    from dockbench.benchmark.transports import LocalTransport
 
     script = probe.build(docker_host=host)
     started = time.perf_counter()

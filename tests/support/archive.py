@@ -18,8 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from benchmark import report as report_mod
-from benchmark.cli import Plan
+from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.cli import Plan
 from tests.recorded import recorded_snapshot
 
 STARTED = "2026-01-05T08:00:00Z"

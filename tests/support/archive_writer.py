@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from benchmark.archive import open_archive
+from dockbench.benchmark.archive import open_archive
 from tests.support import archive as material
 
 
