@@ -7,7 +7,7 @@ from typing import Any
 
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
-from dockbench.benchmark.registry import Check
+from dockbench.benchmark.check_registry import Check
 
 
 def _docker_gate(facts: Facts) -> Outcome | None:

@@ -1,6 +1,6 @@
 """The one registry every layer module adds its checks to."""
 
-from dockbench.benchmark.registry import Registry
+from dockbench.benchmark.check_registry import Registry
 
 CATALOG = Registry()
 check = CATALOG.check
