@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from dockbench.benchmark.check_registry import Check
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
-from dockbench.benchmark.check_registry import Check
 
 
 def _docker_gate(facts: Facts) -> Outcome | None:

@@ -49,8 +49,8 @@ def test_cis_ids_are_mapped_once_to_existing_checks_with_levels():
 
 
 def test_registering_an_id_twice_is_refused():
-    from dockbench.benchmark.model import Severity
     from dockbench.benchmark.check_registry import Registry
+    from dockbench.benchmark.model import Severity
 
     registry = Registry()
     meta = dict(title="t", layer=Layer.HOST_KERNEL, severity=Severity.LOW, rationale="r", remediation="m")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dockbench import checks
+from dockbench.benchmark.check_registry import Registry
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Needs, Severity, Status, Undecidable, passed
-from dockbench.benchmark.check_registry import Registry
 from dockbench.benchmark.runner import evaluate, run_check
 from tests.recorded import (
     DOCKER_HOST,
