@@ -9,6 +9,7 @@ from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Undecidable
 from dockbench.benchmark.probe import ProbeOutputError, Record
 from dockbench.benchmark.transports import ProbeRun
+from dockbench.benchmark.well_known_paths import CLIENT_CONFIG, SWARM_STATE
 
 TLS_CERT_KEYS = ("tlscacert", "tlscert")
 TLS_KEY_KEY = "tlskey"
@@ -53,10 +54,10 @@ def second_round_paths(first: dict[str, Any]) -> tuple[tuple[str, ...], tuple[st
     members = set(first["groups"].get("docker", {}).get("members", []))
     for name, user in first["users"].items():
         if (name in members or user["uid"] == 0) and user["home"].startswith("/"):
-            read.add(user["home"].rstrip("/") + snapshot.CLIENT_CONFIG)
+            read.add(user["home"].rstrip("/") + CLIENT_CONFIG)
     info = first["docker"].get("info") or {}
     if (info.get("Swarm") or {}).get("LocalNodeState", "inactive") != "inactive" and str(info.get("DockerRootDir", "")).startswith("/"):
-        read.add(info["DockerRootDir"].rstrip("/") + snapshot.SWARM_STATE)
+        read.add(info["DockerRootDir"].rstrip("/") + SWARM_STATE)
     seen = set(first["files"])
     return tuple(sorted(stat_only - seen)), tuple(sorted(read - seen))
 

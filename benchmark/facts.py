@@ -9,6 +9,7 @@ from typing import Any
 
 from dockbench.benchmark.model import Undecidable
 from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.well_known_paths import DEFAULT_DAEMON_JSON
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,7 @@ class Facts:
         if option is not None and isinstance(option.value, str) and option.value:
             return option
         # No daemon in sight: /etc/docker/daemon.json belongs to the system daemon, which runs as root.
-        user = self.daemon_user or ("root" if self.daemon_config["path"] == "/etc/docker/daemon.json" else None)
+        user = self.daemon_user or ("root" if self.daemon_config["path"] == DEFAULT_DAEMON_JSON else None)
         home = (self.snapshot["users"].get(user) or {}).get("home") if user else None
         variable = next((name for name in ("DOCKER_CERT_PATH", "DOCKER_CONFIG") if self._daemon_env(name)), None)
         directory = self._daemon_env(variable) if variable else posixpath.join(home, ".docker") if home else None

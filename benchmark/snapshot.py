@@ -18,10 +18,9 @@ from typing import Any
 from dockbench.benchmark import probe, redact, systemd
 from dockbench.benchmark.facts import flag_values
 from dockbench.benchmark.probe import Record
+from dockbench.benchmark.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
 
 FACTS_VERSION = 1
-DEFAULT_SOCKET = "/var/run/docker.sock"
-DEFAULT_DAEMON_JSON = "/etc/docker/daemon.json"
 _NOT_FOUND = ("No such file", "Not a directory")
 _FILE_TYPES = {
     stat.S_IFREG: "file",
@@ -32,10 +31,7 @@ _FILE_TYPES = {
     stat.S_IFCHR: "char-device",
     stat.S_IFBLK: "block-device",
 }
-# Files whose contents are parsed into their own section and not kept verbatim.
-CLIENT_CONFIG = "/.docker/config.json"
-# Under DockerRootDir: a swarm node's listen, advertise and data-path addresses (no keys).
-SWARM_STATE = "/swarm/docker-state.json"
+# Files whose contents are parsed into their own section and not kept verbatim (with CLIENT_CONFIG).
 _PARSED_ONLY = ("/etc/passwd", "/etc/group", "/proc/1/mountinfo", "/proc/self/mountinfo")
 _TCP_LISTEN = "0A"
 _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")

@@ -14,8 +14,8 @@ import re
 import shlex
 from typing import Any
 
-# systemd's unit search path for system units, highest precedence first.
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+from dockbench.benchmark.well_known_paths import UNIT_DIRS
+
 # Variables of the daemon's environment that change what dockerd does (TLS defaults);
 # the rest of a unit's environment is not kept: proxies there may carry passwords.
 KEPT_ENVIRONMENT = ("DOCKER_CERT_PATH", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY")

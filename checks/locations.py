@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dockbench.benchmark.facts import Facts
-
-# systemd's unit search path, highest precedence first.
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
-DEFAULT_SOCKET = "/var/run/docker.sock"
+from dockbench.benchmark.well_known_paths import DEFAULT_SOCKET, UNIT_DIRS
 
 
 def unit_file(facts: Facts, unit: str) -> str | None:

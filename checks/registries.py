@@ -17,7 +17,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
-from dockbench.benchmark.snapshot import CLIENT_CONFIG
+from dockbench.benchmark.well_known_paths import CLIENT_CONFIG
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, judge_owner
 from dockbench.checks.locations import CERTS_D, is_private_key

@@ -30,7 +30,7 @@ from dockbench.benchmark.model import (
     passed,
 )
 from dockbench.benchmark.redact import looks_secret
-from dockbench.benchmark.snapshot import SWARM_STATE
+from dockbench.benchmark.well_known_paths import SWARM_STATE
 from dockbench.checks.catalog import check
 from dockbench.checks.common import days_before_scan
 

@@ -26,6 +26,7 @@ from dockbench.benchmark.facts import Facts, Selection
 from dockbench.benchmark.model import Outcome
 from dockbench.benchmark.probe import Record
 from dockbench.benchmark.runner import run_check
+from dockbench.benchmark.well_known_paths import DEFAULT_DAEMON_JSON
 
 RECORDED = Path(__file__).parent / "data" / "probe-debian12-docker20.out"
 TARGET = {"name": "recorded", "transport": "local", "root": "/", "docker_host": "unix:///tmp/dbt/docker.sock"}
@@ -110,7 +111,7 @@ def with_file(records: dict[str, Record], path: str, content: str, mode: int = 0
 
 def with_daemon_json(content: str, mode: int = 0o644) -> dict[str, Any]:
     """The recorded host's snapshot had /etc/docker/daemon.json held `content`."""
-    return build(with_file(recorded_records(), snapshot.DEFAULT_DAEMON_JSON, content, mode))
+    return build(with_file(recorded_records(), DEFAULT_DAEMON_JSON, content, mode))
 
 
 # --- the Docker daemon
