@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from dockbench.benchmark.model import Undecidable
@@ -68,6 +69,14 @@ class FileFact:
             raise Undecidable(f"cannot inspect {self.describe()}: re-run with --sudo or as root")
         if self.state == "not_collected":
             raise Undecidable(f"{self.path} was not collected by the probe")
+
+
+@dataclass(frozen=True)
+class Socket:
+    """A TCP socket in the LISTEN state, from /proc/net/tcp and tcp6."""
+
+    address: str
+    port: int
 
 
 @dataclass(frozen=True)
@@ -175,11 +184,25 @@ class Facts:
         return self.snapshot["host"]
 
     @property
-    def probe_uid(self) -> int | None:
-        return self.snapshot["probe"]["uid"]
+    def collected_at(self) -> datetime | None:
+        """When the probe ran (UTC); None when the snapshot has no readable time stamp."""
+        try:
+            return datetime.strptime(self.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @property
+    def target_root(self) -> str:
+        """Where the target's / is, as seen by the probe: "/" on a live host, else a mounted image."""
+        return self.snapshot["target"].get("root", "/")
 
     def file(self, path: str) -> FileFact:
         return FileFact(path, self.snapshot["files"].get(path, {"state": "not_collected"}))
+
+    @property
+    def files(self) -> list[FileFact]:
+        """Every path the probe looked at (present or not), sorted: for checks that search by name."""
+        return [FileFact(path, entry) for path, entry in sorted(self.snapshot["files"].items())]
 
     def first_present(self, *paths: str) -> FileFact | None:
         for path in paths:
@@ -187,6 +210,11 @@ class Facts:
             if fact.present:
                 return fact
         return None
+
+    @property
+    def users(self) -> dict[str, dict[str, Any]]:
+        """/etc/passwd by user name: uid, gid, home."""
+        return self.snapshot["users"]
 
     @property
     def groups(self) -> dict[str, dict[str, Any]]:
@@ -202,6 +230,35 @@ class Facts:
     @property
     def sysctl(self) -> dict[str, str]:
         return self.snapshot["sysctl"]
+
+    @property
+    def apparmor(self) -> bool:
+        """Whether AppArmor is enabled in the kernel (/sys/kernel/security/apparmor exists)."""
+        return bool(self.snapshot["lsm"].get("apparmor"))
+
+    @property
+    def selinux(self) -> str | None:
+        """SELinux's /sys/fs/selinux/enforce: "1" enforcing, "0" permissive; None when SELinux is off."""
+        return self.snapshot["lsm"].get("selinux")
+
+    @property
+    def listening(self) -> list[Socket] | None:
+        """TCP sockets listening in the probe's network namespace; None when /proc/net/tcp was not read."""
+        sockets = self.snapshot.get("listening")
+        return None if sockets is None else [Socket(s["address"], s["port"]) for s in sockets]
+
+    def unit(self, name: str) -> dict[str, Any]:
+        """What the probe read of a systemd unit (path, listen_stream, ...); empty when there is none."""
+        return (self.snapshot.get("units") or {}).get(name) or {}
+
+    def env(self, name: str) -> str | None:
+        """A variable of the probe's own environment (only DOCKER_CONTENT_TRUST is kept); None when unset."""
+        return self.snapshot["env"].get(name)
+
+    @property
+    def client_configs(self) -> dict[str, dict[str, Any]]:
+        """Docker client config.json files by path, reduced to which registries hold credentials."""
+        return self.snapshot["client_configs"]
 
     def audit_rules(self) -> tuple[list[str], str]:
         """The audit rules in force: loaded ones when auditctl could list them, else rule files."""
@@ -259,7 +316,7 @@ class Facts:
         if not daemon:
             return None
         if daemon.get("uid") is not None:
-            return next((name for name, u in self.snapshot["users"].items() if u["uid"] == daemon["uid"]), str(daemon["uid"]))
+            return next((name for name, u in self.users.items() if u["uid"] == daemon["uid"]), str(daemon["uid"]))
         return daemon.get("user")
 
     def daemon_tls(self) -> tuple[bool, bool | None]:
@@ -290,7 +347,7 @@ class Facts:
             return option
         # No daemon in sight: /etc/docker/daemon.json belongs to the system daemon, which runs as root.
         user = self.daemon_user or ("root" if self.daemon_config["path"] == DEFAULT_DAEMON_JSON else None)
-        home = (self.snapshot["users"].get(user) or {}).get("home") if user else None
+        home = (self.users.get(user) or {}).get("home") if user else None
         variable = next((name for name in ("DOCKER_CERT_PATH", "DOCKER_CONFIG") if self._daemon_env(name)), None)
         directory = self._daemon_env(variable) if variable else posixpath.join(home, ".docker") if home else None
         if not self.daemon_tls()[0] or directory is None:
@@ -318,6 +375,12 @@ class Facts:
     def containers(self) -> list[Container]:
         """The containers selected for per-container checks (running ones by default)."""
         return [c for c in self.all_containers if self.selection.matches(c)]
+
+    @property
+    def container_processes(self) -> dict[str, list[str]] | None:
+        """Container id -> command names (/proc/PID/comm) of its processes, seen from the host;
+        None when the snapshot predates these facts."""
+        return self.snapshot.get("container_processes")
 
     @property
     def networks(self) -> list[dict[str, Any]]:

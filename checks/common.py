@@ -130,10 +130,9 @@ def register_file_rules(prefix: str, layer: Layer, rules: list[FileRule]) -> Non
 def scanned_at(facts: Facts, what: str = "dates") -> datetime:
     """When the facts were collected (UTC): the "now" of every date comparison, so an archived
     snapshot judged later gives the answer it gave on the day of the scan."""
-    try:
-        return datetime.strptime(facts.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except (KeyError, TypeError, ValueError):
-        raise Undecidable(f"the snapshot has no collected_at time to compare {what} with") from None
+    if facts.collected_at is None:
+        raise Undecidable(f"the snapshot has no collected_at time to compare {what} with")
+    return facts.collected_at
 
 
 def days_before_scan(facts: Facts, moment: datetime) -> int | None:

@@ -74,7 +74,7 @@ def docker_group_members(facts: Facts) -> Outcome:
     group = facts.groups.get("docker")
     if group is None:
         return passed("there is no docker group: only root can use the daemon socket", [Evidence("/etc/group", "no docker group")])
-    users = facts.snapshot["users"]
+    users = facts.users
     members = sorted(set(group["members"]) | {name for name, u in users.items() if u["gid"] == group["gid"]})
     evidence = [Evidence("docker group", members)]
     if not members:

@@ -148,10 +148,9 @@ def user_namespaces(facts: Facts) -> Outcome:
 
 def lsm_evidence(facts: Facts) -> list[Evidence]:
     """What the probe saw of AppArmor and SELinux, and what the daemon reports when it answers."""
-    lsm = facts.snapshot["lsm"]
-    selinux = lsm.get("selinux")
+    selinux = facts.selinux
     evidence = [
-        Evidence("AppArmor", "enabled (/sys/kernel/security/apparmor)" if lsm.get("apparmor") else "not enabled"),
+        Evidence("AppArmor", "enabled (/sys/kernel/security/apparmor)" if facts.apparmor else "not enabled"),
         Evidence("SELinux", SELINUX_STATES.get(selinux, f"enforce={selinux!r}") + ("" if selinux is None else " (/sys/fs/selinux/enforce)")),
     ]
     if facts.docker_ok:
@@ -168,17 +167,16 @@ def lsm_evidence(facts: Facts) -> list[Evidence]:
     remediation="Enable AppArmor (Debian, Ubuntu, SUSE) or SELinux in enforcing mode (RHEL, Fedora) on the kernel command line and in the distribution's configuration, then reboot.",
 )
 def lsm_enabled(facts: Facts) -> Outcome:
-    lsm = facts.snapshot["lsm"]
     reported = (facts.info.get("SecurityOptions") or []) if facts.docker_ok else []
     enabled = []
-    if lsm.get("apparmor") or "name=apparmor" in reported:
+    if facts.apparmor or "name=apparmor" in reported:
         enabled.append("AppArmor")
-    if lsm.get("selinux") == "1" or "name=selinux" in reported:
-        enabled.append("SELinux (enforcing)" if lsm.get("selinux") == "1" else "SELinux")
+    if facts.selinux == "1" or "name=selinux" in reported:
+        enabled.append("SELinux (enforcing)" if facts.selinux == "1" else "SELinux")
     evidence = lsm_evidence(facts)
     if enabled:
         return passed(f"{' and '.join(enabled)} enabled", evidence)
-    if lsm.get("selinux") == "0":
+    if facts.selinux == "0":
         return failed("SELinux is permissive (it logs violations but blocks none) and AppArmor is not enabled", evidence)
     return failed("neither AppArmor nor SELinux is enabled: containers run without a mandatory access control profile", evidence)
 

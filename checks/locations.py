@@ -24,7 +24,7 @@ def docker_socket(facts: Facts) -> str | None:
     host = facts.docker.get("host") or ""
     if host.startswith("unix://"):
         path = host[len("unix://") :]
-        root = facts.snapshot["target"].get("root", "/").rstrip("/")
+        root = facts.target_root.rstrip("/")
         return path[len(root) :] if root and path.startswith(root + "/") else path
     if host:
         return None

@@ -67,7 +67,7 @@ def docker_up_to_date(facts: Facts) -> Outcome:
         return manual(f"cannot read a release line from the engine version {version!r}: check it by hand", evidence)
     if line == "newer":
         return manual(f"Docker Engine {version} is newer than every release line in the table (checked {checked}): confirm it is a maintained release", evidence)
-    evidence.append(Evidence("judged on", facts.snapshot["collected_at"][:10]))  # the day: a diff of two scans that day stays quiet
+    evidence.append(Evidence("judged on", today.isoformat()))  # the day: a diff of two scans that day stays quiet
     build = re.match(r"v?\d+\.\d+(?:\.\d+)?(.*)$", version)[1]
     if build and not UPSTREAM_SUFFIX.fullmatch(build):
         evidence.append(Evidence("build", f"{build}: a distribution package, whose packager may backport some fixes to it; upstream no longer does once the line ends"))

@@ -74,7 +74,7 @@ def _registry_certs(facts: Facts) -> list[str] | Outcome:
     if base.state == "absent":
         return not_applicable(f"{CERTS_D} does not exist: no per-registry certificates", [Evidence(CERTS_D, "absent")])
     base.require()
-    certs = sorted(p for p, e in facts.snapshot["files"].items() if p.startswith(CERTS_D + "/") and e.get("type") == "file")
+    certs = [f.path for f in facts.files if f.path.startswith(CERTS_D + "/") and f.type == "file"]
     return certs or not_applicable(f"{CERTS_D} holds no certificate files", [Evidence(CERTS_D, "no files")])
 
 
@@ -111,8 +111,7 @@ def registry_certs_owner(facts: Facts) -> Outcome:
     remediation=f"chmod 444 the certificates under {CERTS_D} and chmod 400 the private keys there (*.key)",
 )
 def registry_certs_mode(facts: Facts) -> Outcome:
-    files = facts.snapshot["files"]
-    return _each_cert(facts, lambda fact: judge_mode(fact, 0o400 if is_private_key(fact.path, files[fact.path]) else 0o444))
+    return _each_cert(facts, lambda fact: judge_mode(fact, 0o400 if is_private_key(fact.path, fact.entry) else 0o444))
 
 
 def _is_loopback_url(url: str) -> bool:
@@ -152,7 +151,7 @@ def mirrors_https(facts: Facts) -> Outcome:
     remediation="export DOCKER_CONTENT_TRUST=1 in the environment that runs docker (e.g. /etc/environment or the CI runner).",
 )
 def content_trust(facts: Facts) -> Outcome:
-    value = facts.snapshot["env"].get("DOCKER_CONTENT_TRUST")
+    value = facts.env("DOCKER_CONTENT_TRUST")
     evidence = [Evidence("DOCKER_CONTENT_TRUST", value if value else "unset")]
     if value == "1":
         return passed("DOCKER_CONTENT_TRUST=1 in the probe's environment", evidence)
@@ -169,9 +168,9 @@ def content_trust(facts: Facts) -> Outcome:
     remediation="Configure credsStore (or credHelpers) in the client config and log in again; delete the auths entries holding credentials.",
 )
 def credentials_not_plaintext(facts: Facts) -> Outcome:
-    configs = facts.snapshot["client_configs"]
+    configs = facts.client_configs
     # Client configs the probe could not stat or read, and (below) ones that are not JSON, get no verdict.
-    found = [facts.file(path) for path in sorted(facts.snapshot["files"]) if path.endswith(CLIENT_CONFIG)]
+    found = [fact for fact in facts.files if fact.path.endswith(CLIENT_CONFIG)]
     unseen = [fact for fact in found if fact.state in ("unreadable", "error")]
     if not configs and not unseen:
         return not_applicable("no Docker client config.json found for root or docker group members", [Evidence("client configs", "none found")])

@@ -185,13 +185,13 @@ def bound_to_interface(facts: Facts, swarm: dict[str, Any]) -> Outcome:
     path, state, why = state_file(facts)
     listen = (state or {}).get("ListenAddr")
     ports = set(SWARM_PORTS) | ({int(listen.rsplit(":", 1)[1])} if listen and listen.rsplit(":", 1)[-1].isdigit() else set())
-    sockets = facts.snapshot.get("listening")
+    sockets = facts.listening
     if sockets is None and not listen:
         raise Undecidable(f"neither /proc/net/tcp nor the swarm state file could be read ({why})")
-    seen = [s for s in sockets or [] if s["port"] in ports]
-    evidence = [Evidence(_endpoint(s["address"], s["port"]), "listening") for s in seen]
+    seen = [s for s in sockets or [] if s.port in ports]
+    evidence = [Evidence(_endpoint(s.address, s.port), "listening") for s in seen]
     evidence.append(Evidence(path, f"ListenAddr={listen}" if listen else why))
-    wide = [_endpoint(s["address"], s["port"]) for s in seen if s["address"] in WILDCARDS]
+    wide = [_endpoint(s.address, s.port) for s in seen if s.address in WILDCARDS]
     if listen and _host(listen) in WILDCARDS + ("",):
         wide.append(f"ListenAddr {listen}")
     if wide:

@@ -58,7 +58,7 @@ def _bind(address: str) -> tuple[str, int]:
 
 def _activated(facts: Facts) -> list[Listener]:
     """TCP ListenStream= addresses of docker.socket, which dockerd serves when started with -H fd://."""
-    unit = (facts.snapshot.get("units") or {}).get("docker.socket") or {}
+    unit = facts.unit("docker.socket")
     listeners = []
     for value in unit.get("listen_stream", []):
         if value.startswith(("/", "@", "vsock:")):
@@ -153,10 +153,10 @@ def tcp_requires_tlsverify(facts: Facts) -> Outcome:
 def _seen(facts: Facts, listener: Listener) -> str:
     """What the listener binds, corroborated by the host's listening sockets when they were read."""
     text = f"{listener.source}; binds {_endpoint(listener.host, listener.port)}"
-    listening = facts.snapshot.get("listening")
+    listening = facts.listening
     if listening is None:
         return text + "; listening sockets not read"
-    on_port = [_endpoint(s["address"], s["port"]) for s in listening if s["port"] == listener.port]
+    on_port = [_endpoint(s.address, s.port) for s in listening if s.port == listener.port]
     return text + f"; listening: {', '.join(on_port) if on_port else f'nothing on port {listener.port}'}"
 
 
@@ -174,14 +174,14 @@ def _listener_evidence(facts: Facts, listeners: list[Listener]) -> list[Evidence
 
 def _no_listener(facts: Facts) -> Outcome:
     """No configured TCP listener; but something on Docker's API ports deserves a look."""
-    listening = facts.snapshot.get("listening") or []
-    api_ports = [_endpoint(s["address"], s["port"]) for s in listening if s["port"] in (DEFAULT_TCP_PORT, DEFAULT_TCP_PORT + 1)]
+    listening = facts.listening
+    api_ports = [_endpoint(s.address, s.port) for s in listening or [] if s.port in (DEFAULT_TCP_PORT, DEFAULT_TCP_PORT + 1)]
     if api_ports:
         return manual(
             "no dockerd TCP listener is configured, but sockets listen on Docker's API ports: check what serves them",
             [Evidence("listening", api_ports)],
         )
-    seen = "nothing on ports 2375/2376" if facts.snapshot.get("listening") is not None else "not read"
+    seen = "nothing on ports 2375/2376" if listening is not None else "not read"
     return _no_tcp(facts, [Evidence("listening", seen)])
 
 
@@ -234,7 +234,7 @@ def _scope(facts: Facts, listener: Listener) -> str:
     try:
         address = ipaddress.ip_address(listener.host.split("%", 1)[0])
     except ValueError:
-        on_port = [s["address"] for s in facts.snapshot.get("listening") or [] if s["port"] == listener.port]
+        on_port = [s.address for s in facts.listening or [] if s.port == listener.port]
         if on_port:  # what the name resolved to, as the kernel shows it
             return "loopback" if all(ipaddress.ip_address(a).is_loopback for a in on_port) else "another address"
         return "unknown"

@@ -60,10 +60,7 @@ def _daemon_files(facts: Facts, keys: tuple[str, ...]) -> list[str]:
 
 
 def _registry_files(facts: Facts, wanted) -> list[str]:
-    return sorted(
-        path for path, entry in facts.snapshot["files"].items()
-        if path.startswith(CERTS_D + "/") and entry.get("type") == "file" and wanted(path, entry)
-    )
+    return [f.path for f in facts.files if f.path.startswith(CERTS_D + "/") and f.type == "file" and wanted(f.path, f.entry)]
 
 
 def certificate_files(facts: Facts) -> list[str]:

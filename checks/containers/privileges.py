@@ -193,7 +193,7 @@ def _daemon_apparmor(facts: Facts) -> list[str]:
 
 
 def _apparmor(facts: Facts) -> list[Evidence]:
-    found = "present" if facts.snapshot["lsm"]["apparmor"] else "absent"
+    found = "present" if facts.apparmor else "absent"
     return [Evidence("/sys/kernel/security/apparmor", found), Evidence("docker info SecurityOptions", _daemon_apparmor(facts) or "no apparmor entry")]
 
 
@@ -202,7 +202,7 @@ def _without_apparmor(facts: Facts) -> Outcome | None:
 
     The daemon's own report counts too: it sees the kernel even when the probe's /sys does not.
     """
-    if facts.snapshot["lsm"]["apparmor"] or _daemon_apparmor(facts):
+    if facts.apparmor or _daemon_apparmor(facts):
         return None
     return not_applicable("the host has no AppArmor: /sys/kernel/security/apparmor is absent and the daemon reports none", _apparmor(facts))
 
@@ -225,13 +225,13 @@ def apparmor_unconfined(c: Container, facts: Facts):
 
 
 def _selinux(facts: Facts) -> list[Evidence]:
-    mode = facts.snapshot["lsm"]["selinux"]
+    mode = facts.selinux
     return [Evidence("/sys/fs/selinux/enforce", "absent" if mode is None else f"{mode} ({'enforcing' if mode == '1' else 'permissive'})")]
 
 
 def _selinux_not_enforcing(facts: Facts) -> Outcome | None:
     """Labels confine containers only while SELinux enforces; permissive mode merely logs."""
-    mode = facts.snapshot["lsm"]["selinux"]
+    mode = facts.selinux
     if mode == "1":
         return None
     why = "SELinux is not enabled on this host" if mode is None else "SELinux is permissive on this host: labels are not enforced"

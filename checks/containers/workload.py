@@ -28,7 +28,7 @@ def sshd_running(c: Container, facts: Facts):
 
     Nothing is executed in the container, so an image without ps cannot hide one.
     """
-    processes = facts.snapshot.get("container_processes")
+    processes = facts.container_processes
     if processes is None:
         raise Undecidable("this snapshot has no container process facts (it predates them): scan the host again")
     count = processes.get(c.id, []).count("sshd")
