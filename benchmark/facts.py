@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -121,6 +122,69 @@ class Container:
     @property
     def mounts(self) -> list[dict[str, Any]]:
         return self.inspect.get("Mounts") or []
+
+
+@dataclass(frozen=True)
+class Image:
+    """One local image as `docker image inspect` reports it (environment values already dropped)."""
+
+    inspect: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.inspect.get("Id", "")
+
+    @property
+    def short_id(self) -> str:
+        return self.id[: len("sha256:") + 12] if self.id.startswith("sha256:") else self.id[:12]
+
+    @property
+    def tags(self) -> list[str]:
+        return [t for t in self.inspect.get("RepoTags") or [] if t != "<none>:<none>"]
+
+    @property
+    def digests(self) -> list[str]:
+        return [d for d in self.inspect.get("RepoDigests") or [] if not d.startswith("<none>@")]
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.tags) or (self.digests[0] if self.digests else f"<untagged {self.short_id}>")
+
+    @property
+    def created(self) -> str:
+        return str(self.inspect.get("Created") or "")[:19] + "Z" if self.inspect.get("Created") else "unknown"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.inspect.get("Config") or {}
+
+    @property
+    def parent(self) -> str:
+        """The id of the image this one was built on, as the classic builder records it; "" if none."""
+        return self.inspect.get("Parent") or ""
+
+    def _recorded(self) -> tuple[list[str], list[str]]:
+        """The classic builder's record of the step: build argument names, and the command."""
+        cmd = [str(p) for p in (self.inspect.get("ContainerConfig") or {}).get("Cmd") or []]
+        if cmd and re.fullmatch(r"\|\d+", cmd[0]):  # a RUN step given build arguments: "|2", "K=v", "K2=v2", ...
+            end = 1 + int(cmd[0][1:])
+            return [arg.split("=", 1)[0] for arg in cmd[1:end]], cmd[end:]
+        return [], cmd
+
+    @property
+    def build_args(self) -> list[str]:
+        names, _ = self._recorded()
+        step = self.step or ""
+        return names + ([word.split("=", 1)[0] for word in step[4:].split()] if step.startswith("ARG ") else [])
+
+    @property
+    def step(self) -> str | None:
+        """The build step that made this image, as the classic builder recorded it."""
+        _, parts = self._recorded()
+        if parts[:2] != ["/bin/sh", "-c"]:
+            return None  # exec form, a committed container's command, or no record at all
+        text = " ".join(p.strip() for p in parts[2:] if p.strip())
+        return text[len("#(nop)") :].strip() if text.startswith("#(nop)") else "RUN " + text
 
 
 # dockerd flags that take no value: "--icc" means true, "--icc=false" false; "--icc false" is
@@ -370,6 +434,11 @@ class Facts:
     @property
     def all_containers(self) -> list[Container]:
         return [Container(c) for c in self.docker.get("containers") or []]
+
+    @property
+    def images(self) -> list[Image]:
+        """Every local image (`docker image ls -a`), the builder's intermediate ones included."""
+        return [Image(i) for i in self.docker.get("images") or []]
 
     @property
     def containers(self) -> list[Container]:

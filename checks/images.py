@@ -15,9 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.facts import Container, Facts, Image
 from dockbench.benchmark.model import (
     Evidence,
     Layer,
@@ -93,70 +92,10 @@ def allowed_by(reference: Reference, allowed: tuple[str, ...]) -> bool:
 # --- local images
 
 
-@dataclass(frozen=True)
-class Image:
-    inspect: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return self.inspect.get("Id", "")
-
-    @property
-    def short_id(self) -> str:
-        return self.id[: len("sha256:") + 12] if self.id.startswith("sha256:") else self.id[:12]
-
-    @property
-    def tags(self) -> list[str]:
-        return [t for t in self.inspect.get("RepoTags") or [] if t != "<none>:<none>"]
-
-    @property
-    def digests(self) -> list[str]:
-        return [d for d in self.inspect.get("RepoDigests") or [] if not d.startswith("<none>@")]
-
-    @property
-    def name(self) -> str:
-        return ", ".join(self.tags) or (self.digests[0] if self.digests else f"<untagged {self.short_id}>")
-
-    @property
-    def created(self) -> str:
-        return str(self.inspect.get("Created") or "")[:19] + "Z" if self.inspect.get("Created") else "unknown"
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.inspect.get("Config") or {}
-
-    def _recorded(self) -> tuple[list[str], list[str]]:
-        """The classic builder's record of the step: build argument names, and the command."""
-        cmd = [str(p) for p in (self.inspect.get("ContainerConfig") or {}).get("Cmd") or []]
-        if cmd and re.fullmatch(r"\|\d+", cmd[0]):  # a RUN step given build arguments: "|2", "K=v", "K2=v2", ...
-            end = 1 + int(cmd[0][1:])
-            return [arg.split("=", 1)[0] for arg in cmd[1:end]], cmd[end:]
-        return [], cmd
-
-    @property
-    def build_args(self) -> list[str]:
-        names, _ = self._recorded()
-        step = self.step or ""
-        return names + ([word.split("=", 1)[0] for word in step[4:].split()] if step.startswith("ARG ") else [])
-
-    @property
-    def step(self) -> str | None:
-        """The build step that made this image, as the classic builder recorded it."""
-        _, parts = self._recorded()
-        if parts[:2] != ["/bin/sh", "-c"]:
-            return None  # exec form, a committed container's command, or no record at all
-        text = " ".join(p.strip() for p in parts[2:] if p.strip())
-        return text[len("#(nop)") :].strip() if text.startswith("#(nop)") else "RUN " + text
-
-
-def all_images(facts: Facts) -> list[Image]:
-    return [Image(i) for i in facts.docker.get("images") or []]
-
-
 def local_images(facts: Facts) -> list[Image]:
     """Local images, without the classic builder's untagged intermediate layers."""
-    images = all_images(facts)
-    parents = {i.inspect.get("Parent") for i in images}
+    images = facts.images
+    parents = {i.parent for i in images}
     return sorted((i for i in images if i.tags or i.digests or i.id not in parents), key=lambda i: i.name)
 
 
@@ -166,7 +105,7 @@ def lineage(image: Image, by_id: dict[str, Image]):
     while image is not None and image.id not in seen:
         seen.add(image.id)
         yield image
-        image = by_id.get(image.inspect.get("Parent") or "")
+        image = by_id.get(image.parent)
 
 
 def users(containers: list[Container]) -> dict[str, list[str]]:
@@ -318,7 +257,7 @@ def image_healthcheck(facts: Facts) -> Outcome:
     containers = facts.containers
     if not containers:
         return not_applicable(f"no containers matched the selection ({len(facts.all_containers)} containers in total)")
-    images = {i.id: i for i in all_images(facts)}
+    images = {i.id: i for i in facts.images}
     used_by = users(containers)
     missing = [image_id for image_id in used_by if image_id not in images]
     if missing:
@@ -336,7 +275,7 @@ def image_healthcheck(facts: Facts) -> Outcome:
 
 def build_steps(facts: Facts) -> dict[str, list[str]]:
     """Image name -> the build steps recorded along its chain of parent images, oldest first."""
-    by_id = {i.id: i for i in all_images(facts)}
+    by_id = {i.id: i for i in facts.images}
     return {image.name: [i.step for i in lineage(image, by_id) if i.step][::-1] for image in local_images(facts)}
 
 
@@ -397,7 +336,7 @@ def secret_leads(image: Image) -> list[str]:
     remediation="Pass secrets at run time (docker secret, mounted files) or with BuildKit --secret mounts; rebuild images that carried them and rotate those secrets.",
 )
 def no_secrets(facts: Facts) -> Outcome:
-    by_id = {i.id: i for i in all_images(facts)}
+    by_id = {i.id: i for i in facts.images}
     images = local_images(facts)
     if not images:
         return not_applicable("no local images")
@@ -432,7 +371,7 @@ def latest_version(facts: Facts) -> Outcome:
     containers = facts.containers
     if not containers:
         return not_applicable(f"no containers matched the selection ({len(facts.all_containers)} containers in total)")
-    tag_owner = {parse_reference(tag).tagged: image for image in all_images(facts) for tag in image.tags}
+    tag_owner = {parse_reference(tag).tagged: image for image in facts.images for tag in image.tags}
     stale, mutable = [], []
     for c in containers:
         ref = str(c.config.get("Image") or "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.facts import Facts, Image
 from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, manual, passed
 from dockbench.checks.catalog import check
 from dockbench.checks.common import load_data, scanned_at
@@ -92,13 +92,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _tags(image: dict[str, Any]) -> list[str]:
-    return [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
-
-
-def _image_name(image: dict[str, Any]) -> str:
-    tags = _tags(image)
-    return tags[0] if tags else image.get("Id", "?").split(":")[-1][:12]
+def _image_name(image: Image) -> str:
+    """Its first tag, else the short id: one name per image for a count-and-list verdict."""
+    return image.tags[0] if image.tags else (image.id or "?").split(":")[-1][:12]
 
 
 @check(
@@ -111,14 +107,14 @@ def _image_name(image: dict[str, Any]) -> str:
     remediation="Remove images that no container needs (docker image rm IMAGE; docker image prune removes the dangling ones) and keep only tagged, current images.",
 )
 def image_sprawl(facts: Facts) -> Outcome:
-    images = facts.docker.get("images") or []
+    images = facts.images
     # `docker image ls -a` also lists the untagged layers other images are built on: not images anyone pulled.
-    parents = {image.get("Parent") for image in images} - {"", None}
-    layers = [image for image in images if not _tags(image) and image.get("Id") in parents]
+    parents = {image.parent for image in images} - {""}
+    layers = [image for image in images if not image.tags and image.id in parents]
     top = [image for image in images if image not in layers]
     used = {c.inspect.get("Image") for c in facts.all_containers}
-    unused = sorted(_image_name(image) for image in top if image.get("Id") not in used)
-    dangling = sorted(_image_name(image) for image in top if not _tags(image))
+    unused = sorted(_image_name(image) for image in top if image.id not in used)
+    dangling = sorted(_image_name(image) for image in top if not image.tags)
     evidence = [
         Evidence("images", len(top)),
         Evidence("used by a container", len(top) - len(unused)),
