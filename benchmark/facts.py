@@ -316,7 +316,7 @@ class Facts:
         return (self.snapshot.get("units") or {}).get(name) or {}
 
     def env(self, name: str) -> str | None:
-        """A variable of the probe's own environment (only DOCKER_CONTENT_TRUST is kept); None when unset."""
+        """A variable of the probe's own environment (only DOCKER_CONTENT_TRUST is kept): "" or None when unset."""
         return self.snapshot["env"].get(name)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -112,3 +113,50 @@ def test_every_registered_check_is_tested():
         if c.meta.id not in text and not (prefix != c.meta.id and f'"{prefix}"' in text):
             untested.append(c.meta.id)
     assert untested == []
+
+
+CHECK_SOURCES = sorted(Path(checks.__file__).parent.rglob("*.py"))
+SNAPSHOT_MODULE = "dockbench.benchmark.snapshot"
+
+
+def facts_boundary_breaches(source: str) -> list[str]:
+    """Where a check module reads the raw snapshot (`x.snapshot`, getattr(x, "snapshot")) or
+    imports the snapshot builder, as "line N: what"; comments and docstrings do not count."""
+    breaches = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "snapshot":
+            breaches.append(f"line {node.lineno}: .snapshot")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "getattr" and any(isinstance(a, ast.Constant) and a.value == "snapshot" for a in node.args):
+            breaches.append(f"line {node.lineno}: getattr snapshot")
+        elif isinstance(node, ast.Import) and any(a.name == SNAPSHOT_MODULE for a in node.names):
+            breaches.append(f"line {node.lineno}: import {SNAPSHOT_MODULE}")
+        elif isinstance(node, ast.ImportFrom) and (node.module == SNAPSHOT_MODULE or (node.module, "snapshot") in [(SNAPSHOT_MODULE.rsplit(".", 1)[0], a.name) for a in node.names]):
+            breaches.append(f"line {node.lineno}: import from the snapshot builder")
+    return breaches
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'def judge(facts):\n    return facts.snapshot["lsm"]\n',
+        'def judge(facts):\n    return facts.snapshot.get("listening")\n',
+        'def judge(facts):\n    return getattr(facts, "snapshot")\n',
+        "from dockbench.benchmark.snapshot import SWARM_STATE\n",
+        "from dockbench.benchmark import facts, snapshot\n",
+        "import dockbench.benchmark.snapshot\n",
+    ],
+)
+def test_the_facts_boundary_test_sees_a_breach(source):
+    assert len(facts_boundary_breaches(source)) == 1
+
+
+def test_the_facts_boundary_test_ignores_prose_and_other_names():
+    source = '"""Judged from the snapshot."""\n# facts.snapshot["x"] in a comment\nfrom dockbench.benchmark import facts\n\ndef judge(facts):\n    return facts.snapshot_time, "facts.snapshot"\n'
+    assert facts_boundary_breaches(source) == []
+
+
+def test_check_modules_read_facts_only_through_facts_accessors():
+    """benchmark/facts.py is the boundary: a check that needs a new fact gets an accessor there."""
+    assert len(CHECK_SOURCES) > 10
+    breaches = {str(p.relative_to(p.parents[1])): found for p in CHECK_SOURCES for found in [facts_boundary_breaches(p.read_text())] if found}
+    assert breaches == {}
