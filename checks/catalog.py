@@ -1,6 +1,112 @@
-"""The one registry every layer module adds its checks to."""
+"""The one registry every layer module adds its checks to, and the three ways a check is
+declared into it (described, with an example each, in checks/__init__.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from dockbench.benchmark.check_registry import Registry
+from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Status
+from dockbench.checks.common import judge_mode, judge_owner, located, mode_text, per_container, with_context
 
 CATALOG = Registry()
+DOCKER = (Needs.DOCKER,)  # needs=DOCKER: the check judges what the daemon reports
+
 check = CATALOG.check
+
+
+def container_check(
+    id: str,
+    *,
+    title: str,
+    offense: str,
+    severity: Severity,
+    rationale: str,
+    remediation: str,
+    found: Status = Status.FAIL,
+    precondition: Callable[[Facts], Outcome | None] | None = None,
+    context: Callable[[Facts], list[Evidence]] | None = None,
+):
+    """Register a check over the selected containers; the function returns the offending value or None.
+
+    `offense` completes "N of M containers ...", e.g. "run privileged". `found` is the status
+    when some container offends: MANUAL where only a person can tell whether the value is
+    intended. `precondition` may settle the check for every container at once (no AppArmor on
+    the host); `context` adds the evidence the verdict also rests on (the site policy in force).
+    """
+
+    def register(offending: Callable[[Container, Facts], Any]):
+        def judge(facts: Facts) -> Outcome:
+            settled = precondition(facts) if precondition else None
+            if settled is not None:
+                return settled
+            outcome = per_container(facts, lambda c: offending(c, facts), offense)
+            if outcome.status is Status.FAIL:
+                outcome = dataclasses.replace(outcome, status=found)
+            return with_context(outcome, context(facts)) if context else outcome
+
+        judge.__doc__ = offending.__doc__
+        check(id, title=title, layer=Layer.CONTAINERS, severity=severity, needs=DOCKER, rationale=rationale, remediation=remediation, module=offending.__module__)(judge)
+        return offending
+
+    return register
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """Expected owner and most permissive mode of one file, judged by the checks `<id>-owner` and `<id>-mode`.
+
+    `locate` returns the path on this host, or None with `missing` saying why there is none.
+    """
+
+    id: str
+    what: str
+    example: str
+    locate: Callable[[Facts], str | None]
+    missing: str
+    owner: tuple[str, str]
+    mode: int
+    why: str
+    severity: Severity = Severity.MEDIUM
+    needs: tuple[Needs, ...] = (Needs.HOST,)
+
+
+def register_file_rules(layer: Layer, rules: list[FileRule]) -> None:
+    """Register an owner and a mode check for each rule; the calling module declares them."""
+    module = sys._getframe(1).f_globals["__name__"]
+    for rule in rules:
+        owner = ":".join(rule.owner)
+
+        def judge_rule_owner(facts: Facts, rule: FileRule = rule) -> Outcome:
+            fact = located(facts, rule.locate(facts), rule.missing)
+            return fact if isinstance(fact, Outcome) else judge_owner(fact, *rule.owner)
+
+        def judge_rule_mode(facts: Facts, rule: FileRule = rule) -> Outcome:
+            fact = located(facts, rule.locate(facts), rule.missing)
+            return fact if isinstance(fact, Outcome) else judge_mode(fact, rule.mode)
+
+        check(
+            f"{rule.id}-owner",
+            title=f"{rule.what} is owned by {owner}",
+            layer=layer,
+            severity=rule.severity,
+            needs=rule.needs,
+            rationale=f"{rule.why} Only {owner} should be able to replace or re-permission it.",
+            remediation=f"chown {owner} on the path shown in the evidence (usually {rule.example}).",
+            module=module,
+        )(judge_rule_owner)
+        check(
+            f"{rule.id}-mode",
+            title=f"{rule.what} has mode {mode_text(rule.mode)} or stricter",
+            layer=layer,
+            severity=rule.severity,
+            needs=rule.needs,
+            rationale=f"{rule.why} Any permission beyond {mode_text(rule.mode)} lets other users read or change it.",
+            remediation=f"chmod {rule.mode:o} on the path shown in the evidence (usually {rule.example}).",
+            module=module,
+        )(judge_rule_mode)

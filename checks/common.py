@@ -1,9 +1,9 @@
-"""Building blocks several layers share: per-container verdicts and owner/mode verdicts."""
+"""Building blocks several layers share: per-container verdicts, owner/mode verdicts, scan dates."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -12,8 +12,7 @@ from typing import Any
 import yaml
 
 from dockbench.benchmark.facts import Container, Facts, FileFact
-from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, not_applicable, passed
-from dockbench.checks.catalog import check
+from dockbench.benchmark.model import Evidence, Outcome, Status, Undecidable, failed, not_applicable, passed
 
 DATA = Path(__file__).parent / "data"
 
@@ -39,6 +38,13 @@ def per_container(facts: Facts, offending: Callable[[Container], Any], what: str
     if bad:
         return failed(f"{len(bad)} of {len(containers)} containers {what}", [Evidence(c.name, v) for c, v in bad])
     return passed(f"none of {len(containers)} containers {what}", [Evidence("containers checked", [c.name for c in containers])])
+
+
+def with_context(outcome: Outcome, evidence: list[Evidence]) -> Outcome:
+    """The outcome with evidence the verdict also rested on; a NOT_APPLICABLE one judged nothing."""
+    if outcome.status is Status.NOT_APPLICABLE:
+        return outcome
+    return dataclasses.replace(outcome, evidence=outcome.evidence + tuple(evidence))
 
 
 def mode_text(mode: int) -> str:
@@ -73,58 +79,6 @@ def located(facts: Facts, path: str | None, missing: str) -> FileFact | Outcome:
         return not_applicable(f"{path} does not exist", [Evidence(path, "absent")])
     fact.require()
     return fact
-
-
-@dataclass(frozen=True)
-class FileRule:
-    """Expected owner and most permissive mode of one file, judged by two checks.
-
-    `locate` returns the path on this host, or None with `missing` saying why there is none.
-    """
-
-    key: str
-    what: str
-    example: str
-    locate: Callable[[Facts], str | None]
-    missing: str
-    owner: tuple[str, str]
-    mode: int
-    why: str
-    severity: Severity = Severity.MEDIUM
-    needs: tuple[Needs, ...] = (Needs.HOST,)
-
-
-def register_file_rules(prefix: str, layer: Layer, rules: list[FileRule]) -> None:
-    """Register a `<prefix>-<key>-owner` and a `<prefix>-<key>-mode` check for each rule."""
-    for rule in rules:
-        owner = ":".join(rule.owner)
-
-        def judge_rule_owner(facts: Facts, rule: FileRule = rule) -> Outcome:
-            fact = located(facts, rule.locate(facts), rule.missing)
-            return fact if isinstance(fact, Outcome) else judge_owner(fact, *rule.owner)
-
-        def judge_rule_mode(facts: Facts, rule: FileRule = rule) -> Outcome:
-            fact = located(facts, rule.locate(facts), rule.missing)
-            return fact if isinstance(fact, Outcome) else judge_mode(fact, rule.mode)
-
-        check(
-            f"{prefix}-{rule.key}-owner",
-            title=f"{rule.what} is owned by {owner}",
-            layer=layer,
-            severity=rule.severity,
-            needs=rule.needs,
-            rationale=f"{rule.why} Only {owner} should be able to replace or re-permission it.",
-            remediation=f"chown {owner} on the path shown in the evidence (usually {rule.example}).",
-        )(judge_rule_owner)
-        check(
-            f"{prefix}-{rule.key}-mode",
-            title=f"{rule.what} has mode {mode_text(rule.mode)} or stricter",
-            layer=layer,
-            severity=rule.severity,
-            needs=rule.needs,
-            rationale=f"{rule.why} Any permission beyond {mode_text(rule.mode)} lets other users read or change it.",
-            remediation=f"chmod {rule.mode:o} on the path shown in the evidence (usually {rule.example}).",
-        )(judge_rule_mode)
 
 
 def scanned_at(facts: Facts, what: str = "dates") -> datetime:

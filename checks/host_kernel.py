@@ -122,27 +122,29 @@ def first_of(*paths: str) -> Callable[[Facts], str]:
 
 
 AUDITED = [
-    ("dockerd", "the dockerd binary", dockerd_binary),
-    ("run-containerd", "/run/containerd", first_of("/run/containerd")),
-    ("docker-data", "Docker's data directory", lambda f: docker_root(f)[0]),
-    ("etc-docker", "/etc/docker", first_of("/etc/docker")),
-    ("docker-service", "the docker.service unit", lambda f: unit_file(f, "docker.service")),
-    ("containerd-sock", "the containerd socket", first_of("/run/containerd/containerd.sock")),
-    ("docker-socket-unit", "the docker.socket unit", lambda f: unit_file(f, "docker.socket")),
-    ("etc-default-docker", "/etc/default/docker", first_of("/etc/default/docker")),
-    ("daemon-json", "the daemon.json file", daemon_json),
-    ("containerd-config", "/etc/containerd/config.toml", first_of("/etc/containerd/config.toml")),
-    ("etc-sysconfig-docker", "/etc/sysconfig/docker", first_of("/etc/sysconfig/docker")),
-    ("containerd", "the containerd binary", first_of("/usr/bin/containerd")),
-    ("containerd-shim", "containerd-shim", first_of("/usr/bin/containerd-shim")),
-    ("containerd-shim-runc-v1", "containerd-shim-runc-v1", first_of("/usr/bin/containerd-shim-runc-v1")),
-    ("containerd-shim-runc-v2", "containerd-shim-runc-v2", first_of("/usr/bin/containerd-shim-runc-v2")),
-    ("runc", "the runc binary", first_of("/usr/bin/runc", "/usr/sbin/runc")),
+    ("host-audit-dockerd", "the dockerd binary", dockerd_binary),
+    ("host-audit-run-containerd", "/run/containerd", first_of("/run/containerd")),
+    ("host-audit-docker-data", "Docker's data directory", lambda f: docker_root(f)[0]),
+    ("host-audit-etc-docker", "/etc/docker", first_of("/etc/docker")),
+    ("host-audit-docker-service", "the docker.service unit", lambda f: unit_file(f, "docker.service")),
+    ("host-audit-containerd-sock", "the containerd socket", first_of("/run/containerd/containerd.sock")),
+    ("host-audit-docker-socket-unit", "the docker.socket unit", lambda f: unit_file(f, "docker.socket")),
+    ("host-audit-etc-default-docker", "/etc/default/docker", first_of("/etc/default/docker")),
+    ("host-audit-daemon-json", "the daemon.json file", daemon_json),
+    ("host-audit-containerd-config", "/etc/containerd/config.toml", first_of("/etc/containerd/config.toml")),
+    ("host-audit-etc-sysconfig-docker", "/etc/sysconfig/docker", first_of("/etc/sysconfig/docker")),
+    ("host-audit-containerd", "the containerd binary", first_of("/usr/bin/containerd")),
+    ("host-audit-containerd-shim", "containerd-shim", first_of("/usr/bin/containerd-shim")),
+    ("host-audit-containerd-shim-runc-v1", "containerd-shim-runc-v1", first_of("/usr/bin/containerd-shim-runc-v1")),
+    ("host-audit-containerd-shim-runc-v2", "containerd-shim-runc-v2", first_of("/usr/bin/containerd-shim-runc-v2")),
+    ("host-audit-runc", "the runc binary", first_of("/usr/bin/runc", "/usr/sbin/runc")),
 ]
 
 
-def _register_audit_check(key: str, what: str, locate: Callable[[Facts], str | None]) -> None:
-    def audited(facts: Facts) -> Outcome:
+def audited(what: str, locate: Callable[[Facts], str | None]) -> Callable[[Facts], Outcome]:
+    """The check of one AUDITED row: does an audit rule watch the path `locate` finds?"""
+
+    def judge(facts: Facts) -> Outcome:
         path = locate(facts)
         if path is None:
             return not_applicable(f"{what} does not exist on this host")
@@ -154,15 +156,15 @@ def _register_audit_check(key: str, what: str, locate: Callable[[Facts], str | N
             return passed(f"{path} is audited", [Evidence(source, covering)])
         return failed(f"no audit rule watches {path}", [Evidence(source, f"{len(rules)} rules, none for {path}")])
 
+    return judge
+
+
+for _id, _what, _locate in AUDITED:
     check(
-        f"host-audit-{key}",
-        title=f"Changes to {what} are audited",
+        _id,
+        title=f"Changes to {_what} are audited",
         layer=Layer.HOST_KERNEL,
         severity=Severity.LOW,
-        rationale=f"An audit trail of {what} shows who changed the container runtime, and when.",
-        remediation=f"Add an auditd watch such as `-w PATH -p wa -k docker` for {what} (path in the evidence) to /etc/audit/rules.d/ and reload with augenrules --load.",
-    )(audited)
-
-
-for _key, _what, _locate in AUDITED:
-    _register_audit_check(_key, _what, _locate)
+        rationale=f"An audit trail of {_what} shows who changed the container runtime, and when.",
+        remediation=f"Add an auditd watch such as `-w PATH -p wa -k docker` for {_what} (path in the evidence) to /etc/audit/rules.d/ and reload with augenrules --load.",
+    )(audited(_what, _locate))

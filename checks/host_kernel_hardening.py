@@ -5,6 +5,7 @@ hardening sysctls. Containers share the host's kernel, so its flaws and settings
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -211,40 +212,38 @@ def seccomp_available(facts: Facts) -> Outcome:
 
 @dataclass(frozen=True)
 class Tunable:
-    """A hardening sysctl and the values that pass (the first is the one to set)."""
+    """A hardening sysctl, the id of its check, and the values that pass (the first is the one to set)."""
 
+    id: str
     name: str
     allowed: tuple[str, ...]
     severity: Severity
     why: str
 
-    @property
-    def id(self) -> str:
-        return "host-sysctl-" + self.name.rsplit(".", 1)[-1].replace("_", "-")
-
 
 TUNABLES = [
-    Tunable("kernel.unprivileged_bpf_disabled", ("1", "2"), Severity.HIGH,
+    Tunable("host-sysctl-unprivileged-bpf-disabled", "kernel.unprivileged_bpf_disabled", ("1", "2"), Severity.HIGH,
             "Unprivileged BPF programs have been a steady source of kernel privilege escalations; only root should load them."),
-    Tunable("kernel.kptr_restrict", ("1", "2"), Severity.MEDIUM,
+    Tunable("host-sysctl-kptr-restrict", "kernel.kptr_restrict", ("1", "2"), Severity.MEDIUM,
             "Kernel addresses in /proc (kallsyms, modules) defeat KASLR and make kernel exploits from a container reliable."),
-    Tunable("kernel.dmesg_restrict", ("1",), Severity.LOW,
+    Tunable("host-sysctl-dmesg-restrict", "kernel.dmesg_restrict", ("1",), Severity.LOW,
             "The kernel log leaks addresses and hardware details useful to an exploit; unprivileged users should not read it."),
-    Tunable("fs.protected_symlinks", ("1",), Severity.MEDIUM,
+    Tunable("host-sysctl-protected-symlinks", "fs.protected_symlinks", ("1",), Severity.MEDIUM,
             "Without it, symlinks in world-writable sticky directories (/tmp) can redirect a privileged process's writes."),
-    Tunable("fs.protected_hardlinks", ("1",), Severity.MEDIUM,
+    Tunable("host-sysctl-protected-hardlinks", "fs.protected_hardlinks", ("1",), Severity.MEDIUM,
             "Without it, users can hard-link files they do not own (setuid binaries, configs) and keep them after updates."),
-    Tunable("kernel.randomize_va_space", ("2",), Severity.MEDIUM,
+    Tunable("host-sysctl-randomize-va-space", "kernel.randomize_va_space", ("2",), Severity.MEDIUM,
             "Full address space layout randomisation makes memory corruption exploits guess where code and data live."),
-    Tunable("kernel.yama.ptrace_scope", ("1", "2", "3"), Severity.LOW,
+    Tunable("host-sysctl-ptrace-scope", "kernel.yama.ptrace_scope", ("1", "2", "3"), Severity.LOW,
             "Yama limits ptrace to a process's own descendants, so one compromised process cannot read another's memory."),
 ]
 
 
-def _register_sysctl_check(tunable: Tunable) -> None:
+def sysctl_judge(tunable: Tunable) -> Callable[[Facts], Outcome]:
+    """The check of one TUNABLES row: is the sysctl set to an allowed value?"""
     wanted = " or ".join(tunable.allowed)
 
-    def judge_sysctl(facts: Facts) -> Outcome:
+    def judge(facts: Facts) -> Outcome:
         value = facts.sysctl.get(tunable.name)
         if value is None:
             return not_applicable(f"{tunable.name} is not present on this kernel", [Evidence(tunable.name, "absent")])
@@ -255,18 +254,18 @@ def _register_sysctl_check(tunable: Tunable) -> None:
             return passed(f"{tunable.name} is {value}", evidence)
         return failed(f"{tunable.name} is {value}, expected {wanted}", evidence)
 
-    check(
-        tunable.id,
-        title=f"{tunable.name} is {wanted}",
-        layer=Layer.HOST_KERNEL,
-        severity=tunable.severity,
-        rationale=tunable.why,
-        remediation=f"Set {tunable.name} = {tunable.allowed[0]} in a file under /etc/sysctl.d/ and load it with sysctl --system.",
-    )(judge_sysctl)
+    return judge
 
 
 for _tunable in TUNABLES:
-    _register_sysctl_check(_tunable)
+    check(
+        _tunable.id,
+        title=f"{_tunable.name} is {' or '.join(_tunable.allowed)}",
+        layer=Layer.HOST_KERNEL,
+        severity=_tunable.severity,
+        rationale=_tunable.why,
+        remediation=f"Set {_tunable.name} = {_tunable.allowed[0]} in a file under /etc/sysctl.d/ and load it with sysctl --system.",
+    )(sysctl_judge(_tunable))
 
 
 @check(

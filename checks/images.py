@@ -20,7 +20,6 @@ from dockbench.benchmark.facts import Container, Facts, Image
 from dockbench.benchmark.model import (
     Evidence,
     Layer,
-    Needs,
     Outcome,
     Severity,
     Undecidable,
@@ -30,7 +29,7 @@ from dockbench.benchmark.model import (
     passed,
 )
 from dockbench.benchmark.redact import REDACTED, looks_secret
-from dockbench.checks.catalog import check
+from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import days_before_scan
 
 DEFAULT_REGISTRY = "docker.io"
@@ -142,12 +141,8 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def image_check(id: str, *, title: str, severity: Severity, rationale: str, remediation: str):
-    return check(id, title=title, layer=Layer.IMAGES, severity=severity, needs=(Needs.DOCKER,), rationale=rationale, remediation=remediation)
-
-
-def review(id: str, *, title: str, severity: Severity, rationale: str, remediation: str, task: str) -> None:
-    """Register a check only a person (or a scanner) can decide: MANUAL with the image inventory."""
+def inventory_review(task: str) -> Callable[[Facts], Outcome]:
+    """The check of what only a person (or a scanner) can decide: MANUAL with the image inventory."""
 
     def judge(facts: Facts) -> Outcome:
         evidence, in_use = inventory(facts)
@@ -155,55 +150,66 @@ def review(id: str, *, title: str, severity: Severity, rationale: str, remediati
             return not_applicable("no local images")
         return manual(f"{count(len(evidence), 'local image')} ({in_use} used by containers): {task}", evidence)
 
-    image_check(id, title=title, severity=severity, rationale=rationale, remediation=remediation)(judge)
+    return judge
 
 
-review(
+check(
     "image-minimal-packages",
     title="Images contain only the packages the workload needs",
+    layer=Layer.IMAGES,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Every extra package is attack surface and one more thing to patch; the facts do not list image contents.",
     remediation="Build from minimal bases (distroless, alpine, slim, scratch) and install only what the application needs.",
-    task="list each image's packages (e.g. with an SBOM tool) and remove what the workload does not need",
-)
-review(
+)(inventory_review("list each image's packages (e.g. with an SBOM tool) and remove what the workload does not need"))
+
+check(
     "image-patched",
     title="Images are scanned for vulnerabilities and rebuilt with security patches",
+    layer=Layer.IMAGES,
     severity=Severity.HIGH,
+    needs=DOCKER,
     rationale="An image is frozen when it is built: without regular scans and rebuilds it keeps every flaw fixed since.",
     remediation="Scan images in CI and on a schedule (e.g. Trivy, Grype) and rebuild on patched bases; redeploy the rebuilt images.",
-    task="scan them with a vulnerability scanner; old creation dates point to images that were not rebuilt",
-)
-review(
+)(inventory_review("scan them with a vulnerability scanner; old creation dates point to images that were not rebuilt"))
+
+check(
     "image-setuid-removed",
     title="Images carry no unneeded setuid or setgid files",
+    layer=Layer.IMAGES,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="setuid/setgid binaries are how a process in a container raises its privileges; the probe does not scan image filesystems.",
     remediation="In the Dockerfile, remove the bits: RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + (keep only what the workload needs).",
-    task="list setuid/setgid files in each (find / -xdev -perm /6000 -type f, e.g. in a throwaway container) and remove those not needed",
-)
-review(
+)(inventory_review("list setuid/setgid files in each (find / -xdev -perm /6000 -type f, e.g. in a throwaway container) and remove those not needed"))
+
+check(
     "image-verified-packages",
     title="Packages in images come from verified sources",
+    layer=Layer.IMAGES,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="A package fetched without signature or checksum verification can be swapped in transit or at the mirror.",
     remediation="Install from signed repositories (GPG-verified apt/yum/apk) and check checksums of anything downloaded by hand.",
-    task="check in their Dockerfiles that packages come from signed repositories and downloads are checksummed",
-)
-review(
+)(inventory_review("check in their Dockerfiles that packages come from signed repositories and downloads are checksummed"))
+
+check(
     "image-signed-artifacts",
     title="Image signatures are validated before use",
+    layer=Layer.IMAGES,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="Only a verified signature shows that an image (or artifact) is the one its publisher built.",
     remediation="Sign images when pushing (Docker Content Trust, cosign, notation) and enforce verification on pull and deploy.",
-    task="confirm their signatures are verified when they are pulled and deployed; images with no registry digest were built or loaded locally",
-)
+)(inventory_review("confirm their signatures are verified when they are pulled and deployed; images with no registry digest were built or loaded locally"))
 
 
-@image_check(
+@check(
     "image-trusted-base",
     title="Images come only from trusted registries",
+    layer=Layer.IMAGES,
     severity=Severity.HIGH,
+    needs=DOCKER,
     rationale="An image from an unknown registry or namespace can carry anything; base images set the trust of everything built on them.",
     remediation="Pull only from the registries in allowed_registries (e.g. a vetted internal mirror); remove the other images and rebuild what was built on them.",
 )
@@ -241,10 +247,12 @@ def _healthcheck(image: Image) -> str | None:
     return None
 
 
-@image_check(
+@check(
     "image-healthcheck",
     title="Images that containers run define a HEALTHCHECK",
+    layer=Layer.IMAGES,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Without a health check Docker (and an orchestrator) only knows the process runs, not that the service works.",
     remediation="Add a HEALTHCHECK instruction to the Dockerfile of each image shown (or give the container --health-cmd).",
 )
@@ -296,10 +304,12 @@ def history_review(facts: Facts, lead: Callable[[str], bool], what: str, task: s
     return manual(f"{len(leads)} of {count(recorded, 'image')} with recorded build steps {what}; {len(unrecorded)} record none: {task}", evidence)
 
 
-@image_check(
+@check(
     "image-no-update-alone",
     title="Package index updates are not run alone in a Dockerfile step",
+    layer=Layer.IMAGES,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="A cached 'apt-get update' layer is reused by later builds, which then install outdated packages.",
     remediation="Update and install in one RUN (apt-get update && apt-get install -y ...), or build with --no-cache.",
 )
@@ -310,10 +320,12 @@ def update_alone(facts: Facts) -> Outcome:
     return history_review(facts, lone_update, "update a package index without installing in the same step", HISTORY_TASK)
 
 
-@image_check(
+@check(
     "image-copy-not-add",
     title="Dockerfiles use COPY rather than ADD",
+    layer=Layer.IMAGES,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="ADD also fetches URLs and unpacks archives, so a build can pull in content nobody reviewed.",
     remediation="Replace ADD with COPY; fetch remote files with a checksummed download step instead.",
 )
@@ -328,10 +340,12 @@ def secret_leads(image: Image) -> list[str]:
     return leads + [f"build argument {name}" for name in image.build_args if looks_secret(name)]
 
 
-@image_check(
+@check(
     "image-no-secrets",
     title="Images hold no secrets",
+    layer=Layer.IMAGES,
     severity=Severity.HIGH,
+    needs=DOCKER,
     rationale="Anything in an image's ENV, labels, build arguments or layers can be read by whoever can pull the image.",
     remediation="Pass secrets at run time (docker secret, mounted files) or with BuildKit --secret mounts; rebuild images that carried them and rotate those secrets.",
 )
@@ -358,7 +372,7 @@ def no_secrets(facts: Facts) -> Outcome:
     title="Containers run the current version of the image they name",
     layer=Layer.IMAGES,
     severity=Severity.LOW,
-    needs=(Needs.DOCKER,),
+    needs=DOCKER,
     rationale="A mutable tag such as :latest says nothing about which build runs, and a container keeps an old image after a newer one is pulled.",
     remediation="Pin images by digest (name@sha256:...) or a unique version tag, pull before deploying, and recreate containers after a pull.",
 )

@@ -8,11 +8,10 @@ import re
 from typing import Any
 
 from dockbench.benchmark.facts import Facts, Image
-from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Undecidable, failed, manual, passed
-from dockbench.checks.catalog import check
+from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, passed
+from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import load_data, scanned_at
 
-DOCKER = (Needs.DOCKER,)
 LIFECYCLE = "docker-engine-lifecycle.yaml"
 # Suffixes upstream itself uses; anything else after x.y.z (+dfsg1, ~ds1, -0ubuntu1) is a packager's build.
 UPSTREAM_SUFFIX = re.compile(r"(-(ce|ee|rc\d*|beta\.?\d*|alpha\.?\d*))?$")

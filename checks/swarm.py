@@ -10,9 +10,7 @@ A worker cannot see the cluster's settings: checks of those say so and name the 
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,7 +18,6 @@ from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
     Layer,
-    Needs,
     Outcome,
     Severity,
     Undecidable,
@@ -31,7 +28,7 @@ from dockbench.benchmark.model import (
 )
 from dockbench.benchmark.redact import looks_secret
 from dockbench.benchmark.well_known_paths import SWARM_STATE
-from dockbench.checks.catalog import check
+from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import days_before_scan
 
 STATE = "docker info Swarm.LocalNodeState"
@@ -39,27 +36,6 @@ SWARM_PORTS = (2377, 7946)  # cluster management (managers) and node gossip (all
 WILDCARDS = ("0.0.0.0", "::")
 MAX_MANAGERS = 7
 NANOSECONDS_PER_DAY = 86400 * 10**9
-
-
-def swarm_check(id: str, *, title: str, severity: Severity, rationale: str, remediation: str):
-    return check(id, title=title, layer=Layer.SWARM, severity=severity, needs=(Needs.DOCKER,), rationale=rationale, remediation=remediation)
-
-
-def active_check(id: str, *, managers_only: bool = False, **meta):
-    """Register a check of an active swarm node, called with the node's Swarm section.
-
-    Inactive nodes (and, with `managers_only`, workers) get the outcome `active` gives them.
-    """
-
-    def register(judge: Callable[[Facts, dict[str, Any]], Outcome]) -> Callable[[Facts], Outcome]:
-        @functools.wraps(judge)
-        def run(facts: Facts) -> Outcome:
-            swarm = active(facts, managers_only)
-            return swarm if isinstance(swarm, Outcome) else judge(facts, swarm)
-
-        return swarm_check(id, **meta)(run)
-
-    return register
 
 
 def swarm_info(facts: Facts) -> dict[str, Any]:
@@ -98,10 +74,12 @@ def cluster_spec(swarm: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-@swarm_check(
+@check(
     "swarm-not-enabled",
     title="Swarm mode is enabled only where it is needed",
+    layer=Layer.SWARM,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="Swarm mode opens cluster ports (2377, 7946, 4789) and makes the node take orders from the managers.",
     remediation="If the node needs no swarm, leave it: docker swarm leave (on the last manager: docker swarm leave --force).",
 )
@@ -119,15 +97,19 @@ def not_enabled(facts: Facts) -> Outcome:
     return manual(f"this node is a swarm {role(swarm)} (state {state}): confirm that it needs swarm mode", evidence)
 
 
-@active_check(
+@check(
     "swarm-manager-count",
-    managers_only=True,
     title="The swarm has a small, odd number of managers",
+    layer=Layer.SWARM,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Every manager holds the cluster's keys and raft log; an even count adds one without tolerating more failures, and more than seven slows consensus.",
     remediation="Keep 1, 3, 5 or 7 managers: demote the others (docker node demote NODE).",
 )
-def manager_count(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def manager_count(facts: Facts) -> Outcome:
+    swarm = active(facts, managers_only=True)
+    if isinstance(swarm, Outcome):
+        return swarm
     count = swarm.get("Managers")
     if not isinstance(count, int):
         raise Undecidable("docker info on this manager reported no manager count (Swarm.Managers)")
@@ -174,14 +156,19 @@ def _endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-@active_check(
+@check(
     "swarm-bound-to-interface",
     title="Swarm ports listen on a specific interface",
+    layer=Layer.SWARM,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="Bound to all addresses, the cluster management (2377) and gossip (7946) ports are reachable from every network the host is on.",
     remediation="Initialise or join with --listen-addr ADDRESS:2377 on the cluster network's interface (a node must leave and rejoin to change it).",
 )
-def bound_to_interface(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def bound_to_interface(facts: Facts) -> Outcome:
+    swarm = active(facts)
+    if isinstance(swarm, Outcome):
+        return swarm
     path, state, why = state_file(facts)
     listen = (state or {}).get("ListenAddr")
     ports = set(SWARM_PORTS) | ({int(listen.rsplit(":", 1)[1])} if listen and listen.rsplit(":", 1)[-1].isdigit() else set())
@@ -201,14 +188,19 @@ def bound_to_interface(facts: Facts, swarm: dict[str, Any]) -> Outcome:
     return passed("swarm ports listen on specific addresses only", evidence)
 
 
-@active_check(
+@check(
     "swarm-overlay-encrypted",
     title="Overlay networks encrypt their traffic",
+    layer=Layer.SWARM,
     severity=Severity.HIGH,
+    needs=DOCKER,
     rationale="Unencrypted overlay (VXLAN) traffic between nodes can be read and injected by anyone on the network in between.",
     remediation="Create overlay networks with --opt encrypted; for the routing mesh, recreate ingress: docker network create --driver overlay --ingress --opt encrypted ingress.",
 )
-def overlay_encrypted(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def overlay_encrypted(facts: Facts) -> Outcome:
+    swarm = active(facts)
+    if isinstance(swarm, Outcome):
+        return swarm
     overlays = sorted((n for n in facts.networks if n.get("Driver") == "overlay"), key=lambda n: n.get("Name", ""))
     scope = "" if swarm.get("ControlAvailable") else " (a worker sees only the overlay networks its tasks use)"
     if not overlays:
@@ -227,15 +219,20 @@ def overlay_encrypted(facts: Facts, swarm: dict[str, Any]) -> Outcome:
     return passed(f"all {len(overlays)} overlay networks are encrypted{scope}", evidence)
 
 
-@active_check(
+@check(
     "swarm-secrets-managed",
     title="Swarm services get their secrets from docker secret",
+    layer=Layer.SWARM,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="Secrets passed as environment variables show in inspect output, logs and crash dumps; swarm secrets are encrypted at rest and mounted only into the tasks granted them.",
     remediation="Create secrets with docker secret create and grant them to services (--secret); move credentials out of service environments.",
 )
-def secrets_managed(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def secrets_managed(facts: Facts) -> Outcome:
     """MANUAL: secrets are never collected; service tasks with secret-looking env names are a lead."""
+    swarm = active(facts)
+    if isinstance(swarm, Outcome):
+        return swarm
     tasks = [c for c in facts.all_containers if "com.docker.swarm.service.name" in c.labels]
     leads = [
         Evidence(c.name, [name for name in c.config.get("Env") or [] if looks_secret(name)])
@@ -250,10 +247,12 @@ def secrets_managed(facts: Facts, swarm: dict[str, Any]) -> Outcome:
     )
 
 
-@swarm_check(
+@check(
     "swarm-autolock",
     title="Swarm managers run in auto-lock mode",
+    layer=Layer.SWARM,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="Without auto-lock, the keys that decrypt the raft log (and every swarm secret in it) sit unencrypted on each manager's disk.",
     remediation="docker swarm update --autolock=true, and keep the unlock key in a password manager (never on the nodes).",
 )
@@ -269,15 +268,19 @@ def autolock(facts: Facts) -> Outcome:
     return passed("auto-lock is on", evidence) if on else failed("auto-lock is off", evidence)
 
 
-@active_check(
+@check(
     "swarm-autolock-rotation",
-    managers_only=True,
     title="The swarm unlock key is rotated periodically",
+    layer=Layer.SWARM,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="An unlock key that never changes stays valid for anyone who ever saw it.",
     remediation="Rotate on a schedule: docker swarm unlock-key --rotate, and store the new key safely.",
 )
-def autolock_rotation(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def autolock_rotation(facts: Facts) -> Outcome:
+    swarm = active(facts, managers_only=True)
+    if isinstance(swarm, Outcome):
+        return swarm
     on = (cluster_spec(swarm).get("EncryptionConfig") or {}).get("AutoLockManagers")
     if not on:
         return not_applicable("auto-lock is off, so there is no unlock key to rotate (see swarm-autolock)", [Evidence("AutoLockManagers", False)])
@@ -288,15 +291,19 @@ def autolock_rotation(facts: Facts, swarm: dict[str, Any]) -> Outcome:
     )
 
 
-@active_check(
+@check(
     "swarm-node-cert-rotation",
-    managers_only=True,
     title="Swarm node certificates expire and renew on a suitable schedule",
+    layer=Layer.SWARM,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Short-lived node certificates limit how long a stolen node certificate lets a machine act as a cluster member.",
     remediation="Set the expiry your policy asks for: docker swarm update --cert-expiry 720h (Docker's default is 90 days).",
 )
-def node_cert_rotation(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def node_cert_rotation(facts: Facts) -> Outcome:
+    swarm = active(facts, managers_only=True)
+    if isinstance(swarm, Outcome):
+        return swarm
     ca = cluster_spec(swarm).get("CAConfig") or {}
     expiry = ca.get("NodeCertExpiry")
     period = f"{expiry / NANOSECONDS_PER_DAY:g} days" if isinstance(expiry, int) and expiry > 0 else "90 days (Docker's default)"
@@ -321,15 +328,19 @@ def _ca_validity(pem: str) -> tuple[datetime, datetime] | None:
     return start, end
 
 
-@active_check(
+@check(
     "swarm-ca-rotation",
-    managers_only=True,
     title="The swarm root CA is rotated as policy requires",
+    layer=Layer.SWARM,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Rotating the root CA retires every certificate it signed, including any a departed or compromised node still holds.",
     remediation="docker swarm ca --rotate on a schedule (and after a manager is compromised).",
 )
-def ca_rotation(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def ca_rotation(facts: Facts) -> Outcome:
+    swarm = active(facts, managers_only=True)
+    if isinstance(swarm, Outcome):
+        return swarm
     cluster = swarm.get("Cluster") or {}
     validity = _ca_validity((cluster.get("TLSInfo") or {}).get("TrustRoot") or "")
     evidence = [Evidence("docker info Swarm.Cluster.RootRotationInProgress", bool(cluster.get("RootRotationInProgress")))]
@@ -343,14 +354,19 @@ def ca_rotation(facts: Facts, swarm: dict[str, Any]) -> Outcome:
     return manual(f"the swarm root CA was issued on {start:%Y-%m-%d}{since}: confirm this meets your rotation policy", evidence)
 
 
-@active_check(
+@check(
     "swarm-plane-separation",
     title="Swarm data traffic uses another address than management traffic",
+    layer=Layer.SWARM,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="On one interface, busy or hostile container traffic competes with and can reach the cluster's control traffic.",
     remediation="Initialise or join with --data-path-addr on an interface other than --advertise-addr (a node must leave and rejoin to change it).",
 )
-def plane_separation(facts: Facts, swarm: dict[str, Any]) -> Outcome:
+def plane_separation(facts: Facts) -> Outcome:
+    swarm = active(facts)
+    if isinstance(swarm, Outcome):
+        return swarm
     node_addr = swarm.get("NodeAddr")
     path, state, why = state_file(facts)
     evidence = [Evidence("docker info Swarm.NodeAddr", node_addr)]

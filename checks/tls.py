@@ -17,8 +17,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
-from dockbench.checks.catalog import check
-from dockbench.checks.common import FileRule, register_file_rules
+from dockbench.checks.catalog import FileRule, check, register_file_rules
 from dockbench.checks.locations import tls_file
 
 DEFAULT_TCP_PORT = 2375
@@ -268,22 +267,21 @@ def api_loopback_only(facts: Facts) -> Outcome:
     return passed(f"the daemon API listens on loopback only ({_addresses(listeners)})", evidence)
 
 
-def _tls_rule(key: str, option: str, what: str, example: str, mode: int, why: str) -> FileRule:
+def _tls_rule(id: str, option: str, what: str, example: str, mode: int, why: str) -> FileRule:
     return FileRule(
-        key, what, example, lambda f: tls_file(f, option), f"no {option} is configured for the daemon",
+        id, what, example, lambda f: tls_file(f, option), f"no {option} is configured for the daemon",
         ("root", "root"), mode, why, Severity.HIGH,
     )
 
 
 register_file_rules(
-    "tls",
     Layer.TLS,
     [
-        _tls_rule("ca-cert", "tlscacert", "The daemon's TLS CA certificate", "/etc/docker/ca.pem", 0o444,
+        _tls_rule("tls-ca-cert", "tlscacert", "The daemon's TLS CA certificate", "/etc/docker/ca.pem", 0o444,
                   "The CA certificate decides which clients the daemon trusts."),
-        _tls_rule("server-cert", "tlscert", "The daemon's TLS server certificate", "/etc/docker/server-cert.pem", 0o444,
+        _tls_rule("tls-server-cert", "tlscert", "The daemon's TLS server certificate", "/etc/docker/server-cert.pem", 0o444,
                   "The server certificate proves the daemon's identity to clients."),
-        _tls_rule("server-key", "tlskey", "The daemon's TLS private key", "/etc/docker/server-key.pem", 0o400,
+        _tls_rule("tls-server-key", "tlskey", "The daemon's TLS private key", "/etc/docker/server-key.pem", 0o400,
                   "Whoever reads the private key can impersonate the daemon."),
     ],
 )

@@ -8,7 +8,8 @@ from typing import Any
 
 from dockbench.benchmark.facts import Container, Facts
 from dockbench.benchmark.model import Severity
-from dockbench.checks.containers.base import container_check, host_mounts, host_path, mount_text
+from dockbench.checks.catalog import container_check
+from dockbench.checks.containers.base import host_mounts, host_path, mount_text
 from dockbench.checks.locations import docker_socket
 
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")

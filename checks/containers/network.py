@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dockbench.benchmark.facts import Container, Facts
-from dockbench.benchmark.model import Evidence, Severity, Status, Undecidable, manual
-from dockbench.checks.common import per_container
-from dockbench.checks.containers.base import container_check, containers_check, with_context
+from dockbench.benchmark.model import Evidence, Layer, Severity, Status, Undecidable, manual
+from dockbench.checks.catalog import DOCKER, check, container_check
+from dockbench.checks.common import per_container, with_context
 
 PRIVILEGED_BELOW = 1024
 WILDCARDS = ("0.0.0.0", "::")
@@ -98,10 +98,12 @@ def wildcard_ports(c: Container, facts: Facts):
     return hits or None
 
 
-@containers_check(
+@check(
     "container-only-needed-ports",
     title="Containers publish only the host ports the site allows",
+    layer=Layer.CONTAINERS,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="Every published port is a way into the container from outside the host; only the ports a service "
     "needs should be open, and which those are is the site's decision.",
     remediation=f"Remove -p/-P options for ports the service does not need; list the host ports that may be published "

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dockbench.benchmark.facts import Container, Facts
 from dockbench.benchmark.model import Evidence, Outcome, Severity, not_applicable
-from dockbench.checks.containers.base import (
-    allowed_capabilities,
-    capability,
-    capability_policy,
-    container_check,
-    security_opts,
-)
+from dockbench.checks.catalog import container_check
+from dockbench.checks.containers.base import allowed_capabilities, capability, capability_policy, security_opts
 
 # Docker's default capability set (moby oci/caps/defaults.go).
 DEFAULT_CAPABILITIES = frozenset({

@@ -4,9 +4,9 @@ cgroup, and how often it is restarted."""
 from __future__ import annotations
 
 from dockbench.benchmark.facts import Container, Facts
-from dockbench.benchmark.model import Evidence, Severity, Status, Undecidable, manual
+from dockbench.benchmark.model import Evidence, Layer, Severity, Status, Undecidable, manual
+from dockbench.checks.catalog import DOCKER, check, container_check
 from dockbench.checks.common import per_container
-from dockbench.checks.containers.base import container_check, containers_check
 
 MAX_RESTARTS = 5  # CIS 5.15: on-failure with at most five retries
 
@@ -80,10 +80,12 @@ def _daemon_ulimits(facts: Facts) -> Evidence:
     return Evidence("daemon default-ulimits", option.describe("default-ulimits") if option else "not set: containers inherit dockerd's own limits")
 
 
-@containers_check(
+@check(
     "container-ulimits",
     title="Container ulimit overrides are reviewed",
+    layer=Layer.CONTAINERS,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Ulimits cap open files and processes per container user; the daemon's defaults suit most workloads, "
     "and an override (often a raised nofile or nproc) should be one someone chose on purpose.",
     remediation="Keep per-container --ulimit options to workloads that need them, and set sensible daemon-wide "

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 from dockbench.benchmark.facts import Container, Facts
-from dockbench.benchmark.model import Evidence, Outcome, Severity, Status, Undecidable, manual
+from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Status, Undecidable, manual
 from dockbench.benchmark.redact import looks_secret
+from dockbench.checks.catalog import DOCKER, check, container_check
 from dockbench.checks.common import per_container
-from dockbench.checks.containers.base import container_check, containers_check
 
 NO_HEALTHCHECK = "no health check (none in the image, no --health-cmd)"
 
@@ -54,10 +54,12 @@ def _no_health_check(c: Container) -> str | None:
     return "health check disabled (--no-healthcheck or HEALTHCHECK NONE)" if test[:1] == ["NONE"] else NO_HEALTHCHECK
 
 
-@containers_check(
+@check(
     "container-healthcheck",
     title="Containers have a health check",
+    layer=Layer.CONTAINERS,
     severity=Severity.LOW,
+    needs=DOCKER,
     rationale="Without a health check, a container whose service hangs or fails still counts as running: nothing "
     "notices, and orchestration cannot replace it.",
     remediation="Add a HEALTHCHECK to the image, or run with --health-cmd (and --health-interval, --health-retries).",
@@ -94,6 +96,8 @@ def _cli_audit_rules(facts: Facts) -> Evidence:
 
 
 def _exec_review(usage: str):
+    """The check of one kind of docker exec use, which only a reviewer of the audit log can judge."""
+
     def review(facts: Facts) -> Outcome:
         """MANUAL: which exec commands ran is history, not state, so no read-only snapshot holds it.
 
@@ -111,19 +115,23 @@ def _exec_review(usage: str):
 
 AUDIT_CLI = "audit the docker client (auditctl -w /usr/bin/docker -p x -k docker) so that its use shows up"
 
-containers_check(
+check(
     "container-exec-not-privileged",
     title="docker exec is not used with --privileged",
+    layer=Layer.CONTAINERS,
     severity=Severity.HIGH,
+    needs=DOCKER,
     rationale="docker exec --privileged runs a process with every capability and no confinement inside a container "
     "that was started without them, undoing its isolation for that process.",
     remediation=f"Do not use docker exec --privileged; {AUDIT_CLI}.",
 )(_exec_review("docker exec --privileged"))
 
-containers_check(
+check(
     "container-exec-not-root",
     title="docker exec is not used with --user root",
+    layer=Layer.CONTAINERS,
     severity=Severity.MEDIUM,
+    needs=DOCKER,
     rationale="docker exec --user root (or -u 0) runs a root process in a container built to run as another user, "
     "undoing that hardening for the process.",
     remediation=f"Do not use docker exec --user root; {AUDIT_CLI}.",
