@@ -297,16 +297,17 @@ def checks_group() -> None:
 @checks_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def checks_list(fmt) -> None:
-    """Every check with its id, CIS id, layer, level and severity."""
-    metas = [c.meta for c in _catalog().all()]
+    """Every check with its id, CIS id, layer, level, severity and the module that declares it."""
+    catalog = _catalog().all()
     if fmt == "json":
-        click.echo(json.dumps([m.to_dict() for m in metas], indent=2))
+        click.echo(json.dumps([{**c.meta.to_dict(), "module": c.module} for c in catalog], indent=2))
         return
-    rows = [(m.id, ",".join(c.id for c in m.cis) or "-", m.layer.value, str(m.level or "-"), m.severity.value, m.title) for m in metas]
-    widths = [max(len(r[i]) for r in rows + [("id", "cis", "layer", "level", "severity", "")]) for i in range(5)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(("id", "cis", "layer", "level", "severity"), widths)) + "  title")
+    header = ("id", "cis", "layer", "level", "severity", "module")
+    rows = [(m.id, ",".join(r.id for r in m.cis) or "-", m.layer.value, str(m.level or "-"), m.severity.value, c.module, m.title) for c in catalog for m in [c.meta]]
+    widths = [max(len(r[i]) for r in [*rows, header]) for i in range(len(header))]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  title")
     for row in rows:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[5])
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[-1])
 
 
 @main.command("report")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import re
 from collections import Counter
+from pathlib import Path
 
 import yaml
 
@@ -82,3 +85,29 @@ def test_manual_recommendations_are_flagged_as_such():
     manual = {str(e["cis_id"]) for e in MAPPING["recommendations"] if not e["automated"]}
     assert {"1.2.1", "2.8", "4.2", "5.9", "6.1", "7.4"} <= manual
     assert not {"2.2", "3.16", "5.5"} & manual
+
+
+def _declares(text: str, check_id: str) -> bool:
+    """Whether source text holds the id as a string, or the FileRule id of an owner/mode pair."""
+    return f'"{check_id}"' in text or (check_id.endswith(("-owner", "-mode")) and '"' + re.sub(r"-(owner|mode)$", "", check_id) + '"' in text)
+
+
+def _code(path: Path) -> str:
+    """A module's text less its docstring (checks/__init__.py quotes ids in its examples)."""
+    text = path.read_text()
+    docstring = ast.get_docstring(ast.parse(text), clean=False)
+    return text.replace(docstring, "", 1) if docstring else text
+
+
+def test_each_check_names_the_importable_module_that_declares_it():
+    """`dockbench checks list` shows the module; it must be the one place a search for the id finds."""
+    sources = {}
+    for check in CATALOG.all():
+        module = importlib.import_module(check.module)
+        sources.setdefault(check.module, _code(Path(module.__file__)))
+    for path in sorted(Path(checks.__file__).parent.rglob("*.py")):
+        name = "dockbench.checks." + ".".join(path.relative_to(Path(checks.__file__).parent).with_suffix("").parts)
+        sources.setdefault(name.removesuffix(".__init__"), _code(path))
+    for check in CATALOG.all():
+        declared_in = [name for name, text in sources.items() if _declares(text, check.meta.id)]
+        assert declared_in == [check.module], check.meta.id

@@ -46,9 +46,13 @@ def test_checks_list_json_and_table():
     assert "container-not-privileged" in ids
     privileged = next(c for c in listed if c["id"] == "container-not-privileged")
     assert privileged["cis"][0]["id"] == "5.5" and privileged["level"] == 1
+    assert privileged["module"] == "dockbench.checks.containers.privileges"
+    assert next(c for c in listed if c["id"] == "perm-docker-sock-owner")["module"] == "dockbench.checks.socket_permissions"
     table = dockbench("checks", "list").stdout.splitlines()
-    assert table[0].split()[:5] == ["id", "cis", "layer", "level", "severity"]
+    assert table[0].split() == ["id", "cis", "layer", "level", "severity", "module", "title"]
     assert len(table) == len(listed) + 1
+    row = next(line.split() for line in table if line.startswith("host-audit-dockerd "))
+    assert row[5] == "dockbench.checks.host_kernel" and " ".join(row[6:]) == "Changes to the dockerd binary are audited"
 
 
 class _Tty(io.StringIO):
