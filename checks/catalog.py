@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockbench.benchmark.check_registry import Registry
-from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.facts import Container, Facts, FileFact
 from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Status
 from dockbench.checks.common import judge_mode, judge_owner, located, mode_text, per_container, with_context
 
@@ -80,33 +80,29 @@ def register_file_rules(layer: Layer, rules: list[FileRule]) -> None:
     """Register an owner and a mode check for each rule; the calling module declares them."""
     module = sys._getframe(1).f_globals["__name__"]
     for rule in rules:
-        owner = ":".join(rule.owner)
+        owner, mode = ":".join(rule.owner), mode_text(rule.mode)
+        kinds = (
+            ("owner", f"is owned by {owner}", f"Only {owner} should be able to replace or re-permission it.", f"chown {owner}", lambda fact, rule=rule: judge_owner(fact, *rule.owner)),
+            ("mode", f"has mode {mode} or stricter", f"Any permission beyond {mode} lets other users read or change it.", f"chmod {rule.mode:o}", lambda fact, rule=rule: judge_mode(fact, rule.mode)),
+        )
+        for suffix, verdict, why, fix, judge in kinds:
+            check(
+                f"{rule.id}-{suffix}",
+                title=f"{rule.what} {verdict}",
+                layer=layer,
+                severity=rule.severity,
+                needs=rule.needs,
+                rationale=f"{rule.why} {why}",
+                remediation=f"{fix} on the path shown in the evidence (usually {rule.example}).",
+                module=module,
+            )(_where_located(rule, judge))
 
-        def judge_rule_owner(facts: Facts, rule: FileRule = rule) -> Outcome:
-            fact = located(facts, rule.locate(facts), rule.missing)
-            return fact if isinstance(fact, Outcome) else judge_owner(fact, *rule.owner)
 
-        def judge_rule_mode(facts: Facts, rule: FileRule = rule) -> Outcome:
-            fact = located(facts, rule.locate(facts), rule.missing)
-            return fact if isinstance(fact, Outcome) else judge_mode(fact, rule.mode)
+def _where_located(rule: FileRule, verdict: Callable[[FileFact], Outcome]) -> Callable[[Facts], Outcome]:
+    """The check of one rule: the verdict on its file, or why this host has none to judge."""
 
-        check(
-            f"{rule.id}-owner",
-            title=f"{rule.what} is owned by {owner}",
-            layer=layer,
-            severity=rule.severity,
-            needs=rule.needs,
-            rationale=f"{rule.why} Only {owner} should be able to replace or re-permission it.",
-            remediation=f"chown {owner} on the path shown in the evidence (usually {rule.example}).",
-            module=module,
-        )(judge_rule_owner)
-        check(
-            f"{rule.id}-mode",
-            title=f"{rule.what} has mode {mode_text(rule.mode)} or stricter",
-            layer=layer,
-            severity=rule.severity,
-            needs=rule.needs,
-            rationale=f"{rule.why} Any permission beyond {mode_text(rule.mode)} lets other users read or change it.",
-            remediation=f"chmod {rule.mode:o} on the path shown in the evidence (usually {rule.example}).",
-            module=module,
-        )(judge_rule_mode)
+    def judge(facts: Facts) -> Outcome:
+        fact = located(facts, rule.locate(facts), rule.missing)
+        return fact if isinstance(fact, Outcome) else verdict(fact)
+
+    return judge
