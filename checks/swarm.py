@@ -50,7 +50,8 @@ def role(swarm: dict[str, Any]) -> str:
 
 
 def active(facts: Facts, managers_only: bool = False) -> dict[str, Any] | Outcome:
-    """The Swarm section of an active node, or the outcome saying why there is nothing to judge."""
+    """The Swarm section of an active node, or the outcome saying why there is nothing to judge:
+    a check of an active swarm starts by returning that outcome when it gets one."""
     swarm = swarm_info(facts)
     state = swarm["LocalNodeState"]
     if state == "inactive":
