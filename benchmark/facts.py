@@ -257,7 +257,7 @@ class Facts:
 
     @property
     def target_root(self) -> str:
-        """Where the target's / is, as seen by the probe: "/" on a live host, else a mounted image."""
+        """Where the target's / is, as the probe sees it: "/" on a live host, else the directory given with --root."""
         return self.snapshot["target"].get("root", "/")
 
     def file(self, path: str) -> FileFact:
