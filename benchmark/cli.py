@@ -16,6 +16,7 @@ import click
 from dockbench.benchmark import __version__, inventory, render, terminal, validate
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
+from dockbench.benchmark.check_registry import Benchmark, UnknownBenchmark
 from dockbench.benchmark.collect import CollectError, collect
 from dockbench.benchmark.facts import Facts, Selection
 from dockbench.benchmark.inventory import Target
@@ -75,9 +76,22 @@ def _finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fai
     sys.exit(report_mod.exit_code(document, fail_on))
 
 
+def _benchmark_ids() -> list[str]:
+    return [b.id for b in _catalog().benchmarks()]
+
+
+def benchmark_option(func):
+    """--benchmark: the version whose numbering, levels and assessments a report follows."""
+    return click.option(
+        "--benchmark", type=click.Choice(_benchmark_ids()), metavar="ID",
+        help=f"CIS benchmark version to judge against: {', '.join(_benchmark_ids())}. Default: the newest, {_benchmark_ids()[0]}.",
+    )(func)
+
+
 def judging_options(func):
     """What to judge and by which policy, shared by scan and evaluate."""
     options = [
+        benchmark_option,
         click.option("--level", type=click.IntRange(1, 2), help="CIS profile: 1 runs level-1 checks, 2 levels 1 and 2. Checks beyond CIS always run."),
         click.option("--include", multiple=True, metavar="ID|CIS|LAYER", help="Only these checks: a check id (globs work), a CIS id or section (5, 5.1), or a layer (repeatable)."),
         click.option("--exclude", multiple=True, metavar="ID|CIS|LAYER", help="Leave these checks out (same forms as --include; repeatable)."),
@@ -98,22 +112,27 @@ class Plan:
     checks: list
     selection: Selection
     policy: Policy
+    benchmark: Benchmark
 
     @classmethod
-    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels) -> Plan:
+    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels, benchmark=None) -> Plan:
         try:
             policy = Policy.load(config_file) if config_file else Policy()
         except PolicyError as exc:
             raise click.BadParameter(str(exc), param_hint="--config") from exc
+        try:
+            chosen_benchmark = _catalog().benchmark(benchmark)
+        except UnknownBenchmark as exc:
+            raise click.BadParameter(str(exc), param_hint="--benchmark") from exc
         chosen = CheckFilter(level, tuple(include), tuple(exclude))
-        checks = [c for c in _catalog().all() if chosen.keeps(c.meta)]
+        checks = [c for c in _catalog().all(chosen_benchmark.id) if chosen.keeps(c.meta)]
         if not checks:
-            raise click.UsageError("no check matches --level/--include/--exclude")
-        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy)
+            raise click.UsageError(f"no check matches --level/--include/--exclude (CIS ids as {chosen_benchmark.id} numbers them)")
+        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy, chosen_benchmark)
 
     def judge(self, snapshot: dict[str, Any], started: str) -> dict[str, Any]:
         results = evaluate(Facts(snapshot, self.selection, self.policy), self.checks)
-        document = report_mod.build(results, snapshot, started_at=started, finished_at=_now())
+        document = report_mod.build(results, snapshot, benchmark=self.benchmark.to_dict(), started_at=started, finished_at=_now())
         document["policy"] = self.policy.to_dict()
         return document
 
@@ -237,7 +256,7 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     else:
         progress = Progress(len(hosts), enabled=not quiet and sys.stderr.isatty())
         reports, errors, interrupted = fleet.run(progress)
-        document = report_mod.build_sweep(reports, errors, started_at=started, finished_at=_now(), interrupted=interrupted)
+        document = report_mod.build_sweep(reports, errors, benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=_now(), interrupted=interrupted)
         facts = {"kind": "facts-sweep", "hosts": fleet.facts}
     for line in fleet.known_hosts.recorded:
         click.echo(f"dockbench: recorded new host key {line}", err=True)
@@ -283,7 +302,7 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
     started = _now()
     if saved.get("kind") == "facts-sweep":
         reports = [plan.judge(snapshot, started) for snapshot in saved["hosts"].values()]
-        document = report_mod.build_sweep(reports, [], started_at=started, finished_at=_now())
+        document = report_mod.build_sweep(reports, [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=_now())
     else:
         document = plan.judge(saved, started)
     _finish(document, outputs, quiet, fail_on)
@@ -296,14 +315,26 @@ def checks_group() -> None:
 
 @checks_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def checks_list(fmt) -> None:
-    """Every check with its id, CIS id, layer, level, severity and the module that declares it."""
-    catalog = _catalog().all()
+@benchmark_option
+def checks_list(fmt, benchmark) -> None:
+    """Every check with its CIS id under each benchmark version, layer, level, severity and the
+    module that declares it.
+
+    The cis and level columns (and "cis" in JSON) follow --benchmark, the newest version by
+    default; a cis-VERSION column (cis_by_benchmark in JSON) gives the ids under each other one.
+    """
+    catalog = _catalog()
+    chosen = catalog.benchmark(benchmark)
+    numbering = {b: {c.meta.id: [ref.id for ref in c.meta.cis] for c in catalog.all(b.id)} for b in catalog.benchmarks()}
+    checks = catalog.all(chosen.id)
     if fmt == "json":
-        click.echo(json.dumps([{**c.meta.to_dict(), "module": c.module} for c in catalog], indent=2))
+        listed = [{**c.meta.to_dict(), "module": c.module, "cis_by_benchmark": {b.id: ids[c.meta.id] for b, ids in numbering.items()}} for c in checks]
+        click.echo(json.dumps(listed, indent=2))
         return
-    header = ("id", "cis", "layer", "level", "severity", "module")
-    rows = [(m.id, ",".join(r.id for r in m.cis) or "-", m.layer.value, str(m.level or "-"), m.severity.value, c.module, m.title) for c in catalog for m in [c.meta]]
+    others = [b for b in numbering if b is not chosen]
+    header = ("id", "cis", "layer", "level", "severity", "module", *(f"cis-{b.version}" for b in others))
+    rows = [(m.id, ",".join(numbering[chosen][m.id]) or "-", m.layer.value, str(m.level or "-"), m.severity.value, c.module,
+             *(",".join(numbering[b][m.id]) or "-" for b in others), m.title) for c in checks for m in [c.meta]]
     widths = [max(len(r[i]) for r in [*rows, header]) for i in range(len(header))]
     click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  title")
     for row in rows:

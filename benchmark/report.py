@@ -11,8 +11,8 @@ from dockbench.benchmark import __version__
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
 
-SCHEMA_VERSION = "1.0"
-BENCHMARK = {"id": "cis-docker-1.6.0", "title": "CIS Docker Benchmark v1.6.0"}
+# 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
+SCHEMA_VERSION = "1.1"
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)]
 
 
@@ -61,6 +61,7 @@ def build(
     results: list[dict[str, Any]],
     snapshot: dict[str, Any],
     *,
+    benchmark: dict[str, str],
     started_at: str,
     finished_at: str,
     errors: list[dict[str, str]] | None = None,
@@ -75,7 +76,7 @@ def build(
         "kind": "host",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
-        "benchmark": BENCHMARK,
+        "benchmark": dict(benchmark),
         "scan_id": scan_id or str(uuid.uuid4()),
         "started_at": started_at,
         "finished_at": finished_at,
@@ -87,8 +88,9 @@ def build(
     }
 
 
-def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, started_at: str, finished_at: str, interrupted: bool = False) -> dict[str, Any]:
-    """The fleet document: each reachable host's report, and an error entry for every other."""
+def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, benchmark: dict[str, str], started_at: str, finished_at: str, interrupted: bool = False) -> dict[str, Any]:
+    """The fleet document: each reachable host's report (all judged against `benchmark`), and
+    an error entry for every other."""
     by_status = {s: sum(h["summary"]["by_status"][s] for h in hosts) for s in STATUS_ORDER}
     by_error: dict[str, int] = {}
     for entry in errors:
@@ -97,7 +99,7 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, st
         "kind": "sweep",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
-        "benchmark": BENCHMARK,
+        "benchmark": dict(benchmark),
         "sweep_id": str(uuid.uuid4()),
         "started_at": started_at,
         "finished_at": finished_at,

@@ -55,7 +55,7 @@ def scans(daemon, workdir: Path) -> dict[str, Any]:
     for scan, roles in selections.items():
         out = workdir / f"scan-{scan}.json"
         args = [arg for role in roles for arg in ("--container", names[role])]
-        done = dockbench("scan", "--docker-host", daemon.host, *args, "-o", out, "-q", "--fail-on", "never")
+        done = dockbench("scan", "--docker-host", daemon.host, "--benchmark", "cis-docker-1.6.0", *args, "-o", out, "-q", "--fail-on", "never")
         assert done.returncode == 0, done.stderr
         reports[scan], paths[scan] = load_report(out), out
     _cache[daemon.host] = {"reports": reports, "paths": paths, "names": names}

@@ -238,6 +238,28 @@ def test_storage_driver_unknown_when_the_daemon_does_not_answer_and_nothing_sets
     assert observed(outcome) == [("storage-driver", "None (not set: daemon default)")]
 
 
+# --- daemon-storage-driver-not-devicemapper (CIS 1.8.0 2.7; beyond CIS in 1.6.0 and 1.7.0)
+
+
+def test_storage_driver_recorded_overlay2_is_not_devicemapper():
+    outcome = judge(recorded_snapshot(), "daemon-storage-driver-not-devicemapper")
+    assert (outcome.status, outcome.message, observed(outcome)) == (Status.PASS, "the daemon uses overlay2", [("docker info", "Driver=overlay2")])
+
+
+def test_storage_driver_devicemapper_fails():
+    snap = recorded_snapshot()
+    snap["docker"]["info"]["Driver"] = "devicemapper"
+    outcome = judge(snap, "daemon-storage-driver-not-devicemapper")
+    assert (outcome.status, outcome.message, observed(outcome)) == (Status.FAIL, "the daemon uses devicemapper", [("docker info", "Driver=devicemapper")])
+
+
+def test_storage_driver_devicemapper_in_daemon_json_when_the_daemon_does_not_answer():
+    outcome = judge(daemon_json({"storage-driver": "devicemapper"}, docker_unreachable), "daemon-storage-driver-not-devicemapper")
+    assert (outcome.status, observed(outcome)) == (Status.FAIL, [("storage-driver", f"'devicemapper' ({DAEMON_JSON})")])
+    outcome = judge(docker_unreachable(recorded_snapshot()), "daemon-storage-driver-not-devicemapper")
+    assert (outcome.status, outcome.message) == (Status.NOT_APPLICABLE, "the daemon is unreachable and no storage driver is configured")
+
+
 # --- daemon-experimental-off
 
 
@@ -264,7 +286,7 @@ def test_experimental_in_daemon_json_when_the_daemon_does_not_answer():
 
 OPTION_CHECKS = ["daemon-log-level-info", "daemon-iptables-enabled", "daemon-userland-proxy-disabled", "daemon-no-new-privileges"]
 # These read the live daemon while it answers, and daemon.json only when it does not.
-LIVE_FIRST = ["daemon-icc-disabled", "daemon-live-restore", "daemon-experimental-off", "daemon-storage-driver-not-aufs"]
+LIVE_FIRST = ["daemon-icc-disabled", "daemon-live-restore", "daemon-experimental-off", "daemon-storage-driver-not-aufs", "daemon-storage-driver-not-devicemapper"]
 
 
 @pytest.mark.parametrize("check_id", OPTION_CHECKS)

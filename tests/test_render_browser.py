@@ -119,7 +119,7 @@ def test_host_report_details_expand_to_evidence_and_remediation(real, browser, t
     result = next(r for r in doc["results"] if r["id"] == "container-no-host-pid")
     assert result["rationale"] in text and result["remediation"] in text
     assert f"{real['names']['risky']} PidMode=host" in text  # subject and observed cells
-    assert "5.16 (cis-docker-1.6.0, level 1, automated)" in text
+    assert "5.16 (cis-docker-1.6.0, level 1, manual)" in text  # the CIS document's assessment
     ordered = browser.js("return Array.from(document.querySelectorAll('.f')).map(e => e.dataset.s)")
     assert ordered[0] == "FAIL" and ordered.index("PASS") > ordered.count("FAIL") - 1
     browser.shot(tmp_path / "render-host.png")

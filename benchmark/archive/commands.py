@@ -33,7 +33,7 @@ from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
 from dockbench.benchmark.terminal import clean
 
 EXIT_OK, EXIT_FOUND, EXIT_CANNOT_RUN = 0, 1, 2
-OPTION_KEYS = ("level", "include", "exclude", "include_stopped", "containers", "labels")
+OPTION_KEYS = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 
 
 def _now() -> str:
@@ -119,6 +119,7 @@ class ScanArchiver:
         if not self.enabled:
             return
         options = {k: judging.get(k) for k in OPTION_KEYS}
+        options["benchmark"] = document["benchmark"]["id"]  # what it was judged against, also when defaulted
         try:
             with open_archive(self.path) as archive:
                 if document["kind"] == "sweep":
@@ -365,14 +366,15 @@ def _stored_plan(judging: dict[str, Any], entry):
     from dockbench.benchmark.policy import Policy
 
     ctx = click.get_current_context()
-    stored = entry.options or {}
+    # scans stored before --benchmark existed record it only in their report
+    stored = {"benchmark": entry.report["benchmark"]["id"], **(entry.options or {})}
     chosen = {}
     for key in OPTION_KEYS:
         given = ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
         value = judging[key] if given or key not in stored else stored[key]
         chosen[key] = tuple(value) if isinstance(value, list) else value
     plan = Plan.from_options(chosen["level"], chosen["include"], chosen["exclude"], judging["config_file"],
-                             chosen["include_stopped"], chosen["containers"], chosen["labels"])
+                             chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"])
     saved_policy = (entry.report if entry.kind == "host" else {}).get("policy") or stored.get("policy")
     if not judging["config_file"] and saved_policy:
         known = {f.name for f in dataclasses.fields(Policy)}
@@ -402,7 +404,7 @@ def reevaluate(scan_id, verbose, as_json, output, archive_path, judging) -> None
                     if key in host.report["target"]:
                         new["target"][key] = host.report["target"][key]
                 reports.append(new)
-            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), started_at=started, finished_at=_now())
+            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=_now())
             result = diffs.diff_sweeps(old, document)
         else:
             if entry.facts is None:
@@ -587,9 +589,10 @@ def register(main: click.Group) -> None:
     def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -> None:
         """Judge a stored scan's facts again with the current checks and show what would change.
 
-        SCAN_ID may be a unique prefix of a scan or sweep id. The scan's own options (level,
-        include/exclude, container selection) and policy are used unless given here. Nothing
-        is stored. Exit 1 when a check would newly FAIL.
+        SCAN_ID may be a unique prefix of a scan or sweep id. The scan's own options (benchmark,
+        level, include/exclude, container selection) and policy are used unless given here:
+        --benchmark judges old facts under another version (checks are compared by check id).
+        Nothing is stored. Exit 1 when a check would newly FAIL.
         """
         reevaluate(scan_id, verbose, as_json, output, archive_path, judging)
 

@@ -44,15 +44,26 @@ def _unique(items: list) -> list:
 
 
 def _side(report: dict[str, Any]) -> dict[str, Any]:
-    return {"scan_id": report.get("scan_id"), "host": host_key(report), "started_at": report.get("started_at"),
+    return {"scan_id": report.get("scan_id"), "host": host_key(report), "started_at": report.get("started_at"), "benchmark": _benchmark(report),
             "score": (report.get("summary") or {}).get("score"), "counts": (report.get("summary") or {}).get("by_status")}
+
+
+def _benchmark(document: dict[str, Any]) -> str | None:
+    return (document.get("benchmark") or {}).get("id")
+
+
+def _versions(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+    """Set when the two documents were judged against different benchmark versions: results
+    are matched by check id, so a CIS id may name another recommendation on each side."""
+    before, after = _benchmark(a), _benchmark(b)
+    return {"a": before, "b": after} if before != after else None
 
 
 def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """How host report b differs from host report a."""
     before = {r["id"]: r for r in a.get("results") or []}
     after = {r["id"]: r for r in b.get("results") or []}
-    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "newly_failing": [], "fixed": [], "status_changed": [],
+    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "benchmarks_differ": _versions(a, b), "newly_failing": [], "fixed": [], "status_changed": [],
                            "evidence_changed": [], "added_checks": [], "removed_checks": []}
     for check_id, new in after.items():
         old = before.get(check_id)
@@ -98,8 +109,9 @@ def diff_sweeps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     totals = {k: sum(len(d[k]) for d in per_host.values()) for k, _ in SECTIONS}
     return {
         "kind": "sweep",
-        "a": {"sweep_id": a.get("sweep_id"), "started_at": a.get("started_at"), "scanned": len(hosts_a), "not_audited": len(missed_a)},
-        "b": {"sweep_id": b.get("sweep_id"), "started_at": b.get("started_at"), "scanned": len(hosts_b), "not_audited": len(missed_b)},
+        "a": {"sweep_id": a.get("sweep_id"), "started_at": a.get("started_at"), "benchmark": _benchmark(a), "scanned": len(hosts_a), "not_audited": len(missed_a)},
+        "b": {"sweep_id": b.get("sweep_id"), "started_at": b.get("started_at"), "benchmark": _benchmark(b), "scanned": len(hosts_b), "not_audited": len(missed_b)},
+        "benchmarks_differ": _versions(a, b),
         "hosts_appeared": sorted(known_b - known_a),
         "hosts_disappeared": sorted(known_a - known_b),
         "newly_not_audited": [{"host": n, "kind": missed_b[n]["kind"], "message": missed_b[n]["message"]} for n in sorted(set(missed_b) - set(missed_a))],
@@ -169,15 +181,23 @@ def _host_body(d: dict[str, Any], indent: str = "", verbose: bool = False) -> li
     return lines
 
 
+def _versions_text(d: dict[str, Any]) -> list[str]:
+    versions = d.get("benchmarks_differ")
+    if not versions:
+        return []
+    return [f"benchmarks differ: {versions['a'] or '?'} -> {versions['b'] or '?'}; checks are compared by check id, CIS ids follow each side's version"]
+
+
 def render_text(d: dict[str, Any], labels: tuple[str, str] = ("", ""), verbose: bool = False) -> str:
     """The diff for a terminal; evidence-only changes are one line each unless verbose."""
     if d["kind"] == "host":
-        lines = [f"{labels[0]}{_side_text(d['a'])}  ->  {labels[1]}{_side_text(d['b'])}", *_host_body(d, verbose=verbose)]
+        lines = [f"{labels[0]}{_side_text(d['a'])}  ->  {labels[1]}{_side_text(d['b'])}", *_versions_text(d), *_host_body(d, verbose=verbose)]
         return "\n".join(lines)
     a, b = d["a"], d["b"]
     lines = [
         f"{labels[0]}sweep {(a['sweep_id'] or '?')[:8]} ({a['started_at']}, {a['scanned']} hosts scanned, {a['not_audited']} not audited)  ->  "  # noqa: ISC004
         f"{labels[1]}sweep {(b['sweep_id'] or '?')[:8]} ({b['started_at']}, {b['scanned']} hosts scanned, {b['not_audited']} not audited)",
+        *_versions_text(d),
         "   ".join(f"{label}: {d['totals'][key]}" for key, label in SECTIONS) + f"   hosts changed: {len(d['hosts'])}",
     ]
     if d["hosts_appeared"]:

@@ -100,7 +100,7 @@ def fill(path: Path, report: dict, facts: dict, hosts: int, sweeps: int) -> tupl
             day, minute = divmod(s * 30, 24 * 60)
             started = f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T{minute // 60:02d}:{minute % 60:02d}:00Z"
             scans = [vary(report_json, facts_json, name, started, rng, rng.randint(0, 4)) for name in names]
-            document = report_mod.build_sweep([r for r, _ in scans], [], started_at=started, finished_at=started)
+            document = report_mod.build_sweep([r for r, _ in scans], [], benchmark=report["benchmark"], started_at=started, finished_at=started)
             put = time.perf_counter()
             archive.put_sweep(document, {r["target"]["name"]: f for r, f in scans}, options={})
             storing += time.perf_counter() - put

@@ -53,7 +53,7 @@ def recorded_hosts(count: int, rng: random.Random) -> list[dict]:
     from dockbench.benchmark.runner import evaluate
     from tests.recorded import recorded_snapshot
 
-    catalog = checks.load().all()
+    catalog, benchmark = checks.load().all(), checks.load().benchmark().to_dict()
     base = recorded_snapshot()
     originals = base["docker"]["containers"]
     reports = []
@@ -72,7 +72,7 @@ def recorded_hosts(count: int, rng: random.Random) -> list[dict]:
         snap["docker"]["containers"] = containers
         started = f"2026-11-23T14:{i // 60 % 60:02d}:{i % 60:02d}Z"
         results = evaluate(Facts(snap, Selection(include_stopped=rng.random() < 0.3), Policy()), catalog)
-        reports.append(report_mod.build(results, snap, started_at=started, finished_at=started, scan_id=str(uuid.UUID(int=rng.getrandbits(128)))))
+        reports.append(report_mod.build(results, snap, benchmark=benchmark, started_at=started, finished_at=started, scan_id=str(uuid.UUID(int=rng.getrandbits(128)))))
     return reports
 
 

@@ -53,7 +53,8 @@ def host_scan(name: str, started: str = STARTED, *, flip: int = 0, seed: int | N
 
 
 def sweep(reports: list[dict], errors: list[dict] | None = None, started: str = STARTED) -> dict:
-    return report_mod.build_sweep(reports, errors or [], started_at=started, finished_at=started)
+    benchmark = reports[0]["benchmark"] if reports else _judged()[0]["benchmark"]
+    return report_mod.build_sweep(reports, errors or [], benchmark=benchmark, started_at=started, finished_at=started)
 
 
 def unreachable(name: str) -> dict:
