@@ -192,6 +192,8 @@ class Image:
 BOOLEAN_FLAGS = frozenset(
     ["icc", "iptables", "ip6tables", "ip-forward", "ip-masq", "live-restore", "userland-proxy", "no-new-privileges", "selinux-enabled", "tls", "tlsverify", "experimental", "debug", "ipv6", "disable-legacy-registry"]
 )
+# The finding that reports an unparseable daemon.json; every check reading an option from it points there.
+INVALID_CONFIG_FINDING = "daemon-config-valid"
 TLS_DEFAULT_FILES = {"tlscacert": "ca.pem", "tlscert": "cert.pem", "tlskey": "key.pem"}
 SHORT_FLAGS = {"debug": "-D", "log-level": "-l", "host": "-H", "group": "-G"}
 
@@ -371,6 +373,8 @@ class Facts:
         reason = config["error"] or f"{config['path']}: {config['state']}"
         if config["state"] == "unreadable":
             raise Undecidable(f"cannot read {config['path']} ({reason}): re-run with --sudo or as root")
+        if config["state"] == "invalid":  # the parse error is reported once, by its own finding
+            raise Undecidable(f"{config['path']} cannot be parsed, so the value it sets for {key} is unknown: see {INVALID_CONFIG_FINDING}")
         raise Undecidable(reason)
 
     @property

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockbench.benchmark.facts import Facts
-from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, failed, not_applicable, passed
+from dockbench.benchmark.facts import INVALID_CONFIG_FINDING, Facts
+from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from dockbench.checks.catalog import check
 
 DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
@@ -26,6 +26,30 @@ def judge_option(facts: Facts, key: str, default: Any, want: Any, bad_message: s
     if value == want:
         return passed(good_message, [evidence])
     return failed(bad_message, [evidence])
+
+
+@check(
+    INVALID_CONFIG_FINDING,
+    title="The daemon's configuration file parses as daemon configuration",
+    layer=Layer.DAEMON_CONFIG,
+    severity=Severity.HIGH,
+    rationale="dockerd refuses to start with a daemon.json it cannot parse, so the next restart (an upgrade, a reboot) takes every container down; until then nobody can tell which settings it holds.",
+    remediation="Fix the file at the place the evidence names (check it with `python3 -m json.tool FILE` or `dockerd --validate --config-file FILE`), then restart the daemon while someone watches.",
+)
+def config_valid(facts: Facts) -> Outcome:
+    """The one finding for an unparseable daemon.json; the checks that read options from it
+    point here instead of each repeating the parse error."""
+    config = facts.daemon_config
+    path, state = config["path"], config["state"]
+    if state == "invalid":
+        return failed(f"{path} cannot be parsed: dockerd will refuse to start with it after a restart", [Evidence(path, config["error"])])
+    if state == "present":
+        return passed(f"{path} parses as daemon configuration", [Evidence(path, f"{len(config['data'] or {})} options set")])
+    if state in ("absent", "not_collected"):
+        return not_applicable(f"there is no {path}: the daemon runs on its flags and defaults", [Evidence(path, state.replace("_", " "))])
+    if state == "unreadable":
+        raise Undecidable(f"cannot read {path} ({config['error']}): re-run with --sudo or as root")
+    raise Undecidable(config["error"] or f"{path}: {state}")
 
 
 @check(

@@ -410,7 +410,7 @@ def test_ulimits_with_unparsable_daemon_json_still_lists_overrides():
     outcome = judge(snap, "container-ulimits")
     assert outcome.status is Status.MANUAL
     assert observed(outcome)[0] == ("web", ["nofile=10:20"])
-    assert observed(outcome)[1][1].startswith("unknown: /etc/docker/daemon.json is not valid daemon configuration")
+    assert observed(outcome)[1][1] == "unknown: /etc/docker/daemon.json cannot be parsed, so the value it sets for default-ulimits is unknown: see daemon-config-valid"
 
 
 # --- 5.23, 5.24 docker exec: history, not state

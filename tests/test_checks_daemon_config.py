@@ -6,8 +6,11 @@ import json
 
 import pytest
 
+from dockbench import checks
+from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Status
 from dockbench.benchmark.probe import Record
+from dockbench.benchmark.runner import evaluate
 from tests.recorded import (
     build,
     docker_not_installed,
@@ -290,13 +293,41 @@ LIVE_FIRST = ["daemon-icc-disabled", "daemon-live-restore", "daemon-experimental
 
 
 @pytest.mark.parametrize("check_id", OPTION_CHECKS)
-def test_malformed_daemon_json_errors_with_the_parse_message(check_id):
+def test_malformed_daemon_json_errors_pointing_at_the_finding_that_reports_it(check_id):
     snap = with_daemon_json('{"icc": false,,}')
     assert snap["daemon_config"]["state"] == "invalid"
     outcome = judge(snap, check_id)
     assert outcome.status is Status.ERROR
-    assert outcome.message == snap["daemon_config"]["error"]
-    assert outcome.message.startswith(f"{DAEMON_JSON} is not valid daemon configuration: Expecting property name")
+    key = {"daemon-log-level-info": "log-level", "daemon-iptables-enabled": "iptables", "daemon-userland-proxy-disabled": "userland-proxy",
+           "daemon-no-new-privileges": "no-new-privileges"}[check_id]
+    assert outcome.message == f"{DAEMON_JSON} cannot be parsed, so the value it sets for {key} is unknown: see daemon-config-valid"
+
+
+def test_malformed_daemon_json_is_one_failing_finding_with_the_parse_error():
+    snap = with_daemon_json('{"icc": false,,}')
+    outcome = judge(snap, "daemon-config-valid")
+    assert (outcome.status, outcome.message) == (Status.FAIL, f"{DAEMON_JSON} cannot be parsed: dockerd will refuse to start with it after a restart")
+    (item,) = observed(outcome)
+    assert item[0] == DAEMON_JSON and item[1].startswith(f"{DAEMON_JSON} is not valid daemon configuration: Expecting property name")
+    results = evaluate(Facts(snap), checks.load().all())
+    assert [r["id"] for r in results if "Expecting property name" in json.dumps(r)] == ["daemon-config-valid"]
+    errors = [r for r in results if r["status"] == "ERROR"]
+    assert len(errors) > 10 and all(r["message"].endswith(": see daemon-config-valid") for r in errors)
+
+
+def test_daemon_config_valid_passes_on_json_and_is_not_applicable_without_a_file():
+    outcome = judge(daemon_json({"icc": False, "live-restore": True}), "daemon-config-valid")
+    assert (outcome.status, observed(outcome)) == (Status.PASS, [(DAEMON_JSON, "2 options set")])
+    outcome = judge(recorded_snapshot(), "daemon-config-valid")
+    assert (outcome.status, outcome.message) == (Status.NOT_APPLICABLE, f"there is no {DAEMON_JSON}: the daemon runs on its flags and defaults")
+
+
+def test_daemon_config_valid_unreadable_says_to_use_sudo():
+    records = recorded_records()
+    records["stat:" + DAEMON_JSON] = stat_record("file", 0o600, 0, 0, 42)
+    records["read:" + DAEMON_JSON] = Record(rc=1, err=f"cat: {DAEMON_JSON}: Permission denied".encode())
+    outcome = judge(build(records), "daemon-config-valid")
+    assert outcome.status is Status.ERROR and "--sudo" in outcome.message
 
 
 @pytest.mark.parametrize("check_id", LIVE_FIRST)
@@ -304,7 +335,9 @@ def test_malformed_daemon_json_errors_when_the_daemon_does_not_answer(check_id):
     snap = docker_unreachable(with_daemon_json("[1, 2]"))
     outcome = judge(snap, check_id)
     assert outcome.status is Status.ERROR
-    assert outcome.message == f"{DAEMON_JSON} is not valid daemon configuration: top level is not a JSON object"
+    assert outcome.message.startswith(f"{DAEMON_JSON} cannot be parsed, so the value it sets for ")
+    assert outcome.message.endswith(": see daemon-config-valid")
+    assert judge(snap, "daemon-config-valid").evidence[0].observed == f"{DAEMON_JSON} is not valid daemon configuration: top level is not a JSON object"
 
 
 def test_malformed_daemon_json_does_not_hide_a_command_line_flag():

@@ -123,7 +123,10 @@ def test_malformed_daemon_json_is_reported_and_the_scan_goes_on(host_tree, tmp_p
     assert done.returncode == 0, done.stderr
     results = by_id(load_report(out))
     assert results["daemon-icc-disabled"]["status"] == "ERROR"
-    assert "/etc/docker/daemon.json is not valid daemon configuration" in results["daemon-icc-disabled"]["message"]
+    assert results["daemon-icc-disabled"]["message"].endswith("/etc/docker/daemon.json cannot be parsed, so the value it sets for icc is unknown: see daemon-config-valid")
+    assert results["daemon-config-valid"]["status"] == "FAIL"
+    assert "/etc/docker/daemon.json is not valid daemon configuration" in results["daemon-config-valid"]["evidence"][0]["observed"]
+    assert [r for r in results if "is not valid daemon configuration" in json.dumps(results[r])] == ["daemon-config-valid"]
     assert results["perm-daemon-json-mode"]["status"] == "FAIL"
     assert results["perm-etc-docker-owner"]["status"] == "PASS"
 
