@@ -81,6 +81,32 @@ class Socket:
 
 
 @dataclass(frozen=True)
+class AuditDaemon:
+    """The audit daemon as the probe saw it; None where it could not look (an older snapshot,
+    or no process table under --root)."""
+
+    binary: str | None = None
+    installed: bool | None = None
+    pids: list[int] | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.installed is not None or self.pids is not None
+
+    @property
+    def absent(self) -> bool:
+        """Known to be neither installed nor running: nothing would load rule files."""
+        return self.installed is False and not self.pids
+
+    def describe(self) -> str:
+        if not self.known:
+            return "not looked for (the snapshot predates it)"
+        installed = f"installed at {self.binary}" if self.binary else "not installed" if self.installed is False else "installation unknown"
+        running = "running state unknown" if self.pids is None else f"running (pid {', '.join(map(str, self.pids))})" if self.pids else "not running"
+        return f"{installed}, {running}"
+
+
+@dataclass(frozen=True)
 class Option:
     """A daemon option's effective value and where it was set."""
 
@@ -337,6 +363,22 @@ class Facts:
         if audit["loaded_error"]:
             raise Undecidable(f"auditctl -l failed ({audit['loaded_error']}) and no rule files were found: re-run with --sudo")
         return [], "no auditctl and no rule files in /etc/audit"
+
+    def audit_rules_unloaded(self) -> str | None:
+        """Why the loaded audit rules were not read when audit_rules() comes from rule files
+        alone (None when it does not): the verdict then rests on files that may not be loaded."""
+        audit = self.snapshot["audit"]
+        if audit["loaded"] is not None or not audit["files"]:
+            return None
+        if audit["loaded_error"]:
+            return f"auditctl -l failed: {audit['loaded_error']}"
+        if self.target_root != "/":
+            return "auditctl -l is not run on a host mounted with --root"
+        return "auditctl is not installed"
+
+    @property
+    def audit_daemon(self) -> AuditDaemon:
+        return AuditDaemon(**self.snapshot["audit"].get("daemon") or {})
 
     # --- daemon
     @property

@@ -119,10 +119,13 @@ fi
 read_path /proc/1/mountinfo
 [ "$_rc" = 0 ] || read_path /proc/self/mountinfo
 
-# --- audit rules: the loaded set and the files that load them
+# --- audit rules: the loaded set, the files that load them, and the daemon that would
 if command -v auditctl >/dev/null 2>&1 && [ -z "$R" ]; then
 	run auditctl auditctl -l
 fi
+for p in /sbin/auditd /usr/sbin/auditd; do
+	stat_path "$p"
+done
 read_path /etc/audit/audit.rules
 for f in "$R"/etc/audit/rules.d/*.rules; do
 	[ -e "$f" ] && read_path "${f#"$R"}"
@@ -175,11 +178,17 @@ for t in tcp tcp6; do
 	[ -r "$R/proc/net/$t" ] && run "listen:$t" grep -E '^ *[0-9]+: [0-9A-F]+:[0-9A-F]+ [0-9A-F]+:[0-9A-F]+ 0A ' "$R/proc/net/$t"
 done
 
-# --- every dockerd process (command line, owner, --config-file), and which cgroup any sshd is in
+# --- every dockerd process (command line, owner, --config-file), which cgroup any sshd is in,
+# and whether an audit daemon runs ("processes" says the process table was there to look at)
+[ -d "$R/proc/1" ] && frame o 0 processes ""
 for d in "$R"/proc/[0-9]*; do
 	_c=
 	{ read -r _c <"$d/comm"; } 2>/dev/null
 	_pid=${d##*/}
+	if [ "$_c" = auditd ]; then
+		frame o 0 "process:auditd:$_pid" ""
+		continue
+	fi
 	if [ "$_c" = sshd ]; then
 		run "cgroup:$_pid" cat "$d/cgroup"
 		continue

@@ -182,7 +182,24 @@ def _audit(records: dict[str, Record]) -> dict[str, Any]:
     for name, record in records.items():
         if name.startswith("read:/etc/audit/") and record.ok:
             audit["files"][name[5:]] = rules(record.text)
+    audit["daemon"] = _audit_daemon(records)
     return audit
+
+
+AUDITD_BINARIES = ("/sbin/auditd", "/usr/sbin/auditd")
+
+
+def _audit_daemon(records: dict[str, Record]) -> dict[str, Any]:
+    """Whether an audit daemon is installed (its binary) and running (a process named auditd);
+    None where the probe could not look (no process table under --root)."""
+    binaries = [path for path in AUDITD_BINARIES if f"stat:{path}" in records]
+    installed = next((path for path in binaries if records[f"stat:{path}"].ok), None)
+    running = sorted(int(name.rsplit(":", 1)[1]) for name in records if name.startswith("process:auditd:"))
+    return {
+        "binary": installed,
+        "installed": bool(installed) if binaries else None,
+        "pids": running if "processes" in records else None,
+    }
 
 
 def _json_values(record: Record | None, what: str, errors: list[str]) -> list[Any]:

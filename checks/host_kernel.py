@@ -113,6 +113,21 @@ def audit_covers(rule: str, path: str) -> bool:
     return any(path == w or path.startswith(w.rstrip("/") + "/") for w in _watched_paths(rule))
 
 
+def judge_rule_files(facts: Facts, path: str, covering: list[str], unloaded: str, evidence: list[Evidence]) -> Outcome:
+    """The verdict when the loaded rules could not be read: a rule file watches nothing unless
+    an audit daemon loads it, and even then the verdict rests on files, not the kernel's rules."""
+    daemon = facts.audit_daemon
+    evidence = [*evidence, Evidence("audit daemon", daemon.describe()), Evidence("loaded rules", unloaded)]
+    if covering and daemon.absent:
+        return failed(f"{path} is watched only in rule files, and no audit daemon is installed or running to load them: nothing audits it", evidence)
+    if covering and not daemon.known:
+        return manual(f"{path} is watched in rule files, but the snapshot does not say whether an audit daemon loads them: scan the host again", evidence)
+    confirm = "the verdict rests on the rule files; confirm it with --sudo (as root the probe reads the loaded rules with auditctl -l)"
+    if covering:
+        return passed(f"{path} is watched in the rule files and an audit daemon is present; {confirm}", evidence)
+    return failed(f"no audit rule watches {path}; {confirm}", evidence)
+
+
 def first_of(*paths: str) -> Callable[[Facts], str]:
     def locate(facts: Facts) -> str:
         found = facts.first_present(*paths)
@@ -152,9 +167,11 @@ def audited(what: str, locate: Callable[[Facts], str | None]) -> Callable[[Facts
             return not_applicable(f"{path} does not exist", [Evidence(path, "absent")])
         rules, source = facts.audit_rules()
         covering = [r for r in rules if audit_covers(r, path)]
-        if covering:
-            return passed(f"{path} is audited", [Evidence(source, covering)])
-        return failed(f"no audit rule watches {path}", [Evidence(source, f"{len(rules)} rules, none for {path}")])
+        evidence = [Evidence(source, covering or f"{len(rules)} rules, none for {path}")]
+        unloaded = facts.audit_rules_unloaded()
+        if unloaded is None:
+            return passed(f"{path} is audited", evidence) if covering else failed(f"no audit rule watches {path}", evidence)
+        return judge_rule_files(facts, path, covering, unloaded, evidence)
 
     return judge
 

@@ -8,15 +8,19 @@ from dockbench import checks
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Status
 from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.probe import Record
 from dockbench.benchmark.runner import run_check
 from tests.recorded import (
     absent,
+    build,
     docker_not_installed,
     docker_unreachable,
     judge,
     observed,
     present,
+    recorded_records,
     recorded_snapshot,
+    stat_record,
 )
 
 NO_RULES = "no auditctl and no rule files in /etc/audit"
@@ -273,13 +277,50 @@ def test_audit_rule_for_another_path_does_not_count(check_id, path, rule):
     assert observed(outcome) == [("auditctl -l", f"1 rules, none for {path}")]
 
 
-def test_audit_rule_files_count_when_auditctl_is_not_available():
+RULE_FILE = "/etc/audit/rules.d/docker.rules"
+CONTAINERD_RULE = "-w /usr/bin/containerd -p wa -k docker"
+CONFIRM = "the verdict rests on the rule files; confirm it with --sudo (as root the probe reads the loaded rules with auditctl -l)"
+
+
+def rule_files_only(daemon, loaded_error=None):
+    """The recorded host with a rule file watching containerd, its loaded rules unread."""
     snap = recorded_snapshot()
-    rule = "-w /usr/bin/containerd -p wa -k docker"
-    snap["audit"]["files"] = {"/etc/audit/rules.d/docker.rules": [rule]}
+    snap["audit"]["files"] = {RULE_FILE: [CONTAINERD_RULE]}
+    snap["audit"]["loaded_error"] = loaded_error
+    if daemon is not None:
+        snap["audit"]["daemon"] = daemon
+    return snap
+
+
+def test_audit_rule_files_without_an_audit_daemon_audit_nothing():
+    outcome = judge(rule_files_only({"binary": None, "installed": False, "pids": []}), "host-audit-containerd")
+    assert (outcome.status, outcome.message) == (Status.FAIL, "/usr/bin/containerd is watched only in rule files, and no audit daemon is installed or running to load them: nothing audits it")
+    assert observed(outcome) == [(f"rule files {RULE_FILE}", [CONTAINERD_RULE]), ("audit daemon", "not installed, not running"), ("loaded rules", "auditctl is not installed")]
+
+
+def test_audit_rule_files_count_with_an_audit_daemon_and_say_how_to_confirm():
+    snap = rule_files_only({"binary": "/usr/sbin/auditd", "installed": True, "pids": [812]}, loaded_error="You must be root to run this program.")
     outcome = judge(snap, "host-audit-containerd")
-    assert outcome.status is Status.PASS
-    assert observed(outcome) == [("rule files /etc/audit/rules.d/docker.rules", [rule])]
+    assert (outcome.status, outcome.message) == (Status.PASS, f"/usr/bin/containerd is watched in the rule files and an audit daemon is present; {CONFIRM}")
+    assert observed(outcome)[1:] == [("audit daemon", "installed at /usr/sbin/auditd, running (pid 812)"), ("loaded rules", "auditctl -l failed: You must be root to run this program.")]
+    outcome = judge(snap, "host-audit-runc")
+    assert (outcome.status, outcome.message) == (Status.FAIL, f"no audit rule watches /usr/bin/runc; {CONFIRM}")
+
+
+def test_the_audit_daemon_fact_from_probe_records():
+    records = recorded_records()
+    records["stat:/sbin/auditd"] = Record(rc=1, err=b"stat: cannot statx '/sbin/auditd': No such file or directory")
+    records["stat:/usr/sbin/auditd"] = stat_record("file", 0o750, 0, 0, 141352)
+    records["processes"], records["process:auditd:812"] = Record(rc=0), Record(rc=0)
+    assert build(records)["audit"]["daemon"] == {"binary": "/usr/sbin/auditd", "installed": True, "pids": [812]}
+    del records["processes"], records["process:auditd:812"], records["stat:/usr/sbin/auditd"]
+    assert build(records)["audit"]["daemon"] == {"binary": None, "installed": False, "pids": None}  # no process table (--root)
+
+
+def test_audit_rule_files_in_a_snapshot_that_predates_the_audit_daemon_fact_need_a_person():
+    outcome = judge(rule_files_only(None), "host-audit-containerd")
+    assert outcome.status is Status.MANUAL
+    assert outcome.message.endswith("but the snapshot does not say whether an audit daemon loads them: scan the host again")
 
 
 def test_audit_loaded_rules_win_over_rule_files_not_yet_loaded():

@@ -57,6 +57,7 @@ def host_tree():
     put(root, "/etc/docker/tls/server-key.pem", "PRIVATE-KEY-MARKER\n", 0o600)
     put(root, "/etc/docker/certs.d/reg.example:5000/ca.crt", "cert", 0o644, uid=1000)
     put(root, "/etc/audit/rules.d/docker.rules", "# docker\n-w /etc/docker -p wa -k docker\n", 0o640)
+    put(root, "/usr/sbin/auditd", "#!/bin/sh\n", 0o750)  # an audit daemon is installed to load it
     put(root, "/root/.docker/config.json", json.dumps({"auths": {"reg.example:5000": {"auth": TOKEN}}}), 0o600)
     put(root, "/home/alice/.docker/config.json", json.dumps({"auths": {"reg.example:5000": {}}, "credsStore": "pass"}), 0o600, uid=1000, gid=1000)
     sock_path = root / "var/run/docker.sock"
@@ -104,7 +105,10 @@ def test_scan_with_root_judges_the_tree(host_tree, tmp_path):
     assert verdict("daemon-log-level-info")[0] == "FAIL"
     assert verdict("registry-no-insecure") == ("FAIL", [("/etc/docker/daemon.json", ["10.1.2.3:5000", "127.0.0.1:5000"])])
     assert verdict("registry-credentials-not-plaintext") == ("FAIL", [("/root/.docker/config.json", ["reg.example:5000"])])
-    assert verdict("host-audit-etc-docker") == ("PASS", [("rule files /etc/audit/rules.d/docker.rules", ["-w /etc/docker -p wa -k docker"])])
+    assert verdict("host-audit-etc-docker") == ("PASS", [("rule files /etc/audit/rules.d/docker.rules", ["-w /etc/docker -p wa -k docker"]),
+                                                         ("audit daemon", "installed at /usr/sbin/auditd, running state unknown"),
+                                                         ("loaded rules", "auditctl -l is not run on a host mounted with --root")])
+    assert "the verdict rests on the rule files; confirm it with --sudo" in results["host-audit-etc-docker"]["message"]
     assert verdict("host-audit-daemon-json")[0] == "PASS"  # watched through its directory
     assert verdict("host-audit-dockerd")[0] == "NOT_APPLICABLE"
     assert verdict("host-docker-group-members") == ("MANUAL", [("docker group", ["alice"])])
@@ -114,6 +118,17 @@ def test_scan_with_root_judges_the_tree(host_tree, tmp_path):
     for path in (out, facts_out):
         text = path.read_text()
         assert TOKEN not in text and "PRIVATE-KEY-MARKER" not in text
+
+
+def test_audit_rule_files_with_no_audit_daemon_to_load_them_do_not_pass(host_tree, tmp_path):
+    (host_tree / "usr/sbin/auditd").unlink()
+    out = tmp_path / "report.json"
+    done = dockbench("scan", "--root", host_tree, "--include", "host-audit-etc-docker", "-o", out, "-q", "--fail-on", "never")
+    assert done.returncode == 0, done.stderr
+    result = by_id(load_report(out))["host-audit-etc-docker"]
+    assert result["status"] == "FAIL"
+    assert result["message"] == "/etc/docker is watched only in rule files, and no audit daemon is installed or running to load them: nothing audits it"
+    assert {"subject": "audit daemon", "observed": "not installed, running state unknown"} in result["evidence"]
 
 
 def test_malformed_daemon_json_is_reported_and_the_scan_goes_on(host_tree, tmp_path):

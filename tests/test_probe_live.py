@@ -35,6 +35,15 @@ def test_every_posix_shell_gives_the_same_records(docker_daemon, shell):
     assert stable(run_probe(shell, docker_daemon.host)) == reference
 
 
+def test_the_probe_looks_for_an_audit_daemon(docker_daemon):
+    records = run_probe(["sh", "-s"], docker_daemon.host)
+    facts = snapshot.build(records, target={"name": "t", "transport": "local", "root": "/", "docker_host": docker_daemon.host})
+    daemon = facts["audit"]["daemon"]
+    running = subprocess.run(["pgrep", "-x", "auditd"], capture_output=True, text=True).stdout.split()
+    assert daemon["pids"] == sorted(int(p) for p in running)  # the process table was read, and named auditd or not
+    assert daemon["installed"] is any(os.path.exists(p) for p in ("/sbin/auditd", "/usr/sbin/auditd"))
+
+
 def test_docker_calls_do_not_grow_with_the_number_of_containers(containers, tmp_path):
     wrapper_dir = tmp_path / "bin"
     wrapper_dir.mkdir()
