@@ -213,6 +213,25 @@ class Image:
         return text[len("#(nop)") :].strip() if text.startswith("#(nop)") else "RUN " + text
 
 
+@dataclass(frozen=True)
+class ImageHistory:
+    """Build steps per image id, read from the image configs the daemon keeps; `state` is
+    "read", or why they could not be ("unreadable" without root, "absent" with containerd's
+    image store, "not_collected" in an older snapshot), with `reason` saying it in words."""
+
+    state: str
+    store: str | None
+    reason: str | None
+    images: dict[str, list[str]]
+
+    @property
+    def read(self) -> bool:
+        return self.state == "read"
+
+
+HISTORY_NOT_COLLECTED: dict[str, Any] = {"state": "not_collected", "store": None, "reason": "the probe did not read image configs (an older snapshot)", "images": {}}
+
+
 # dockerd flags that take no value: "--icc" means true, "--icc=false" false; "--icc false" is
 # not a thing (Go's flag parser would read "false" as a stray argument).
 BOOLEAN_FLAGS = frozenset(
@@ -496,6 +515,10 @@ class Facts:
         """Container id -> command names (/proc/PID/comm) of its processes, seen from the host;
         None when the snapshot predates these facts."""
         return self.snapshot.get("container_processes")
+
+    @property
+    def image_history(self) -> ImageHistory:
+        return ImageHistory(**(self.docker.get("image_history") or HISTORY_NOT_COLLECTED))
 
     @property
     def networks(self) -> list[dict[str, Any]]:

@@ -66,6 +66,18 @@ inspect_all() {
 	printf '%s\n' "$2" | xargs $T docker "$1" inspect
 }
 
+# image_configs: every image's config (its build history) from the daemon's image store, one
+# record per store, whatever the number of images; the store is readable by root only.
+image_configs() {
+	_dr=$($T docker info --format '{{.DockerRootDir}}' 2>/dev/null) || return
+	stat_path "$_dr/image"
+	[ "$_rc" = 0 ] || return
+	frame o 0 image-store "$_dr/image"
+	for _d in "$R$_dr"/image/*/imagedb/content/sha256; do
+		[ -d "$_d" ] && run "image-configs:${_d#"$R"}" grep -r '' "$_d"
+	done
+}
+
 frame o 0 probe "1 $DB_ROUND"
 
 if [ -n "$DB_DOCKER_HOST" ]; then
@@ -221,7 +233,10 @@ if [ "$_rc" = 0 ]; then
 	_ids=$($T docker ps -aq --no-trunc)
 	[ -n "$_ids" ] && run docker:containers inspect_all container "$_ids"
 	_ids=$($T docker image ls -aq --no-trunc | sort -u)
-	[ -n "$_ids" ] && run docker:images inspect_all image "$_ids"
+	if [ -n "$_ids" ]; then
+		run docker:images inspect_all image "$_ids"
+		image_configs
+	fi
 	_ids=$($T docker network ls -q --no-trunc)
 	[ -n "$_ids" ] && run docker:networks inspect_all network "$_ids"
 fi

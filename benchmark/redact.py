@@ -67,6 +67,40 @@ def build_step(cmd: list[Any]) -> list[Any]:
     return out
 
 
+_SHELL = "/bin/sh -c "
+_BUILDKIT = "# buildkit"
+
+
+def history_step(created_by: str) -> str:
+    """A build step from an image's history as Dockerfile text, with declared values dropped.
+
+    The classic builder records "/bin/sh -c #(nop) ADD file:… in /" and "|1 K=v /bin/sh -c CMD"
+    (a RUN with its build arguments); BuildKit records "RUN |1 K=v /bin/sh -c CMD # buildkit"
+    and "ADD src /dst # buildkit". Both become "ADD …" and "RUN CMD"; ENV, LABEL and ARG keep
+    their names only, build arguments vanish.
+    """
+    text = created_by.strip()
+    if text.endswith(_BUILDKIT):
+        text = text[: -len(_BUILDKIT)].rstrip()
+    run = text.startswith("RUN ")
+    if run:
+        text = text[4:].lstrip()
+    count = re.match(r"\|(\d+)\s+", text)
+    if count:  # "|2 K=v K2=v2 rest": the values of build arguments (spaces and all) are never kept
+        rest = text[count.end() :]
+        at = rest.find(_SHELL)
+        text = rest[at:] if at >= 0 else " ".join(rest.split(" ")[int(count.group(1)) :])
+    if text.startswith(_SHELL):
+        text = text[len(_SHELL) :].strip()
+        text = text[len("#(nop)") :].strip() if text.startswith("#(nop)") else "RUN " + text
+    elif run or count:
+        text = "RUN " + text
+    match = _DECLARATION.match(text)
+    if match:
+        text = match["head"] + _names_only(match["body"], bare_names=match["keyword"] == "ARG")
+    return scrub_url(text)
+
+
 def scrub(value: Any) -> Any:
     """Copy a JSON value, masking values under secret-looking keys and URL passwords.
 

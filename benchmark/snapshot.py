@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dockbench.benchmark import probe, redact, systemd
-from dockbench.benchmark.facts import flag_values
+from dockbench.benchmark.facts import HISTORY_NOT_COLLECTED, flag_values
 from dockbench.benchmark.probe import Record
 from dockbench.benchmark.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
 
@@ -202,6 +202,49 @@ def _audit_daemon(records: dict[str, Record]) -> dict[str, Any]:
     }
 
 
+_IMAGE_CONFIG_LINE = re.compile(r"(?P<path>[^\n]*/sha256/(?P<hex>[0-9a-f]{64})):(?P<text>.*)")
+
+
+def _image_history(records: dict[str, Record], root_dir: str | None) -> dict[str, Any]:
+    """Each image's build steps from the configs in the daemon's image store (`grep -r ''` of
+    image/*/imagedb/content/sha256, so "PATH:line" per line). Only the steps are kept, with
+    declared values dropped: a config also holds the image's environment values."""
+    history: dict[str, Any] = dict(HISTORY_NOT_COLLECTED, images={})
+    stat_record = records.get(f"stat:{root_dir}/image") if root_dir else None
+    if stat_record is None:
+        return history
+    store = f"{root_dir}/image"
+    history["store"] = store
+    if not stat_record.ok:
+        state = _failure_state(stat_record.error_text)
+        history.update(state=state, reason=f"{store} is readable by root only ({stat_record.error_text}): re-run with --sudo" if state == "unreadable" else f"{store}: {stat_record.error_text}")
+        return history
+    texts: dict[str, list[str]] = {}
+    problems = []
+    for name, record in records.items():
+        if not name.startswith("image-configs:"):
+            continue
+        if record.error_text:
+            problems.append(record.error_text.splitlines()[0])
+        for line in record.text.split("\n"):
+            match = _IMAGE_CONFIG_LINE.fullmatch(line)
+            if match:  # grep prefixes every line, also those of a pretty-printed config
+                texts.setdefault("sha256:" + match["hex"], []).append(match["text"])
+    if not any(name.startswith("image-configs:") for name in records):
+        history.update(state="absent", reason=f"{store} has no imagedb: the daemon keeps images in containerd's image store")
+        return history
+    for image_id, lines in texts.items():
+        try:
+            config = json.loads("\n".join(lines))
+            steps = [redact.history_step(str(step.get("created_by") or "")) for step in config.get("history") or [] if isinstance(step, dict)]
+        except (ValueError, AttributeError) as exc:
+            problems.append(f"{image_id}: config is not JSON ({exc})")
+            continue
+        history["images"][image_id] = [step for step in steps if step]
+    history.update(state="read", reason="; ".join(problems) or None)
+    return history
+
+
 def _json_values(record: Record | None, what: str, errors: list[str]) -> list[Any]:
     """Every JSON value in a record's output: one, an array, or several in a row (one per line,
     or one array per xargs batch)."""
@@ -377,6 +420,8 @@ def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, An
     docker["version"] = redact.scrub(_json_document(records.get("docker:version"), "docker version", errors))
     for key in ("containers", "images", "networks"):
         docker[key] = redact.scrub(_json_list(records.get("docker:" + key), f"docker {key} inspect", errors))
+    if docker["images"]:
+        docker["image_history"] = _image_history(records, (docker["info"] or {}).get("DockerRootDir"))
     nodes = records.get("docker:nodes")
     if nodes is not None:
         docker["nodes"] = _json_list(nodes, "docker node ls", errors)

@@ -1,9 +1,10 @@
 """Images: where they come from, how they were built, and what a reviewer must look at.
 
 The facts are one batched `docker image inspect` of every local image (`docker image ls -a`),
-with environment values already dropped. Build history (`docker history`) costs one call per
-image, so it is not collected; the classic builder's intermediate images do record each step
-in ContainerConfig.Cmd (values of ENV/LABEL/ARG dropped), and those steps are used where present.
+with environment values already dropped, and each image's build history, read from the image
+configs in the daemon's image store (one read for all images; root only). Where that store could
+not be read, the classic builder's intermediate images still record each step in
+ContainerConfig.Cmd (values of ENV/LABEL/ARG dropped), and those steps are shown for review.
 
 Most of these recommendations need a person or an image scanner: they return MANUAL with the
 image inventory (ids, tags, creation dates, which containers use them) a reviewer starts from.
@@ -304,6 +305,34 @@ def history_review(facts: Facts, lead: Callable[[str], bool], what: str, task: s
     return manual(f"{len(leads)} of {count(recorded, 'image')} with recorded build steps {what}; {len(unrecorded)} record none: {task}", evidence)
 
 
+def base_rootfs(index: int, step: str) -> bool:
+    """The ADD that unpacks a base image's root filesystem: the first step, into /."""
+    return index == 0 and step.startswith("ADD ") and step.split()[-1] == "/"
+
+
+def history_verdict(facts: Facts, lead: Callable[[str], bool], what: str, task: str, ignore: Callable[[int, str], bool] = lambda i, s: False) -> Outcome:
+    """FAIL naming each image with a build step matching `lead`; PASS when every local image's
+    history was read and none has one. Where the history could not be read: MANUAL with the
+    classic builder's leads, saying why."""
+    images = local_images(facts)
+    if not images:
+        return not_applicable("no local images")
+    history = facts.image_history
+    if not history.read:
+        review = history_review(facts, lead, what, task)
+        return manual(f"{review.message} (build history not read: {history.reason})", [*review.evidence, Evidence("build history", history.reason)])
+    read = [i for i in images if i.id in history.images]
+    unread = [i.name for i in images if i.id not in history.images]
+    hits = [Evidence(i.name, found) for i in read for found in [[s for n, s in enumerate(history.images[i.id]) if lead(s) and not ignore(n, s)]] if found]
+    evidence = [Evidence("build history", f"{count(len(read), 'image')} read from the image configs in {history.store}")]
+    evidence += [Evidence("no config found", unread)] if unread else []
+    if hits:
+        return failed(f"{len(hits)} of {count(len(read), 'local image')} {what}", hits + evidence)
+    if unread:
+        return manual(f"none of {count(len(read), 'image')} with a build history {what}; {len(unread)} have no config in {history.store}: {task}", evidence)
+    return passed(f"none of {count(len(read), 'local image')} {what}", evidence)
+
+
 @check(
     "image-no-update-alone",
     title="Package index updates are not run alone in a Dockerfile step",
@@ -317,7 +346,7 @@ def update_alone(facts: Facts) -> Outcome:
     def lone_update(step: str) -> bool:
         return step.startswith("RUN ") and bool(_INDEX_UPDATE.search(step)) and not _INSTALL.search(_INDEX_UPDATE.sub("", step))
 
-    return history_review(facts, lone_update, "update a package index without installing in the same step", HISTORY_TASK)
+    return history_verdict(facts, lone_update, "update a package index without installing in the same step", HISTORY_TASK)
 
 
 @check(
@@ -330,7 +359,8 @@ def update_alone(facts: Facts) -> Outcome:
     remediation="Replace ADD with COPY; fetch remote files with a checksummed download step instead.",
 )
 def copy_not_add(facts: Facts) -> Outcome:
-    return history_review(facts, lambda step: step.startswith("ADD "), "were built with ADD", HISTORY_TASK)
+    """A base image's root filesystem is unpacked with ADD by design: that first step is not counted."""
+    return history_verdict(facts, lambda step: step.startswith("ADD "), "were built with ADD", HISTORY_TASK, ignore=base_rootfs)
 
 
 def secret_leads(image: Image) -> list[str]:

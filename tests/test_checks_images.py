@@ -37,6 +37,7 @@ from tests.recorded import (
     observed,
     recorded_records,
     recorded_snapshot,
+    stat_record,
 )
 
 BASE_ID = "sha256:91e3138368bb14227b42fa0766b7859d793a292b08809a8920683e3fb492e42b"
@@ -245,6 +246,10 @@ def test_healthcheck_without_selected_containers_is_not_applicable():
 
 # --- 4.7 / 4.9 build steps, 4.10 secrets
 
+# The recorded snapshot predates reading image configs: 4.7 and 4.9 fall back to review, and say why.
+NOT_READ = "the probe did not read image configs (an older snapshot)"
+WHY = f" (build history not read: {NOT_READ})"
+
 
 def test_build_steps_lead_to_update_alone_and_add():
     snap = with_images(*CLASSIC_BUILD, PULLED)
@@ -252,9 +257,9 @@ def test_build_steps_lead_to_update_alone_and_add():
     assert (update.status, update.message) == (
         Status.MANUAL,
         "1 of 1 image with recorded build steps update a package index without installing in the same step; 2 record none: "
-        + "review their Dockerfiles, or docker history --no-trunc IMAGE",
+        + "review their Dockerfiles, or docker history --no-trunc IMAGE" + WHY,
     )
-    assert observed(update) == [("hist:1", ["RUN apt-get update"]), ("no build steps recorded", ["busybox:latest", BASE])]
+    assert observed(update) == [("hist:1", ["RUN apt-get update"]), ("no build steps recorded", ["busybox:latest", BASE]), ("build history", NOT_READ)]
     add = judge(snap, "image-copy-not-add")
     assert add.message.startswith("1 of 1 image with recorded build steps were built with ADD; 2 record none")
     assert observed(add)[0] == ("hist:1", ["ADD file:63e4fd53e0703f1e446126de2246bde90b0a09aeab29d54844d39e4eb74bc3c3 in /f.txt"])
@@ -264,7 +269,7 @@ def test_update_with_install_in_the_same_step_is_no_lead():
     together = [*CLASSIC_BUILD[:2], step(hexid(3), hexid(2), ["/bin/sh", "-c", "apt-get update && apt-get install -y curl"]), *CLASSIC_BUILD[3:]]
     outcome = judge(with_images(*together), "image-no-update-alone")
     assert outcome.message.startswith("0 of 1 image with recorded build steps update a package index")
-    assert observed(outcome) == [("no build steps recorded", [BASE])]
+    assert observed(outcome) == [("no build steps recorded", [BASE]), ("build history", NOT_READ)]
 
 
 @pytest.mark.parametrize("check_id", ["image-no-update-alone", "image-copy-not-add"])
@@ -272,9 +277,87 @@ def test_build_steps_not_recorded_anywhere(check_id):
     outcome = judge(recorded_snapshot(), check_id)
     assert (outcome.status, outcome.message) == (
         Status.MANUAL,
-        "none of 1 local image records its build steps (pulled, imported or built with BuildKit): review their Dockerfiles, or docker history --no-trunc IMAGE",
+        "none of 1 local image records its build steps (pulled, imported or built with BuildKit): review their Dockerfiles, or docker history --no-trunc IMAGE" + WHY,
     )
-    assert observed(outcome) == [("no build steps recorded", [BASE])]
+    assert observed(outcome) == [("no build steps recorded", [BASE]), ("build history", NOT_READ)]
+
+
+# The image configs in the daemon's image store, as `grep -r ''` of imagedb/content/sha256 prints
+# them. The base (`docker import`) records no step; "web" was built by BuildKit from an image
+# whose first step unpacked its root filesystem with ADD.
+STORE = "/tmp/dbt/data/image"
+CONFIGS = f"{STORE}/overlay2/imagedb/content/sha256"
+BUILDKIT_WEB = [
+    {"created_by": "ADD alpine-minirootfs-3.20.3-x86_64.tar.gz / # buildkit"},
+    {"created_by": "CMD [\"/bin/sh\"]", "empty_layer": True},
+    {"created_by": "ENV API_TOKEN=env-secret-value", "empty_layer": True},
+    {"created_by": "RUN |1 GITHUB_TOKEN=ghp-secret-value /bin/sh -c apk update # buildkit"},
+    {"created_by": "ADD https://example.com/app.tar.gz /srv/ # buildkit"},
+]
+
+
+def config_line(image_id, history, pretty=False):
+    config = {"architecture": "amd64", "config": {"Env": ["API_TOKEN=env-secret-value"]}, "history": history}
+    text = json.dumps(config, indent=1 if pretty else None)
+    return "".join(f"{CONFIGS}/{image_id.removeprefix('sha256:')}:{line}\n" for line in text.split("\n"))
+
+
+def with_history(*images, store_error=None, configs=True):
+    """The recorded host with more images and the image-configs records of the probe."""
+    records = recorded_records()
+    inspects = json.loads(records["docker:images"].text)
+    for image_id, _history, tags in images:
+        inspects.append(image_like_base(records, image_id, RepoTags=tags))
+    records["docker:images"] = Record(json.dumps(inspects).encode(), 0)
+    if store_error:
+        records[f"stat:{STORE}"] = Record(rc=1, err=store_error.encode())
+        return scanned(build(records))
+    records[f"stat:{STORE}"], records["image-store"] = stat_record("directory", 0o700, 0, 0, 4096), Record(STORE.encode(), 0)
+    if configs:
+        lines = config_line(BASE_ID, [{"created_by": "", "comment": "Imported from -"}]) + "".join(config_line(i, h, pretty=True) for i, h, _ in images)
+        records[f"image-configs:{CONFIGS}"] = Record(lines.encode(), 0)
+    return scanned(build(records))
+
+
+def test_build_history_from_image_configs_decides_4_7_and_4_9():
+    snap = with_history((hexid(8), BUILDKIT_WEB, ["web:2"]))
+    assert not any(secret in json.dumps(snap) for secret in SECRETS)
+    assert snap["docker"]["image_history"]["images"][hexid(8)][2:4] == ["ENV API_TOKEN=<redacted>", "RUN apk update"]
+    update = judge(snap, "image-no-update-alone")
+    assert (update.status, update.message) == (Status.FAIL, "1 of 2 local images update a package index without installing in the same step")
+    assert observed(update) == [("web:2", ["RUN apk update"]), ("build history", f"2 images read from the image configs in {STORE}")]
+    add = judge(snap, "image-copy-not-add")  # the root filesystem's ADD is by design; the URL one is not
+    assert (add.status, add.message) == (Status.FAIL, "1 of 2 local images were built with ADD")
+    assert observed(add)[0] == ("web:2", ["ADD https://example.com/app.tar.gz /srv/"])
+
+
+def test_build_history_without_lone_updates_or_add_passes():
+    clean = [BUILDKIT_WEB[0], {"created_by": "RUN /bin/sh -c apk update && apk add curl # buildkit"}, {"created_by": "COPY app /srv/ # buildkit"}]
+    snap = with_history((hexid(8), clean, ["web:3"]))
+    for check_id, what in (("image-no-update-alone", "update a package index without installing in the same step"), ("image-copy-not-add", "were built with ADD")):
+        outcome = judge(snap, check_id)
+        assert (outcome.status, outcome.message) == (Status.PASS, f"none of 2 local images {what}")
+        assert observed(outcome) == [("build history", f"2 images read from the image configs in {STORE}")]
+
+
+def test_an_image_whose_config_is_missing_leaves_it_to_a_person():
+    snap = with_history((hexid(8), BUILDKIT_WEB[:2], ["web:4"]))
+    del snap["docker"]["image_history"]["images"][hexid(8)]
+    outcome = judge(snap, "image-copy-not-add")
+    assert outcome.status is Status.MANUAL
+    assert outcome.message.startswith(f"none of 1 image with a build history were built with ADD; 1 have no config in {STORE}")
+    assert observed(outcome)[1] == ("no config found", ["web:4"])
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"store_error": f"stat: cannot statx '{STORE}': Permission denied"}, f"{STORE} is readable by root only (stat: cannot statx '{STORE}': Permission denied): re-run with --sudo"),
+    ({"configs": False}, f"{STORE} has no imagedb: the daemon keeps images in containerd's image store"),
+])
+def test_build_history_that_cannot_be_read_says_why(kwargs, reason):
+    outcome = judge(with_history((hexid(8), BUILDKIT_WEB, ["web:5"]), **kwargs), "image-no-update-alone")
+    assert outcome.status is Status.MANUAL
+    assert outcome.message.endswith(f" (build history not read: {reason})")
+    assert observed(outcome)[-1] == ("build history", reason)
 
 
 def test_secret_names_are_leads_and_their_values_never_reach_the_snapshot():
