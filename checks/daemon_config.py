@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockbench.benchmark.facts import INVALID_CONFIG_FINDING, Facts
+from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from dockbench.checks.catalog import check
 
@@ -29,7 +29,7 @@ def judge_option(facts: Facts, key: str, default: Any, want: Any, bad_message: s
 
 
 @check(
-    INVALID_CONFIG_FINDING,
+    "daemon-config-valid",  # the INVALID_CONFIG_FINDING that Facts.daemon_option points at
     title="The daemon's configuration file parses as daemon configuration",
     layer=Layer.DAEMON_CONFIG,
     severity=Severity.HIGH,

@@ -109,6 +109,12 @@ def with_file(records: dict[str, Record], path: str, content: str, mode: int = 0
     return records
 
 
+def unparsed(key: str) -> str:
+    """The ERROR of a check that needs option `key` from a daemon.json that does not parse: it
+    points at the one finding that reports the parse error."""
+    return f"{snapshot.DEFAULT_DAEMON_JSON} cannot be parsed, so the value it sets for {key} is unknown: see daemon-config-valid"
+
+
 def with_daemon_json(content: str, mode: int = 0o644) -> dict[str, Any]:
     """The recorded host's snapshot had /etc/docker/daemon.json held `content`."""
     return build(with_file(recorded_records(), DEFAULT_DAEMON_JSON, content, mode))

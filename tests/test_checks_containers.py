@@ -23,6 +23,7 @@ from tests.recorded import (
     judge,
     observed,
     recorded_snapshot,
+    unparsed,
     with_daemon_json,
 )
 from tests.test_checks_containers_extra import PER_CONTAINER
@@ -296,7 +297,7 @@ def test_no_new_privileges_daemon_wide_does_not_cover_an_explicit_opt_out():
 def test_no_new_privileges_with_malformed_daemon_json_errors():
     snap = with_daemon_json('{"no-new-privileges": tru}')
     outcome = judge(snap, "container-no-new-privileges")
-    assert (outcome.status, outcome.message) == (Status.ERROR, snap["daemon_config"]["error"])
+    assert (outcome.status, outcome.message) == (Status.ERROR, unparsed("no-new-privileges"))
 
 
 @pytest.mark.parametrize("user, offending", [("0", "User=0"), ("0:0", "User=0:0"), ("root:root", "User=root:root"), ("", "User=(unset: root)"), ("nobody", None), ("1000", None)])

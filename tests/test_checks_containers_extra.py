@@ -27,6 +27,7 @@ from tests.recorded import (
     observed,
     recorded_records,
     recorded_snapshot,
+    unparsed,
     with_daemon_json,
 )
 
@@ -410,7 +411,7 @@ def test_ulimits_with_unparsable_daemon_json_still_lists_overrides():
     outcome = judge(snap, "container-ulimits")
     assert outcome.status is Status.MANUAL
     assert observed(outcome)[0] == ("web", ["nofile=10:20"])
-    assert observed(outcome)[1][1] == "unknown: /etc/docker/daemon.json cannot be parsed, so the value it sets for default-ulimits is unknown: see daemon-config-valid"
+    assert observed(outcome)[1][1] == "unknown: " + unparsed("default-ulimits")
 
 
 # --- 5.23, 5.24 docker exec: history, not state

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dockbench import checks
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.facts import INVALID_CONFIG_FINDING, Facts
 from dockbench.benchmark.model import Status
 from dockbench.benchmark.probe import Record
 from dockbench.benchmark.runner import evaluate
@@ -20,6 +20,7 @@ from tests.recorded import (
     recorded_records,
     recorded_snapshot,
     stat_record,
+    unparsed,
     with_daemon_json,
 )
 
@@ -300,7 +301,7 @@ def test_malformed_daemon_json_errors_pointing_at_the_finding_that_reports_it(ch
     assert outcome.status is Status.ERROR
     key = {"daemon-log-level-info": "log-level", "daemon-iptables-enabled": "iptables", "daemon-userland-proxy-disabled": "userland-proxy",
            "daemon-no-new-privileges": "no-new-privileges"}[check_id]
-    assert outcome.message == f"{DAEMON_JSON} cannot be parsed, so the value it sets for {key} is unknown: see daemon-config-valid"
+    assert outcome.message == unparsed(key)
 
 
 def test_malformed_daemon_json_is_one_failing_finding_with_the_parse_error():
@@ -313,6 +314,10 @@ def test_malformed_daemon_json_is_one_failing_finding_with_the_parse_error():
     assert [r["id"] for r in results if "Expecting property name" in json.dumps(r)] == ["daemon-config-valid"]
     errors = [r for r in results if r["status"] == "ERROR"]
     assert len(errors) > 10 and all(r["message"].endswith(": see daemon-config-valid") for r in errors)
+
+
+def test_the_finding_dependent_checks_point_at_is_a_registered_check():
+    assert checks.load().get(INVALID_CONFIG_FINDING).meta.id == "daemon-config-valid"
 
 
 def test_daemon_config_valid_passes_on_json_and_is_not_applicable_without_a_file():

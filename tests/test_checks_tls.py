@@ -13,6 +13,7 @@ from tests.recorded import (
     observed,
     present,
     recorded_snapshot,
+    unparsed,
     unreadable,
     with_daemon_json,
 )
@@ -139,7 +140,7 @@ def test_tcp_malformed_daemon_json_errors():
     snap["daemon"]["argv"] = ["dockerd"]
     outcome = judge(snap, "tls-tcp-requires-client-certs")
     assert outcome.status is Status.ERROR
-    assert outcome.message == snap["daemon_config"]["error"]
+    assert outcome.message == unparsed("hosts")
 
 
 # --- tls-*-owner / tls-*-mode
@@ -244,7 +245,7 @@ def test_tls_file_not_stated_by_the_probe_errors():
 def test_tls_files_malformed_daemon_json_errors():
     snap = with_daemon_json('{"tlscacert": ')
     outcome = judge(snap, "tls-ca-cert-owner")
-    assert (outcome.status, outcome.message) == (Status.ERROR, snap["daemon_config"]["error"])
+    assert (outcome.status, outcome.message) == (Status.ERROR, unparsed("tlscacert"))
 
 
 def test_tls_files_decided_when_the_daemon_does_not_answer():
@@ -424,4 +425,4 @@ def test_api_checks_malformed_daemon_json_errors(check_id):
     snap = with_daemon_json('{"hosts": ["tcp://0.0.0.0:2375"')
     snap["daemon"]["argv"] = ["dockerd"]
     outcome = judge(snap, check_id)
-    assert (outcome.status, outcome.message) == (Status.ERROR, snap["daemon_config"]["error"])
+    assert (outcome.status, outcome.message) == (Status.ERROR, unparsed("hosts"))

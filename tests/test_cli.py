@@ -49,10 +49,23 @@ def test_checks_list_json_and_table():
     assert privileged["module"] == "dockbench.checks.containers.privileges"
     assert next(c for c in listed if c["id"] == "perm-docker-sock-owner")["module"] == "dockbench.checks.socket_permissions"
     table = dockbench("checks", "list").stdout.splitlines()
-    assert table[0].split() == ["id", "cis", "layer", "level", "severity", "module", "title"]
+    assert table[0].split() == ["id", "cis", "layer", "level", "severity", "module", "cis-1.7.0", "cis-1.6.0", "title"]
     assert len(table) == len(listed) + 1
     row = next(line.split() for line in table if line.startswith("host-audit-dockerd "))
-    assert row[5] == "dockbench.checks.host_kernel" and " ".join(row[6:]) == "Changes to the dockerd binary are audited"
+    assert row[5] == "dockbench.checks.host_kernel" and " ".join(row[8:]) == "Changes to the dockerd binary are audited"
+
+
+def test_checks_list_shows_each_checks_id_under_every_version():
+    listed = {c["id"]: c for c in json.loads(dockbench("checks", "list", "--format", "json").stdout)}
+    assert listed["tls-tcp-requires-client-certs"]["cis_by_benchmark"] == {"cis-docker-1.8.0": ["2.8"], "cis-docker-1.7.0": ["2.7"], "cis-docker-1.6.0": ["2.7"]}
+    assert listed["daemon-storage-driver-not-devicemapper"]["cis_by_benchmark"] == {"cis-docker-1.8.0": ["2.7"], "cis-docker-1.7.0": [], "cis-docker-1.6.0": []}
+    assert listed["daemon-config-valid"]["cis_by_benchmark"] == {"cis-docker-1.8.0": [], "cis-docker-1.7.0": [], "cis-docker-1.6.0": []}
+    old = dockbench("checks", "list", "--benchmark", "cis-docker-1.6.0").stdout.splitlines()
+    assert old[0].split()[:8] == ["id", "cis", "layer", "level", "severity", "module", "cis-1.8.0", "cis-1.7.0"]
+    row = next(line.split() for line in old if line.startswith("tls-tcp-requires-client-certs "))
+    assert (row[1], row[6], row[7]) == ("2.7", "2.8", "2.7")
+    row = next(line.split() for line in old if line.startswith("operations-image-sprawl "))
+    assert (row[1], row[3]) == ("6.1", "-")  # v1.6.0 states no level for 6.1
 
 
 class _Tty(io.StringIO):
