@@ -148,44 +148,31 @@ def no_new_privileges(facts: Facts) -> Outcome:
     return judge_option(facts, "no-new-privileges", False, True, "no-new-privileges is not set daemon-wide", "no-new-privileges is set daemon-wide")
 
 
-def storage_driver(facts: Facts) -> tuple[str | None, Evidence]:
-    """The driver the running daemon reports, else the configured one (None: neither is known)."""
-    if facts.docker_ok:
-        return facts.info.get("Driver"), Evidence("docker info", f"Driver={facts.info.get('Driver')}")
-    return configured(facts, "storage-driver", None)
-
-
 def judge_storage_driver(facts: Facts, bad: str) -> Outcome:
-    driver, evidence = storage_driver(facts)
-    if driver is None and not facts.docker_ok:
-        return not_applicable("the daemon is unreachable and no storage driver is configured", [evidence])
+    """FAIL when the daemon uses `bad`: the driver it reports, else the one configured."""
+    if facts.docker_ok:
+        driver, evidence = facts.info.get("Driver"), Evidence("docker info", f"Driver={facts.info.get('Driver')}")
+    else:
+        driver, evidence = configured(facts, "storage-driver", None)
+        if driver is None:
+            return not_applicable("the daemon is unreachable and no storage driver is configured", [evidence])
     if driver == bad:
         return failed(f"the daemon uses {bad}", [evidence])
     return passed(f"the daemon uses {driver}", [evidence])
 
 
-@check(
-    "daemon-storage-driver-not-aufs",
-    title="The aufs storage driver is not used",
-    layer=Layer.DAEMON_CONFIG,
-    severity=Severity.MEDIUM,
-    rationale="aufs is unmaintained, removed from current Docker releases and known to crash kernels.",
-    remediation='Switch to overlay2 ("storage-driver": "overlay2"), migrating images and volumes first.',
-)
-def not_aufs(facts: Facts) -> Outcome:
-    return judge_storage_driver(facts, "aufs")
-
-
-@check(
-    "daemon-storage-driver-not-devicemapper",
-    title="The devicemapper storage driver is not used",
-    layer=Layer.DAEMON_CONFIG,
-    severity=Severity.MEDIUM,
-    rationale="devicemapper is deprecated since Docker 18.09 and gone from Docker 25; in its default loop-lvm mode it is slow and can lose data when its thin pool fills.",
-    remediation='Switch to overlay2 ("storage-driver": "overlay2" in daemon.json, or remove --storage-driver devicemapper), migrating images and volumes first (docker save/load, volume backups).',
-)
-def not_devicemapper(facts: Facts) -> Outcome:
-    return judge_storage_driver(facts, "devicemapper")
+# Storage drivers not to use: (check id, driver, rationale, remediation)
+UNWANTED_DRIVERS = [
+    ("daemon-storage-driver-not-aufs", "aufs", "aufs is unmaintained, removed from current Docker releases and known to crash kernels.",
+     'Switch to overlay2 ("storage-driver": "overlay2"), migrating images and volumes first.'),
+    ("daemon-storage-driver-not-devicemapper", "devicemapper",
+     "devicemapper is deprecated since Docker 18.09 and gone from Docker 25; in its default loop-lvm mode it is slow and can lose data when its thin pool fills.",
+     'Switch to overlay2 ("storage-driver": "overlay2" in daemon.json, or remove --storage-driver devicemapper), migrating images and volumes first (docker save/load, volume backups).'),
+]
+for _id, _driver, _why, _fix in UNWANTED_DRIVERS:
+    check(_id, title=f"The {_driver} storage driver is not used", layer=Layer.DAEMON_CONFIG, severity=Severity.MEDIUM, rationale=_why, remediation=_fix)(
+        lambda facts, driver=_driver: judge_storage_driver(facts, driver)
+    )
 
 
 @check(
