@@ -7,7 +7,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from dockbench.benchmark import __version__
+from dockbench.benchmark import __version__, exit_codes
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
 
@@ -110,15 +110,12 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
     }
 
 
-FINDINGS, HOSTS_MISSED = 1, 4
-
-
 def exit_code(document: dict[str, Any], fail_on: str) -> int:
     """Bit 1: a result crossed the --fail-on threshold; bit 4: a sweep missed some hosts."""
     counts = document["summary"]["by_status"]
-    code = 0
+    code = exit_codes.OK
     if fail_on != "never" and (counts["FAIL"] or (fail_on == "error" and counts["ERROR"])):
-        code |= FINDINGS
+        code |= exit_codes.FINDINGS
     if document["kind"] == "sweep" and document["errors"]:
-        code |= HOSTS_MISSED
+        code |= exit_codes.HOSTS_MISSED
     return code

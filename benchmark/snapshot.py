@@ -12,10 +12,9 @@ import posixpath
 import re
 import shlex
 import stat
-from datetime import datetime, timezone
 from typing import Any
 
-from dockbench.benchmark import probe, redact, systemd
+from dockbench.benchmark import clock, probe, redact, systemd
 from dockbench.benchmark.facts import HISTORY_NOT_COLLECTED, flag_values
 from dockbench.benchmark.probe import Record
 from dockbench.benchmark.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
@@ -498,7 +497,7 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
     daemon = _daemon(records, files, users, target, units, notes)
     return {
         "facts_version": FACTS_VERSION,
-        "collected_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "collected_at": clock.stamp(),
         "target": target,
         "probe": {"uid": int(uid_text) if uid_text.isdigit() else None, "rounds": rounds, "notes": notes},
         "host": {
