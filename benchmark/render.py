@@ -535,16 +535,15 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
 class Format:
     name: str
     extension: str
-    description: str
     renderer: Callable[[dict[str, Any]], str]
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("json", ".json", "the report document itself (the source of truth)", render_json),
-    Format("html", ".html", "one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps", render_html),
-    Format("junit", ".xml", "JUnit XML for CI: a testsuite per host, a testcase per check", render_junit),
-    Format("csv", ".csv", "one row per host and check, for spreadsheets", render_csv),
-    Format("md", ".md", "a Markdown summary for tickets: counts, failures with evidence, unreachable hosts", render_md),
+    Format("json", ".json", render_json),    # the report document itself (the source of truth)
+    Format("html", ".html", render_html),    # one self-contained page: charts, filters, evidence; fleet matrix for sweeps
+    Format("junit", ".xml", render_junit),   # JUnit XML for CI: a testsuite per host, a testcase per check
+    Format("csv", ".csv", render_csv),       # one row per host and check, for spreadsheets
+    Format("md", ".md", render_md),          # a Markdown summary for tickets: counts, failures with evidence, unreachable hosts
 )}
 _EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".xml": "junit", ".csv": "csv", ".md": "md", ".markdown": "md"}
 

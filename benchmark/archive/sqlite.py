@@ -400,9 +400,5 @@ class SQLiteArchive(Archive):
                 problems.append(f"shared check metadata {ident} was edited: every host scan using it will not verify")
         return problems
 
-    def size(self) -> int:
-        """Bytes on disk (database, WAL)."""
-        return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-
     def close(self) -> None:
         self.db.close()
