@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark.model import Layer, Severity
-from dockbench.benchmark.report import STATUS_ORDER
+from dockbench.benchmark.report import STATUS_ORDER, score_of, score_text
 
 LAYER_ORDER = [layer.value for layer in Layer]
 SEVERITY_ORDER = [s.value for s in reversed(Severity)]  # critical first
@@ -106,11 +106,6 @@ def observed_lines(value: Any) -> str:
 
 def evidence_text(result: dict[str, Any], sep: str = "; ") -> str:
     return sep.join(f"{e['subject']}: {observed_text(e['observed'])}" for e in result.get("evidence", []))
-
-
-def score_of(counts: dict[str, int]) -> float | None:
-    decided = counts.get("PASS", 0) + counts.get("FAIL", 0)
-    return round(100.0 * counts.get("PASS", 0) / decided, 1) if decided else None
 
 
 def fleet_counts(document: dict[str, Any]) -> dict[str, int]:
@@ -264,10 +259,6 @@ def _md_counts(counts: dict[str, int]) -> str:
     return " · ".join(f"{STATUS_LABEL[s]} {counts.get(s, 0)}" for s in STATUS_ORDER)
 
 
-def _md_score(score: float | None) -> str:
-    return f"{score}%" if score is not None else "n/a"
-
-
 def _md_result(result: dict[str, Any], level: str = "###") -> list[str]:
     cis = ", ".join(cis_ids(result))
     lines = [f"{level} {result['status']} `{result['id']}`" + (f" (CIS {cis})" if cis else "") + f" [{result['severity']}]", "",
@@ -285,7 +276,7 @@ def _md_host(report: dict[str, Any]) -> list[str]:
     lines = [
         f"- target: {md(t['name'])} · host {md(t['hostname'])} · {md(t.get('os') or '?')} · kernel {md(t.get('kernel') or '?')} · {docker}" + (" (rootless)" if t.get("rootless") else ""),
         f"- scan {md(report['scan_id'])} · {report['started_at']} · dockbench {md(report['tool']['version'])} · {md(report['benchmark']['title'])}",
-        f"- **score {_md_score(summary['score'])}** · {_md_counts(summary['by_status'])} ({summary['total']} checks)",
+        f"- **score {score_text(summary['score'])}** · {_md_counts(summary['by_status'])} ({summary['total']} checks)",
         "",
     ]
     return lines
@@ -322,7 +313,7 @@ def render_md(document: dict[str, Any]) -> str:
     if hosts:
         lines += ["## Hosts, worst first", "", "| host | score | " + " | ".join(STATUS_LABEL[s] for s in STATUS_ORDER) + " |",
                   "| --- | ---: |" + " ---: |" * len(STATUS_ORDER)]
-        lines += [f"| {md(host_label(h))} | {_md_score(h['summary']['score'])} | " + " | ".join(str(h["summary"]["by_status"].get(s, 0)) for s in STATUS_ORDER) + " |" for h in hosts]
+        lines += [f"| {md(host_label(h))} | {score_text(h['summary']['score'])} | " + " | ".join(str(h["summary"]["by_status"].get(s, 0)) for s in STATUS_ORDER) + " |" for h in hosts]
         lines.append("")
     failing = _checks_across(hosts)
     bad = [c for c in failing if c["counts"]["FAIL"] or c["counts"]["ERROR"]]

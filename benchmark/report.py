@@ -20,6 +20,18 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("dockbench.benchmark").joinpath("schema/report.schema.json").read_text())
 
 
+def score_of(counts: dict[str, int]) -> float | None:
+    """The share of decided checks (PASS or FAIL) that passed, in percent to one decimal;
+    None when none was decided."""
+    decided = counts.get("PASS", 0) + counts.get("FAIL", 0)
+    return round(100.0 * counts.get("PASS", 0) / decided, 1) if decided else None
+
+
+def score_text(score: float | None) -> str:
+    """A score as the text outputs show it: 87.5% or n/a."""
+    return f"{score}%" if score is not None else "n/a"
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     by_status = {s: 0 for s in STATUS_ORDER}
     by_layer: dict[str, dict[str, int]] = {}
@@ -27,12 +39,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         by_status[result["status"]] += 1
         layer = by_layer.setdefault(result["layer"], {s: 0 for s in STATUS_ORDER})
         layer[result["status"]] += 1
-    decided = by_status["PASS"] + by_status["FAIL"]
     return {
         "total": len(results),
         "by_status": by_status,
         "by_layer": {layer.value: by_layer[layer.value] for layer in Layer if layer.value in by_layer},
-        "score": round(100.0 * by_status["PASS"] / decided, 1) if decided else None,
+        "score": score_of(by_status),
     }
 
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from dockbench.benchmark.report import STATUS_ORDER
+from dockbench.benchmark.report import STATUS_ORDER, score_text
 
 _COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
 _SHORT = {"NOT_APPLICABLE": "N/A"}
@@ -43,7 +43,7 @@ def _header(report: dict[str, Any]) -> list[str]:
 def _counts(report: dict[str, Any], paint: _Painter) -> list[str]:
     summary = report["summary"]
     cells = [paint(s, f"{_SHORT.get(s, s)} {summary['by_status'][s]}") for s in STATUS_ORDER]
-    score = f"score {summary['score']}%" if summary["score"] is not None else "score n/a"
+    score = f"score {score_text(summary['score'])}"
     lines = ["", "  ".join(cells) + f"   ({summary['total']} checks, {score})", ""]
     widths = [max(len(layer) for layer in summary["by_layer"] or ["layer"])] + [max(5, len(_SHORT.get(s, s))) for s in STATUS_ORDER]
     head = ["layer"] + [_SHORT.get(s, s) for s in STATUS_ORDER]

@@ -173,10 +173,6 @@ def _document(archive, entry, lite: bool = False) -> dict[str, Any]:
     return document
 
 
-def _score(value) -> str:
-    return f"{value}%" if value is not None else "n/a"
-
-
 def _info_dict(info) -> dict[str, Any]:
     return {"scan_id": info.scan_id, "kind": info.kind, "host": info.host, "hostname": info.hostname, "sweep_id": info.sweep_id,
             "started_at": info.started_at, "finished_at": info.finished_at, "recorded_at": info.recorded_at, "score": info.score,
@@ -232,7 +228,7 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> N
         else:
             change = record["score_change"]
             rows.append(cells + [str(c["FAIL"]), str(c["ERROR"]), str(c["MANUAL"]), str(c["PASS"]), str(c["NOT_APPLICABLE"]),
-                                 _score(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
+                                 report_mod.score_text(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
