@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.model import Layer, Severity
 from dockbench.benchmark.report import STATUS_ORDER, score_of, score_text
 
@@ -129,7 +130,7 @@ def render_json(document: dict[str, Any]) -> str:
 def _xml_text(value: Any) -> str:
     """XML 1.0 cannot carry most control characters, even escaped: show them as \\xNN."""
     text = value if isinstance(value, str) else observed_text(value)
-    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return hex_escape(text, _XML_INVALID)
 
 
 def _junit_body(result: dict[str, Any]) -> str:
@@ -244,13 +245,12 @@ def render_csv(document: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>])")
-_MD_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def md(value: Any) -> str:
     """Host data as inert Markdown text: one line, HTML and Markdown syntax escaped."""
     text = value if isinstance(value, str) else observed_text(value)
-    text = _MD_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", " ").replace("\n", " "))
+    text = hex_escape(text.replace("\r\n", " ").replace("\n", " "))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 

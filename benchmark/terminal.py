@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.report import STATUS_ORDER, score_text
 
 _COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
 _SHORT = {"NOT_APPLICABLE": "N/A"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MAX_EVIDENCE = 10
 
 
 def clean(value: Any) -> str:
     """Text safe for a terminal: control characters (escape sequences) from hosts are shown escaped."""
     text = value if isinstance(value, str) else json.dumps(value)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return hex_escape(text)
 
 
 class _Painter:
