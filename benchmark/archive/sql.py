@@ -1,0 +1,266 @@
+"""What the SQL backends share: one table layout of entries, the append and the queries.
+
+SQLArchive keeps the row handling written once; a backend (sqlite.py, postgres.py) opens the
+connection, sets up its schema and says how it takes the write lock, reads and records the
+chain head, and spells the few statements that differ between the two SQL dialects.
+Statements use ``?`` placeholders; a backend whose driver wants another style converts them in
+``_execute``.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from dockbench.benchmark.archive import codec
+from dockbench.benchmark.archive.base import (
+    KINDS,
+    Ambiguous,
+    Archive,
+    ArchiveError,
+    Entry,
+    NotFound,
+    Record,
+    ScanInfo,
+)
+from dockbench.benchmark.archive.chain import canonical, compact, derive, entry_hash_prepared, normalize
+
+COLUMNS = ("seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score, "
+           "n_fail, n_error, n_manual, n_pass, n_na, total, statuses, key_id")
+FULL_COLUMNS = COLUMNS + ", options, report, prev_hash, hash, signature"
+INSERT = ("INSERT INTO entries (seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score,"
+          " n_fail, n_error, n_manual, n_pass, n_na, total, statuses, options, report, facts, prev_hash, hash, signature, key_id)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def now() -> str:
+    """The time an entry is recorded (UTC, microseconds)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def pack(data: bytes) -> bytes:
+    return zlib.compress(data, 6)
+
+
+def unpack(blob: bytes | None) -> Any:
+    if blob is None:
+        return None
+    return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
+
+
+def prepare(record: Record) -> dict[str, Any]:
+    """The heavy work of storing a record (normalising, canonical JSON, compressing), done
+    before the write lock is taken."""
+    if record.kind not in KINDS:
+        raise ArchiveError(f"unknown entry kind {record.kind!r}")
+    if not record.scan_id:
+        raise ArchiveError("an entry needs a scan id")
+    report = normalize(record.report)
+    facts = normalize(record.facts) if record.facts is not None else None
+    options = normalize(record.options) if record.options is not None else None
+    stored, metas = codec.split(report) if record.kind == "host" else (report, {})
+    return {
+        "record": record, "report": report, "facts": facts, "options": options,
+        "report_json": canonical(report), "facts_json": canonical(facts), "metas": metas,
+        "report_blob": pack(compact(stored)), "facts_blob": pack(compact(facts)) if facts is not None else None,
+        "derived": derive(record.kind, report),
+    }
+
+
+class SQLArchive(Archive):
+    """An archive in one SQL database with the tables entries, check_meta and meta."""
+
+    KIND_FILTER = "kind = ?"           # how kind is filtered when another index already narrows
+    INSERT_META = "INSERT INTO check_meta VALUES (?, ?)"   # must ignore an id already there
+
+    db: Any
+
+    def __init__(self) -> None:
+        self._metas: dict[str, dict[str, Any]] = {}
+        self._lites: dict[str, dict[str, Any]] = {}
+        self._known_metas: set[str] = set()
+
+    # ---------------------------------------------------------------- backend hooks
+
+    def _execute(self, sql: str, args: Sequence[Any] = ()):
+        return self.db.execute(sql, args)
+
+    def _lock_head(self) -> tuple[str, int, int | None]:
+        """Begin the append transaction holding the write lock; (head hash, count, last seq or None)."""
+        raise NotImplementedError
+
+    def _record_head(self, head_hash: str, count: int, seq: int, recorded_at: str) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def _failed(self, exc: BaseException) -> BaseException:
+        """The error to raise for a failed append (a duplicate scan id, a lost connection...)."""
+        return exc
+
+    @staticmethod
+    def _statuses(value: Any) -> dict[str, str]:
+        return json.loads(value)
+
+    def _statuses_param(self, statuses: dict[str, str]) -> Any:
+        return json.dumps(statuses, separators=(",", ":"))
+
+    # ---------------------------------------------------------------- writing
+
+    def append(self, records: Sequence[Record], signer=None) -> list[Entry]:
+        prepared = [prepare(record) for record in records]
+        entries: list[Entry] = []
+        prev, count, seq = self._lock_head()
+        try:
+            recorded_at = now()
+            for item in prepared:
+                record = item["record"]
+                for ident, meta in item["metas"].items():
+                    if ident not in self._known_metas:
+                        self._execute(self.INSERT_META, (ident, compact(meta).decode("utf-8", "surrogatepass")))
+                        self._known_metas.add(ident)
+                fields = {"kind": record.kind, "scan_id": record.scan_id, "sweep_id": record.sweep_id, "host": record.host,
+                          "recorded_at": recorded_at, "options": item["options"], "prev_hash": prev}
+                digest = entry_hash_prepared(fields, item["report_json"], item["facts_json"])
+                signature = signer.sign(digest) if signer is not None else None
+                key_id = signer.key_id if signer is not None else None
+                d = item["derived"]
+                c = d["counts"]
+                cursor = self._execute(INSERT, (
+                    seq + 1 if seq is not None else None, record.scan_id, record.kind, record.host, d["hostname"], record.sweep_id,
+                    d["started_at"], d["finished_at"], recorded_at, d["score"], c["FAIL"], c["ERROR"], c["MANUAL"], c["PASS"],
+                    c["NOT_APPLICABLE"], d["total"], self._statuses_param(d["statuses"]),
+                    canonical(item["options"]).decode("utf-8", "surrogatepass") if item["options"] is not None else None,
+                    item["report_blob"], item["facts_blob"], prev, digest, signature, key_id))
+                seq = seq + 1 if seq is not None else cursor.lastrowid
+                entries.append(Entry(
+                    seq=seq, scan_id=record.scan_id, kind=record.kind, host=record.host, hostname=d["hostname"],
+                    sweep_id=record.sweep_id, started_at=d["started_at"], finished_at=d["finished_at"], recorded_at=recorded_at,
+                    score=d["score"], counts=c, total=d["total"], statuses=d["statuses"], signed_by=key_id,
+                    report=item["report"], facts=item["facts"], options=item["options"], prev_hash=prev, hash=digest, signature=signature,
+                ))
+                prev = digest
+                count += 1
+            self._record_head(prev, count, seq, recorded_at)
+            self._commit()
+        except BaseException as exc:
+            self._known_metas.clear()   # rolled back: they may not be there
+            self._rollback()
+            failure = self._failed(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+        return entries
+
+    # ---------------------------------------------------------------- reading
+
+    def _meta_of(self, ident: str) -> dict[str, Any]:
+        meta = self._metas.get(ident)
+        if meta is None:
+            row = self._execute("SELECT data FROM check_meta WHERE id = ?", (ident,)).fetchone()
+            if row is None:
+                raise ArchiveError(f"shared check metadata {ident} is missing from the archive")
+            meta = self._metas[ident] = json.loads(row[0])
+        return meta
+
+    def _lite_of(self, ident: str) -> dict[str, Any]:
+        extra = self._lites.get(ident)
+        if extra is None:
+            extra = self._lites[ident] = codec.lite_fields(self._meta_of(ident))
+        return extra
+
+    def _info(self, row) -> dict[str, Any]:
+        return {
+            "seq": row[0], "scan_id": row[1], "kind": row[2], "host": row[3], "hostname": row[4], "sweep_id": row[5],
+            "started_at": row[6], "finished_at": row[7], "recorded_at": row[8], "score": row[9],
+            "counts": {"FAIL": row[10], "ERROR": row[11], "MANUAL": row[12], "PASS": row[13], "NOT_APPLICABLE": row[14]},
+            "total": row[15], "statuses": self._statuses(row[16]), "signed_by": row[17],
+        }
+
+    def _entry(self, row, facts_blob: bytes | None, lite: bool = False) -> Entry:
+        n = len(COLUMNS.split(","))
+        options, report_blob, prev_hash, digest, signature = row[n:n + 5]
+        report = codec.lite(unpack(report_blob), self._lite_of) if lite else codec.join(unpack(report_blob), self._meta_of)
+        return Entry(**self._info(row), report=report, facts=unpack(facts_blob),
+                     options=json.loads(options) if options is not None else None,
+                     prev_hash=prev_hash, hash=digest, signature=signature)
+
+    def _damaged(self, row, exc: Exception) -> Entry:
+        """An entry whose stored bytes no longer decode: enough of it for verify to name it."""
+        n = len(COLUMNS.split(","))
+        try:
+            info = self._info(row)
+        except (ValueError, TypeError):
+            info = {"seq": row[0], "scan_id": row[1], "kind": row[2], "host": row[3], "hostname": row[4], "sweep_id": row[5],
+                    "started_at": row[6], "finished_at": row[7], "recorded_at": row[8], "score": row[9], "counts": {}, "total": 0}
+        return Entry(**info, prev_hash=row[n + 2], hash=row[n + 3], signature=row[n + 4], damage=f"{type(exc).__name__}: {exc}")
+
+    def _decoded(self, rows) -> Iterator[Entry]:
+        for row in rows:
+            try:
+                yield self._entry(row[:-1], row[-1])
+            except (zlib.error, ValueError, TypeError, KeyError, ArchiveError) as exc:
+                yield self._damaged(row, exc)
+
+    def resolve(self, prefix: str, kind: str | None = None) -> str:
+        prefix = prefix.strip()
+        if not prefix:
+            raise NotFound("an empty scan id")
+        sql = "SELECT scan_id FROM entries WHERE scan_id >= ? AND scan_id < ?"
+        args: list[Any] = [prefix, prefix + "\U0010ffff"]
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        rows = [r[0] for r in self._execute(sql + " LIMIT 6", args)]
+        if prefix in rows:
+            return prefix
+        if not rows:
+            raise NotFound(f"no {'sweep' if kind == 'sweep' else 'scan'} id starts with {prefix!r} in {self.location}")
+        if len(rows) > 1:
+            raise Ambiguous(f"{prefix!r} names several scans ({', '.join(rows[:5])}{', …' if len(rows) > 5 else ''}): give more of the id")
+        return rows[0]
+
+    def get(self, scan_id: str, *, facts: bool = True, lite: bool = False) -> Entry:
+        row = self._execute(f"SELECT {FULL_COLUMNS}, {'facts' if facts else 'NULL'} FROM entries WHERE scan_id = ?", (scan_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no scan {scan_id} in {self.location}")
+        return self._entry(row[:-1], row[-1], lite)
+
+    def scans(self, *, host=None, kind=None, sweep_id=None, since=None, last=None) -> list[ScanInfo]:
+        where, args = [], []
+        if host is not None:
+            where.append("(host = ? OR hostname = ?)")
+            args += [host, host]
+        if kind is not None:
+            where.append(self.KIND_FILTER if host is not None or sweep_id is not None else "kind = ?")
+            args.append(kind)
+        if sweep_id is not None:
+            where.append("sweep_id = ?")
+            args.append(sweep_id)
+        if since is not None:
+            where.append("started_at >= ?")
+            args.append(since)
+        sql = f"SELECT {COLUMNS} FROM entries" + (" WHERE " + " AND ".join(where) if where else "")
+        if last is not None:
+            rows = self._execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, int(last))).fetchall()[::-1]
+        else:
+            rows = self._execute(sql + " ORDER BY seq", args).fetchall()
+        return [ScanInfo(**self._info(row)) for row in rows]
+
+    def storage_problems(self) -> list[str]:
+        problems = []
+        for ident, data in self._execute("SELECT id, data FROM check_meta"):
+            try:
+                ok = codec.meta_id(json.loads(data)) == ident
+            except ValueError:
+                ok = False
+            if not ok:
+                problems.append(f"shared check metadata {ident} was edited: every host scan using it will not verify")
+        return problems
