@@ -1,4 +1,5 @@
-"""Shared fixtures: a real, private Docker daemon for the probe and transport tests.
+"""Shared fixtures: a real, private Docker daemon for the probe and transport tests, and a
+real, private PostgreSQL cluster for the archive and distributed sweep tests.
 
 ``docker_daemon`` (session): the daemon named by DOCKBENCH_TEST_DOCKER_HOST if set
 (tests/run.sh starts one and sets it), else a private dockerd started here in a
@@ -6,6 +7,11 @@ temporary directory (needs root). It never skips: no daemon is a test failure.
 
 ``containers`` (function): the same object; every container a test starts with
 ``run_container`` is removed (``docker rm -f``) when that test ends.
+
+``postgres`` (session): the cluster tests/run.sh started (DOCKBENCH_TEST_POSTGRES_DIR), else
+one started here; no cluster is a test failure, never a skip. ``archive_location`` (function,
+parametrized "sqlite" / "postgresql"): a fresh archive location of each backend, an archive
+file that does not exist yet or the URL of a new, empty database.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import dockerd
+from tests.support import postgres as pg
 
 # Every `dockbench scan` stores its scan in the archive under $XDG_DATA_HOME: in the tests, that
 # is a directory of this test run, never the user's own archive.
@@ -129,3 +136,42 @@ def containers(docker_daemon):
     before = set(docker_daemon.created)
     yield docker_daemon
     docker_daemon.remove([n for n in docker_daemon.created if n not in before])
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    root = os.environ.get("DOCKBENCH_TEST_POSTGRES_DIR")
+    started = None
+    if not root:
+        started = Path(tempfile.mkdtemp(prefix="dbt-pg-", dir="/tmp"))
+        try:
+            pg.start(started)
+        except (pg.ClusterError, OSError, subprocess.SubprocessError) as exc:
+            pg.stop(started, remove=True)
+            pytest.fail(f"cannot start a private PostgreSQL cluster for the tests: {exc}", pytrace=False)
+        root = str(started)
+    try:
+        pg.wait_ready(Path(root), timeout=15)
+    except pg.ClusterError as exc:
+        pytest.fail(f"DOCKBENCH_TEST_POSTGRES_DIR={root}: {exc}", pytrace=False)
+    yield pg.Cluster(Path(root))
+    if started is not None:
+        pg.stop(started, remove=True)
+
+
+@pytest.fixture
+def postgres_database(postgres):
+    """The URL of a new, empty database (dropped after the test)."""
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def archive_location(request, tmp_path):
+    if request.param == "sqlite":
+        return tmp_path / "archive.sqlite3"
+    return request.getfixturevalue("postgres_database")

@@ -1,5 +1,6 @@
 """The archive store and its hash chain: exact round trips, tampering named by `archive verify`,
-signatures, prune checkpoints, export. Reports are real ones judged from recorded probe output."""
+signatures, prune checkpoints, export. Reports are real ones judged from recorded probe output.
+Every test taking ``path`` runs on both backends: an SQLite file and a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -22,7 +23,12 @@ from tests.support import archive as material
 
 
 @pytest.fixture
-def path(tmp_path):
+def path(archive_location):
+    return archive_location
+
+
+@pytest.fixture
+def sqlite_path(tmp_path):
     return tmp_path / "archive.sqlite3"
 
 
@@ -61,7 +67,8 @@ def test_a_scan_reads_back_exactly_and_its_hash_covers_report_facts_and_metadata
     assert back.statuses == {r["id"]: r["status"] for r in report["results"]}
 
 
-def test_the_file_is_private_and_wal_journaled_with_a_schema_version(path):
+def test_the_file_is_private_and_wal_journaled_with_a_schema_version(sqlite_path):
+    path = sqlite_path
     fill(path, hosts=("web1",), rounds=1)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     db = sqlite3.connect(path)
@@ -256,7 +263,7 @@ def test_signed_entries_verify_with_the_public_key_and_fail_when_altered_or_with
     signer = Signer.load(key)
     entries = fill(path, signer=signer)
     raw = signer._key.private_bytes_raw()
-    stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    stored = material.connect(path).stored_bytes()
     assert raw not in stored and key.read_bytes() not in stored   # the private key never enters the archive
 
     code, out = verify_cli(path, "--public-key", f"{key}.pub")
@@ -282,7 +289,7 @@ def test_signed_entries_verify_with_the_public_key_and_fail_when_altered_or_with
         material.write_blob(db, "report", entry.seq, stored)
         db.execute("UPDATE entries SET prev_hash = ?, hash = ?, score = ? WHERE seq = ?", (prev, new_hash, report["summary"]["score"], entry.seq))
         prev = new_hash
-    db.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (prev,))
+    db.set_head(prev)
     db.close()
     assert verify_cli(path)[0] == 0          # the chain alone is consistent again...
     code, out = verify_cli(path, "--public-key", f"{key}.pub")
@@ -316,7 +323,7 @@ def test_prune_keeps_the_rest_verifiable_from_a_checkpoint(path):
         prev_new = entry_hash(fields)
         db.execute("UPDATE entries SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, prev_new, entry.seq))
         prev = prev_new
-    db.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (prev,))
+    db.set_head(prev)
     db.close()
     assert verify_cli(path)[0] == 0
 

@@ -21,8 +21,10 @@ from dockbench.benchmark.archive.base import (
     Ambiguous,
     Archive,
     ArchiveError,
+    Checkpoint,
     Entry,
     NotFound,
+    PruneResult,
     Record,
     ScanInfo,
 )
@@ -105,6 +107,12 @@ class SQLArchive(Archive):
         """The error to raise for a failed append (a duplicate scan id, a lost connection...)."""
         return exc
 
+    def _save_checkpoint(self, point: Checkpoint) -> None:
+        raise NotImplementedError
+
+    def _after_prune(self) -> None:
+        """Give the space of pruned entries back, where the backend does not on its own."""
+
     @staticmethod
     def _statuses(value: Any) -> dict[str, str]:
         return json.loads(value)
@@ -159,7 +167,42 @@ class SQLArchive(Archive):
             raise failure from exc
         return entries
 
+    def prune(self, before: str, signer=None) -> PruneResult:
+        self._lock_head()   # no append lands between choosing the prefix and deleting it
+        try:
+            first_kept = self._execute("SELECT min(seq) FROM entries WHERE recorded_at >= ?", (before,)).fetchone()[0]
+            bound = "seq < ?" if first_kept is not None else "seq IS NOT NULL"
+            args = (first_kept,) if first_kept is not None else ()
+            deleted = self._execute(f"SELECT count(*) FROM entries WHERE {bound}", args).fetchone()[0]
+            if not deleted:
+                self._commit()
+                return PruneResult(0, self.checkpoint())
+            doomed = self._execute(f"SELECT seq, scan_id, hash, signature, key_id FROM entries WHERE {bound} ORDER BY seq DESC LIMIT 1", args).fetchone()
+            old = self.checkpoint()
+            signature, key_id = doomed[3], doomed[4]
+            if signature is None and signer is not None:
+                signature, key_id = signer.sign(doomed[2]), signer.key_id
+            point = Checkpoint(count=(old.count if old else 0) + deleted, through_seq=doomed[0], through_hash=doomed[2],
+                               through_scan_id=doomed[1], signature=signature, key_id=key_id, pruned_at=now())
+            self._execute("DELETE FROM entries WHERE seq <= ?", (doomed[0],))
+            self._save_checkpoint(point)
+            self._execute("INSERT INTO prunes VALUES (?, ?, ?, ?)", (point.pruned_at, deleted, point.through_seq, point.through_hash))
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        self._after_prune()
+        return PruneResult(deleted, point)
+
     # ---------------------------------------------------------------- reading
+
+    def _meta(self, key: str) -> str | None:
+        row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def checkpoint(self) -> Checkpoint | None:
+        value = self._meta("checkpoint")
+        return Checkpoint(**json.loads(value)) if value else None
 
     def _meta_of(self, ident: str) -> dict[str, Any]:
         meta = self._metas.get(ident)

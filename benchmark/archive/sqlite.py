@@ -26,7 +26,6 @@ from dockbench.benchmark.archive.base import (
     Entry,
     Head,
     NotFound,
-    PruneResult,
 )
 from dockbench.benchmark.archive.chain import GENESIS
 from dockbench.benchmark.archive.sql import FULL_COLUMNS, SQLArchive, now
@@ -137,10 +136,6 @@ class SQLiteArchive(SQLArchive):
             self.db.execute("ROLLBACK")
             raise
 
-    def _meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
     # ---------------------------------------------------------------- writing
 
     def _lock_head(self) -> tuple[str, int, None]:
@@ -174,33 +169,11 @@ class SQLiteArchive(SQLArchive):
             return ArchiveError(f"{self.path}: {exc}")
         return exc
 
-    def prune(self, before: str, signer=None) -> PruneResult:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            doomed = None
-            deleted = 0
-            for row in self.db.execute("SELECT seq, scan_id, recorded_at, hash, signature, key_id FROM entries ORDER BY seq").fetchall():
-                if row[2] >= before:
-                    break
-                doomed, deleted = row, deleted + 1
-            if doomed is None:
-                self.db.execute("COMMIT")
-                return PruneResult(0, self.checkpoint())
-            old = self.checkpoint()
-            signature, key_id = doomed[4], doomed[5]
-            if signature is None and signer is not None:
-                signature, key_id = signer.sign(doomed[3]), signer.key_id
-            point = Checkpoint(count=(old.count if old else 0) + deleted, through_seq=doomed[0], through_hash=doomed[3],
-                               through_scan_id=doomed[1], signature=signature, key_id=key_id, pruned_at=now())
-            self.db.execute("DELETE FROM entries WHERE seq <= ?", (doomed[0],))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (json.dumps(point.__dict__),))
-            self.db.execute("INSERT INTO prunes VALUES (?, ?, ?, ?)", (point.pruned_at, deleted, point.through_seq, point.through_hash))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+    def _save_checkpoint(self, point: Checkpoint) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (json.dumps(point.__dict__),))
+
+    def _after_prune(self) -> None:
         self.db.execute("PRAGMA incremental_vacuum")
-        return PruneResult(deleted, point)
 
     # ---------------------------------------------------------------- reading
 
@@ -217,10 +190,6 @@ class SQLiteArchive(SQLArchive):
             yield
         finally:
             self.db.execute("COMMIT")
-
-    def checkpoint(self) -> Checkpoint | None:
-        value = self._meta("checkpoint")
-        return Checkpoint(**json.loads(value)) if value else None
 
     def head(self) -> Head:
         head_hash = self._meta("head_hash")

@@ -1,5 +1,5 @@
 """Archive test material: real host reports and facts, varied per host and scan, and the raw
-SQLite edits a tamperer would make.
+edits a tamperer would make with sqlite3 or psql.
 
 Reports are judged by the current checks from the recorded probe output of a real host
 (tests/data/probe-debian12-docker20.out), then given a host name, a scan id, a time, and
@@ -61,24 +61,62 @@ def unreachable(name: str) -> dict:
     return {"target": f"ssh://{name}", "name": name, "kind": "unreachable", "message": f"{name}: no route to host"}
 
 
-# ---------------------------------------------------------------- what a tamperer does with sqlite3
+# ---------------------------------------------------------------- what a tamperer does with sqlite3 or psql
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
+class Tamperer:
+    """A raw connection to an archive's database (SQLite file or PostgreSQL URL), outside dockbench.
+    Statements use ``?`` placeholders on both; the tables are the same."""
+
+    def __init__(self, location):
+        self.postgres = str(location).startswith("postgresql://")
+        self.location = location
+        if self.postgres:
+            import psycopg
+
+            self.db = psycopg.connect(str(location), autocommit=True)
+        else:
+            self.db = sqlite3.connect(location, isolation_level=None)
+
+    def execute(self, sql: str, args=()):
+        if self.postgres:
+            return self.db.execute(sql.replace("?", "%s"), args or None)
+        return self.db.execute(sql, args)
+
+    def set_head(self, head_hash: str) -> None:
+        """Record another newest hash as the chain head (what a tamperer re-chaining the tail does)."""
+        if self.postgres:
+            self.execute("UPDATE heads SET hash = ? WHERE count = (SELECT max(count) FROM heads)", (head_hash,))
+        else:
+            self.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (head_hash,))
+
+    def stored_bytes(self) -> bytes:
+        """Everything the archive stores, as bytes (to look for what must never be there)."""
+        if not self.postgres:
+            path = Path(self.location)
+            return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        tables = ("entries", "meta", "check_meta", "heads", "prunes")
+        return b"".join(bytes(row[0]) for table in tables for row in self.execute(f"SELECT convert_to(t::text, 'UTF8') FROM {table} t"))
+
+    def close(self) -> None:
+        self.db.close()
 
 
-def read_blob(db: sqlite3.Connection, column: str, seq: int) -> Any:
+def connect(location) -> Tamperer:
+    return Tamperer(location)
+
+
+def read_blob(db: Tamperer, column: str, seq: int) -> Any:
     blob = db.execute(f"SELECT {column} FROM entries WHERE seq = ?", (seq,)).fetchone()[0]
     return json.loads(zlib.decompress(blob))
 
 
-def write_blob(db: sqlite3.Connection, column: str, seq: int, value: Any) -> None:
+def write_blob(db: Tamperer, column: str, seq: int, value: Any) -> None:
     blob = zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     db.execute(f"UPDATE entries SET {column} = ? WHERE seq = ?", (blob, seq))
 
 
-def swap(db: sqlite3.Connection, seq_a: int, seq_b: int) -> None:
+def swap(db: Tamperer, seq_a: int, seq_b: int) -> None:
     """Exchange two entries' positions (their seq numbers)."""
     db.execute("BEGIN")
     db.execute("UPDATE entries SET seq = -1 WHERE seq = ?", (seq_a,))

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 PORT = 5432   # only names the socket file inside DIR: no port is opened
@@ -113,6 +114,35 @@ def stop(root: Path, remove: bool = False) -> None:
         _pg_ctl(root, "stop", "-m", "immediate")
     if remove:
         shutil.rmtree(root, ignore_errors=True)
+
+
+class Cluster:
+    """A running cluster in root: fresh databases and roles for tests, SQL as the superuser, restart."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def url(self, database: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+        secret = f":{password}" if password is not None else ""
+        return f"postgresql://{user}{secret}@/{database}?host={self.root}&port={PORT}"
+
+    def sql(self, statements: str, database: str = "postgres", args: tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True) as db:
+            cursor = db.execute(statements, args or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def create_database(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        self.sql(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def restart(self) -> None:
+        restart(self.root)
 
 
 def main(argv: list[str] | None = None) -> int:

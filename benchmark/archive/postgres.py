@@ -1,0 +1,278 @@
+"""The team archive: one PostgreSQL database that auditors and sweep workers on many machines
+append to and query at once (psycopg 3, the ``postgres`` extra).
+
+- One chain for every writer. An append is one transaction that first takes a transaction-level
+  advisory lock (``pg_advisory_xact_lock``), so appends are serialised for the append only and
+  the lock goes with the transaction, even when the writer is killed. Each entry's ``seq`` is
+  the primary key and its ``prev_hash`` UNIQUE: two writers cannot fork the chain even without
+  the lock.
+- Reports and facts are stored exactly as in SQLite (zlib-compressed JSON, ``bytea``): the hash
+  covers the canonical form of those bytes. Only ``statuses`` (check id -> status, a query
+  column) is ``jsonb``.
+- The chain head (count and hash of the newest entry, which catches a deleted tail) is one row
+  per append in ``heads``, so a writer needs INSERT and SELECT only: no UPDATE, no DELETE
+  (see WRITER_GRANTS).
+- Versioned migrations (``schema_migrations``) run in one transaction under an advisory lock of
+  their own; an archive from a newer dockbench is refused.
+- The password of the URL never leaves this module: ``location`` and every error show it masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from dockbench.benchmark.archive.base import ArchiveError, Checkpoint, Entry, Head, NotFound
+from dockbench.benchmark.archive.chain import GENESIS
+from dockbench.benchmark.archive.sql import FULL_COLUMNS, SQLArchive
+
+SCHEMES = ("postgresql://", "postgres://")
+MISSING_EXTRA = "a PostgreSQL archive needs psycopg 3: pip install 'dockbench[postgres]'"
+APPEND_LOCK = 0x646F636B62656E01   # pg_advisory_xact_lock keys ("dockben" 1, 2)
+MIGRATION_LOCK = 0x646F636B62656E02
+
+SCHEMA_V1 = """
+CREATE TABLE meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+CREATE TABLE entries (
+    seq         bigint PRIMARY KEY,                  -- position in the chain
+    scan_id     text COLLATE "C" NOT NULL UNIQUE,    -- C collation: prefix ranges use the index
+    kind        text NOT NULL CHECK (kind IN ('host', 'sweep')),
+    host        text,
+    hostname    text,
+    sweep_id    text,
+    started_at  text,
+    finished_at text,
+    recorded_at text NOT NULL,
+    score       double precision,
+    n_fail integer NOT NULL, n_error integer NOT NULL, n_manual integer NOT NULL,
+    n_pass integer NOT NULL, n_na integer NOT NULL, total integer NOT NULL,
+    statuses    jsonb NOT NULL,                      -- {check id: status}: a query column, not hashed bytes
+    options     text,                                -- canonical JSON
+    report      bytea NOT NULL,                      -- zlib(JSON), results' static metadata by reference
+    facts       bytea,                               -- zlib(JSON)
+    prev_hash   text NOT NULL UNIQUE,
+    hash        text NOT NULL UNIQUE,
+    signature   text,
+    key_id      text
+);
+CREATE INDEX entries_host ON entries (host, seq);
+CREATE INDEX entries_hostname ON entries (hostname, seq);
+CREATE INDEX entries_sweep ON entries (sweep_id, seq);
+CREATE INDEX entries_kind ON entries (kind, seq);
+CREATE INDEX entries_started ON entries (started_at);
+CREATE INDEX entries_recorded ON entries (recorded_at);
+CREATE TABLE check_meta (
+    id   text PRIMARY KEY,
+    data text NOT NULL
+);
+CREATE TABLE heads (                                 -- one row per append: the newest is the head
+    count       bigint PRIMARY KEY,
+    hash        text NOT NULL UNIQUE,
+    seq         bigint NOT NULL,
+    recorded_at text NOT NULL
+);
+CREATE TABLE prunes (
+    pruned_at    text NOT NULL,
+    deleted      bigint NOT NULL,
+    through_seq  bigint NOT NULL,
+    through_hash text NOT NULL
+);
+CREATE TABLE sweeps (                                -- distributed sweeps (dockbench sweep start)
+    sweep_id   text PRIMARY KEY,
+    started_at text NOT NULL,
+    total      integer NOT NULL,
+    options    text NOT NULL                         -- JSON: how the hosts are judged
+);
+CREATE TABLE sweep_hosts (                           -- each host of a sweep, accounted for once
+    sweep_id    text NOT NULL REFERENCES sweeps,
+    name        text NOT NULL,
+    scan_id     text,                                -- its archived host entry, or
+    error       text,                                -- the JSON error entry of a host not audited
+    worker      text NOT NULL,
+    finished_at text NOT NULL,
+    PRIMARY KEY (sweep_id, name)
+);
+"""
+
+# version -> statements taking an archive from version-1 to version
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+# What a least-privilege role needs to append scans and read everything (README: "A team
+# archive on PostgreSQL"): no UPDATE, no DELETE, so it can neither rewrite nor prune the chain.
+WRITER_GRANTS = """
+GRANT USAGE ON SCHEMA {schema} TO {role};
+GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};
+GRANT INSERT ON entries, check_meta, heads, sweeps, sweep_hosts TO {role};
+"""
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(SCHEMES)
+
+
+def _password(url: str) -> str | None:
+    parts = urlsplit(url)
+    return parts.password or dict(parse_qsl(parts.query)).get("password")
+
+
+def mask(url: str) -> str:
+    """url with its password (in the user part or a password= parameter) replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1) if f":{parts.password}@" in netloc else re.sub(r":[^@]*@", ":***@", netloc, count=1)
+    query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def driver():
+    """The psycopg module, or an ArchiveError saying what to install."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ArchiveError(MISSING_EXTRA) from exc
+    return psycopg
+
+
+class PostgresArchive(SQLArchive):
+    INSERT_META = "INSERT INTO check_meta VALUES (?, ?) ON CONFLICT DO NOTHING"
+
+    def __init__(self, url: str, *, create: bool = True, busy_timeout: float = 30.0):
+        super().__init__()
+        self._psycopg = driver()
+        self.url = url
+        self.location = mask(url)
+        self._secret = _password(url)
+        try:
+            self.db = self._psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(busy_timeout)))
+        except self._psycopg.Error as exc:
+            raise ArchiveError(f"{self.location}: cannot connect: {self.clean(exc)}") from None
+        try:
+            self._execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")   # waiting for the append lock is bounded
+            self._setup(create)
+        except self._psycopg.Error as exc:
+            self.db.close()
+            raise ArchiveError(f"{self.location}: {self.clean(exc)}") from None
+
+    def clean(self, exc: BaseException) -> str:
+        """An error message on one line, the password masked should the server repeat it."""
+        text = " ".join(str(exc).split())
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _execute(self, sql: str, args: Sequence[Any] = ()):
+        return self.db.execute(sql.replace("?", "%s"), args or None)
+
+    def _in_transaction(self) -> bool:
+        return self.db.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE
+
+    # ---------------------------------------------------------------- schema
+
+    def _version(self) -> int:
+        if self._execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+            return 0
+        return self._execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+    def _setup(self, create: bool) -> None:
+        version = self._version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise ArchiveError(f"{self.location} has archive schema {version}; this dockbench knows up to {SCHEMA_VERSION}: upgrade dockbench")
+        if version == 0 and not create:
+            raise NotFound(f"no archive at {self.location}")
+        self._execute("BEGIN")
+        try:
+            self._execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            self._execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            version = self._version()   # another process may have migrated meanwhile
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self._execute(MIGRATIONS[step])
+                self._execute("INSERT INTO schema_migrations (version) VALUES (?)", (step,))
+            self._execute("COMMIT")
+        except self._psycopg.errors.InsufficientPrivilege as exc:
+            self._rollback()
+            raise ArchiveError(f"{self.location}: the archive schema is at version {version}, this dockbench needs {SCHEMA_VERSION}, "
+                               f"and this role may not change it ({self.clean(exc)}): run any archive command once as the archive's owner") from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    # ---------------------------------------------------------------- writing (hooks of SQLArchive)
+
+    def _lock_head(self) -> tuple[str, int, int]:
+        try:
+            self._execute("BEGIN")
+            self._execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK,))
+            row = self._execute("SELECT hash, count, seq FROM heads ORDER BY count DESC LIMIT 1").fetchone()
+        except self._psycopg.Error as exc:
+            self._rollback()
+            raise ArchiveError(f"{self.location}: {self.clean(exc)}") from None
+        return (row[0], row[1], row[2]) if row else (GENESIS, 0, 0)
+
+    def _record_head(self, head_hash: str, count: int, seq: int, recorded_at: str) -> None:
+        self._execute("INSERT INTO heads VALUES (?, ?, ?, ?)", (count, head_hash, seq, recorded_at))
+
+    def _commit(self) -> None:
+        self._execute("COMMIT")
+
+    def _rollback(self) -> None:
+        try:
+            if not self.db.closed and self._in_transaction():
+                self._execute("ROLLBACK")
+        except self._psycopg.Error:
+            pass
+
+    def _failed(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, self._psycopg.errors.UniqueViolation) and "scan_id" in str(exc):
+            return ArchiveError(f"scan id already in the archive: {self.clean(exc)}")
+        if isinstance(exc, self._psycopg.Error):
+            return ArchiveError(f"{self.location}: {self.clean(exc)}")
+        return exc
+
+    def _save_checkpoint(self, point: Checkpoint) -> None:
+        self._execute("INSERT INTO meta VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (json.dumps(point.__dict__),))
+
+    @staticmethod
+    def _statuses(value: Any) -> dict[str, str]:
+        return value
+
+    def _statuses_param(self, statuses: dict[str, str]) -> Any:
+        return self._psycopg.types.json.Jsonb(statuses)
+
+    # ---------------------------------------------------------------- reading
+
+    @contextmanager
+    def reading(self):
+        if self._in_transaction():
+            yield
+            return
+        self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")   # one snapshot for every read inside
+        try:
+            yield
+        finally:
+            self._rollback()
+
+    def iterate(self) -> Iterator[Entry]:
+        with self.reading():
+            cursor = self.db.cursor(name="dockbench_iterate")   # server side: 100,000 entries are not held in memory
+            cursor.itersize = 100
+            try:
+                cursor.execute(f"SELECT {FULL_COLUMNS}, facts FROM entries ORDER BY seq")
+                yield from self._decoded(cursor)
+            finally:
+                cursor.close()
+
+    def head(self) -> Head:
+        row = self._execute("SELECT count, hash FROM heads ORDER BY count DESC LIMIT 1").fetchone()
+        return Head(count=row[0], hash=row[1]) if row else Head(count=0, hash=None)
+
+    def close(self) -> None:
+        self.db.close()
