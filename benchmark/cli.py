@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, terminal, validate
+from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, sweep_queue, terminal, validate
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.collect import CollectError, collect
@@ -302,3 +302,4 @@ def report_cmd(report_file, fmt, output) -> None:
 
 
 archive_commands.register(main)
+sweep_queue.register(main, ssh_options, _targets, _passphrase)

@@ -126,8 +126,13 @@ class Sweep:
             except Exception as exc:  # a bug must cost one host, not the sweep
                 kind, message = "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this"
         if kind:
-            errors.append({"target": _url(target), "name": target.name, "kind": kind, "message": message})
+            errors.append(error_entry(target, kind, message))
         progress.update(kind is None)
+
+
+def error_entry(target: Target, kind: str, message: str) -> dict[str, str]:
+    """A sweep's record of a host it could not audit."""
+    return {"target": _url(target), "name": target.name, "kind": kind, "message": message}
 
 
 def _url(target: Target) -> str:

@@ -27,6 +27,7 @@ from dockbench.benchmark.archive import (
     default_path,
     host_key,
     open_archive,
+    postgres,
 )
 from dockbench.benchmark.archive import diff as diffs
 from dockbench.benchmark.archive.chain import GENESIS, content, verify
@@ -45,9 +46,16 @@ def _fail(message: str, code: int = exit_codes.CANNOT_RUN):
 
 def archive_option(func):
     return click.option(
-        "--archive", "archive_path", envvar="DOCKBENCH_ARCHIVE", metavar="PATH",
-        help="Archive file. Default: $DOCKBENCH_ARCHIVE, else $XDG_DATA_HOME/dockbench/archive.sqlite3 (~/.local/share/...).",
+        "--archive", "archive_path", envvar="DOCKBENCH_ARCHIVE", metavar="PATH|URL",
+        help="Archive file, or a team archive on PostgreSQL (postgresql://USER@HOST/DB). Default: $DOCKBENCH_ARCHIVE, "
+             "else $XDG_DATA_HOME/dockbench/archive.sqlite3 (~/.local/share/...).",
     )(func)
+
+
+def shown(location) -> str:
+    """An archive location as messages show it: a URL's password masked."""
+    text = str(location)
+    return postgres.mask(text) if postgres.is_url(text) else text
 
 
 def _open(path: str | None, create: bool = False):
@@ -55,7 +63,7 @@ def _open(path: str | None, create: bool = False):
     try:
         return open_archive(location, create=create)
     except NotFound:
-        _fail(f"no archive at {location} (every `dockbench scan` stores one there; see --archive)")
+        _fail(f"no archive at {shown(location)} (every `dockbench scan` stores one there; see --archive)")
     except ArchiveError as exc:
         _fail(str(exc))
 
@@ -98,7 +106,7 @@ def scan_archive_options(func):
 class ScanArchiver:
     """Stores what a scan produced. Never loses the report: a storage error is a warning."""
 
-    path: Path | None
+    path: Path | str | None   # a file, or a PostgreSQL URL
     signer: Signer | None = None
 
     @classmethod
@@ -107,7 +115,11 @@ class ScanArchiver:
             if sign_key:
                 raise click.UsageError("--sign-key signs archive entries: it makes no sense with --no-archive")
             return cls(None)
-        return cls(Path(archive_path).expanduser() if archive_path else default_path(), _load_signer(sign_key) if sign_key else None)
+        signer = _load_signer(sign_key) if sign_key else None
+        if archive_path and postgres.is_url(archive_path):
+            _open(archive_path, create=True).close()   # a wrong URL, password or missing extra stops the scan before any probe
+            return cls(archive_path, signer)
+        return cls(Path(archive_path).expanduser() if archive_path else default_path(), signer)
 
     @property
     def enabled(self) -> bool:
@@ -128,10 +140,10 @@ class ScanArchiver:
                     archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
                     what = f"scan {document['scan_id']}"
         except Exception as exc:  # noqa: BLE001 - the report is still written: a broken archive must not lose a scan
-            click.echo(f"dockbench: warning: the scan was not archived in {self.path}: {type(exc).__name__}: {exc}", err=True)
+            click.echo(f"dockbench: warning: the scan was not archived in {shown(self.path)}: {type(exc).__name__}: {exc}", err=True)
             return
         if not quiet:
-            click.echo(f"dockbench: archived {what} in {self.path}", err=True)
+            click.echo(f"dockbench: archived {what} in {shown(self.path)}", err=True)
 
 
 # ---------------------------------------------------------------- helpers
@@ -368,10 +380,22 @@ def _stored_plan(judging: dict[str, Any], entry):
                              chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"])
     saved_policy = (entry.report if entry.kind == "host" else {}).get("policy") or stored.get("policy")
     if not judging["config_file"] and saved_policy:
-        known = {f.name for f in dataclasses.fields(Policy)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved_policy.items() if k in known}
-        plan = dataclasses.replace(plan, policy=Policy(**values))
+        plan = _with_policy(plan, saved_policy)
     return plan
+
+
+def _with_policy(plan, saved_policy: dict[str, Any]):
+    known = {f.name for f in dataclasses.fields(Policy)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved_policy.items() if k in known}
+    return dataclasses.replace(plan, policy=Policy(**values))
+
+
+def plan_from_options(options: dict[str, Any]):
+    """The Plan stored judging options (OPTION_KEYS and a policy, as JSON) describe."""
+    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in OPTION_KEYS}
+    plan = Plan.from_options(chosen.get("level"), chosen.get("include") or (), chosen.get("exclude") or (), None,
+                             bool(chosen.get("include_stopped")), chosen.get("containers") or (), chosen.get("labels") or ())
+    return _with_policy(plan, options["policy"]) if options.get("policy") else plan
 
 
 @click.command("reevaluate")

@@ -1,0 +1,359 @@
+"""Sweeps spread over many machines: one procrastinate job per host, in the team archive's database.
+
+``dockbench sweep start`` records the sweep (its hosts' count and how they are judged) in
+``sweeps`` and queues one job per inventory host; ``dockbench sweep work`` on any number of
+machines runs procrastinate workers that audit a host exactly as ``scan --inventory`` does and
+store the result as it finishes; the last host recorded closes the sweep (its sweep entry is
+appended to the chain), after which ``dockbench show SWEEP`` renders it like any sweep.
+
+Exactly once, though a worker may die anywhere:
+
+- a host's scan id is derived from the sweep id and the host's name (uuid5), so the archive's
+  UNIQUE scan_id refuses a second copy of the same host in the same sweep;
+- ``sweep_hosts`` has one row per (sweep, host), written after the scan is stored (or, for a
+  host that could not be audited, with its error entry): a host with a row is never probed again;
+- a job whose worker stopped sending heartbeats (killed, machine gone, database restarted) is
+  put back in the queue by any running ``sweep work`` (procrastinate's stalled-job retry,
+  ``get_stalled_jobs`` + ``retry_job``); a job whose storing failed (the database went away) is
+  retried by its RetryStrategy. Either way the host is probed at least once and recorded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import socket
+import sys
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.archive import ArchiveError, Record, host_key, postgres
+from dockbench.benchmark.archive.commands import OPTION_KEYS, shown
+from dockbench.benchmark.inventory import Target
+from dockbench.benchmark.judging import Plan, judging_options
+from dockbench.benchmark.transports import TransportError
+
+QUEUE = "dockbench-sweep"
+TASK = "dockbench.audit_host"
+MISSING_EXTRA = "distributed sweeps need procrastinate and psycopg 3: pip install 'dockbench[postgres]'"
+SCHEMA_LOCK = 0x646F636B62656E03
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _procrastinate():
+    try:
+        import procrastinate
+    except ImportError as exc:
+        raise ArchiveError(MISSING_EXTRA) from exc
+    return procrastinate
+
+
+def open_team_archive(url: str) -> postgres.PostgresArchive:
+    if not url or not postgres.is_url(url):
+        raise click.UsageError("a distributed sweep lives in a team archive: give --archive postgresql://... (or $DOCKBENCH_ARCHIVE)")
+    _procrastinate()
+    return postgres.PostgresArchive(url)
+
+
+def make_app(url: str, pool_size: int = 4):
+    """The procrastinate app on the archive's database, with the one task it runs."""
+    procrastinate = _procrastinate()
+    connector = procrastinate.PsycopgConnector(conninfo=url, min_size=1, max_size=pool_size, timeout=30)
+    app = procrastinate.App(connector=connector)
+    retry = procrastinate.RetryStrategy(max_attempts=30, wait=1, linear_wait=1)   # the archive unreachable for a while
+    app.task(name=TASK, queue=QUEUE, pass_context=True, retry=retry)(_audit_job)
+    return app
+
+
+def ensure_queue_schema(archive: postgres.PostgresArchive, app) -> None:
+    """procrastinate's tables, created once (under a lock: several machines may start at once)."""
+    if archive._execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is not None:
+        return
+    archive._execute("SELECT pg_advisory_lock(?)", (SCHEMA_LOCK,))
+    try:
+        if archive._execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+            archive._execute(app.schema_manager.get_schema())
+    finally:
+        archive._execute("SELECT pg_advisory_unlock(?)", (SCHEMA_LOCK,))
+
+
+# ---------------------------------------------------------------- start
+
+
+def start(url: str, targets: list[Target], options: dict[str, Any]) -> str:
+    """Record a sweep and queue one job per host; its id."""
+    sweep_id = str(uuid.uuid4())
+    with open_team_archive(url) as archive:
+        app = make_app(url)
+        ensure_queue_schema(archive, app)
+        archive._execute("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, _now(), len(targets), json.dumps(options)))
+    jobs = [{"sweep_id": sweep_id, "target": dataclasses.asdict(t)} for t in targets]
+
+    async def defer() -> None:
+        async with app.open_async():
+            for i in range(0, len(jobs), 1000):
+                await app.tasks[TASK].batch_defer_async(*jobs[i:i + 1000])
+
+    asyncio.run(defer())
+    return sweep_id
+
+
+# ---------------------------------------------------------------- one host
+
+
+@dataclasses.dataclass
+class WorkerSetup:
+    """What every job of one `sweep work` process shares."""
+
+    url: str
+    ssh: Any               # SSHOptions
+    name: str
+    plans: dict = dataclasses.field(default_factory=dict)   # sweep id -> (Plan, options)
+
+
+def _plan(archive, setup: WorkerSetup, sweep_id: str):
+    if sweep_id not in setup.plans:
+        from dockbench.benchmark.archive.commands import plan_from_options
+
+        row = archive._execute("SELECT options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
+        if row is None:
+            raise ArchiveError(f"sweep {sweep_id} is not in {archive.location}")
+        options = json.loads(row[0])
+        setup.plans[sweep_id] = (plan_from_options(options), {k: options.get(k) for k in OPTION_KEYS})
+    return setup.plans[sweep_id]
+
+
+def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target) -> None:
+    """Audit one host of a sweep (unless it is accounted for already) and record it, then close
+    the sweep if it was the last."""
+    from dockbench.benchmark.sweep import Sweep, error_entry
+
+    with postgres.PostgresArchive(setup.url) as archive:
+        done = archive._execute("SELECT 1 FROM sweep_hosts WHERE sweep_id = ? AND name = ?", (sweep_id, target.name)).fetchone()
+        if not done:
+            plan, options = _plan(archive, setup, sweep_id)
+            fleet = Sweep([target], setup.ssh, plan.judge, keep_facts=True)
+            scan_id = str(uuid.uuid5(uuid.UUID(sweep_id), target.name))
+            error = None
+            try:
+                report = fleet.audit(target)
+            except TransportError as exc:
+                error = error_entry(target, exc.kind, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
+                error = error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
+            if error is None:
+                report["scan_id"] = scan_id
+                try:
+                    archive.append([Record("host", scan_id, host_key(report), report, fleet.facts.get(target.name), sweep_id, options)])
+                except ArchiveError as exc:
+                    if "already in the archive" not in str(exc):   # stored by an earlier attempt killed before its row
+                        raise
+            archive._execute("INSERT INTO sweep_hosts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                             (sweep_id, target.name, None if error else scan_id, json.dumps(error) if error else None, setup.name, _now()))
+        close_if_done(archive, sweep_id)
+
+
+def _audit_job(context, sweep_id: str, target: dict) -> None:
+    setup: WorkerSetup = context.additional_context["setup"]
+    audit_and_store(setup, sweep_id, Target(**dict(target, groups=tuple(target.get("groups") or ()))))
+
+
+def close_if_done(archive, sweep_id: str) -> bool:
+    """Append the sweep entry once every host is accounted for; True when the sweep is closed."""
+    row = archive._execute("SELECT started_at, total, options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
+    if row is None:
+        raise ArchiveError(f"no sweep {sweep_id} in {archive.location}")
+    if archive._execute("SELECT 1 FROM entries WHERE scan_id = ?", (sweep_id,)).fetchone():
+        return True
+    rows = archive._execute("SELECT scan_id, error FROM sweep_hosts WHERE sweep_id = ?", (sweep_id,)).fetchall()
+    if len(rows) < row[1]:
+        return False
+    hosts = [archive.get(scan_id, facts=False, lite=True).report for scan_id, _ in rows if scan_id]
+    errors = [json.loads(error) for _, error in rows if error]
+    document = report_mod.build_sweep(hosts, errors, started_at=row[0], finished_at=_now())
+    skeleton = dict(document, sweep_id=sweep_id, hosts=[h["scan_id"] for h in document["hosts"]])
+    options = json.loads(row[2])
+    try:
+        archive.append([Record("sweep", sweep_id, None, skeleton, None, None, {k: options.get(k) for k in OPTION_KEYS})])
+    except ArchiveError as exc:
+        if "already in the archive" not in str(exc):   # closed by another worker at the same moment
+            raise
+    return True
+
+
+# ---------------------------------------------------------------- the worker loop
+
+
+def _pending(url: str) -> int:
+    """Jobs of the queue still waiting or running (on any machine)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as db:
+        return db.execute("SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status IN ('todo', 'doing')", (QUEUE,)).fetchone()[0]
+
+
+def work(setup: WorkerSetup, parallel: int, until_empty: bool, stalled_after: float, say) -> None:
+    """Run procrastinate workers on the queue: until no job is left (--until-empty) or forever.
+    Jobs of workers that stopped sending heartbeats are put back in the queue meanwhile."""
+    app = make_app(setup.url, pool_size=parallel + 2)
+    with open_team_archive(setup.url) as archive:
+        ensure_queue_schema(archive, app)
+    heartbeat = max(0.5, stalled_after / 4)
+
+    async def retry_stalled() -> None:
+        for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after):
+            say(f"job {job.id} ({job.task_kwargs.get('target', {}).get('name')}) stalled on a worker that stopped: queued again")
+            await app.job_manager.retry_job(job)
+
+    async def main() -> None:
+        failures = 0
+        async with app.open_async():
+            while True:
+                try:
+                    await retry_stalled()
+                    worker = asyncio.ensure_future(app.run_worker_async(
+                        queues=[QUEUE], concurrency=parallel, wait=not until_empty, name=setup.name,
+                        additional_context={"setup": setup}, update_heartbeat_interval=heartbeat,
+                        stalled_worker_timeout=stalled_after, fetch_job_polling_interval=1.0, install_signal_handlers=True))
+                    while not worker.done():
+                        await asyncio.wait({worker}, timeout=stalled_after / 2)
+                        if not worker.done():
+                            await retry_stalled()
+                    worker.result()
+                    failures = 0
+                    if until_empty and not await asyncio.to_thread(_pending, setup.url):
+                        return
+                    await asyncio.sleep(min(2.0, stalled_after / 4))
+                except Exception as exc:  # noqa: BLE001 - the database restarting: wait and carry on
+                    failures += 1
+                    if failures > 30:
+                        raise
+                    say(f"the queue's database is unreachable ({type(exc).__name__}: {' '.join(str(exc).split())}): trying again")
+                    await asyncio.sleep(2.0)
+
+    asyncio.run(main())
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ---------------------------------------------------------------- status
+
+
+def status(url: str, sweep_id: str) -> dict[str, Any]:
+    """Where a sweep stands: hosts done and failed (by worker), jobs pending and running."""
+    with open_team_archive(url) as archive:
+        found = archive._execute("SELECT sweep_id, started_at, total FROM sweeps WHERE sweep_id >= ? AND sweep_id < ? LIMIT 2",
+                                 (sweep_id, sweep_id + "\U0010ffff")).fetchall()
+        if len(found) != 1:
+            raise ArchiveError(f"{'no' if not found else 'more than one'} distributed sweep id starts with {sweep_id!r} in {archive.location}")
+        sweep_id, *row = found[0]
+        by_worker: dict[str, dict[str, int]] = {}
+        for worker, ok, count in archive._execute(
+                "SELECT worker, scan_id IS NOT NULL, count(*) FROM sweep_hosts WHERE sweep_id = ? GROUP BY 1, 2 ORDER BY 1", (sweep_id,)):
+            by_worker.setdefault(worker, {"done": 0, "failed": 0})["done" if ok else "failed"] += count
+        jobs = dict(archive._execute(
+            "SELECT status::text, count(*) FROM procrastinate_jobs WHERE queue_name = ? AND args->>'sweep_id' = ? GROUP BY 1", (QUEUE, sweep_id)).fetchall())
+        closed = archive._execute("SELECT 1 FROM entries WHERE scan_id = ?", (sweep_id,)).fetchone() is not None
+    done = sum(w["done"] for w in by_worker.values())
+    failed = sum(w["failed"] for w in by_worker.values())
+    return {"sweep_id": sweep_id, "started_at": row[0], "hosts": row[1], "done": done, "failed": failed,
+            "pending": jobs.get("todo", 0), "running": jobs.get("doing", 0), "closed": closed, "by_worker": by_worker}
+
+
+# ---------------------------------------------------------------- the commands
+
+
+def _fail(message: str) -> None:
+    click.echo(f"dockbench: {message}", err=True)
+    sys.exit(2)
+
+
+def register(main: click.Group, ssh_options, targets, passphrase) -> None:
+    """Add `dockbench sweep start|work|status`; the CLI hands over its SSH options, how it reads
+    an inventory and how it asks for a key's passphrase (so this module never imports it)."""
+    from dockbench.benchmark.archive.commands import archive_option
+
+    @click.group("sweep")
+    def sweep_group() -> None:
+        """Sweeps spread over many machines, queued in a team archive on PostgreSQL."""
+
+    @sweep_group.command("start")
+    @click.option("--inventory", required=True, type=click.Path(exists=True, dir_okay=False), help="Hosts to sweep: dockbench YAML, or an Ansible INI/YAML inventory.")
+    @click.option("--limit", metavar="PATTERN", help="Only inventory hosts or groups matching these comma-separated globs (!pattern excludes).")
+    @judging_options
+    @archive_option
+    def start_cmd(inventory, limit, archive_path, **judging) -> None:
+        """Create a sweep and queue one job per inventory host; print the sweep id (last line).
+
+        Workers (`dockbench sweep work`) on any number of machines take the hosts; the sweep
+        closes when every host is recorded, and `dockbench show SWEEP` renders it.
+        """
+        plan = Plan.from_options(**judging)
+        hosts = targets((), inventory, limit)
+        options = {k: judging.get(k) for k in OPTION_KEYS}
+        options = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+        options["policy"] = plan.policy.to_dict()
+        try:
+            sweep_id = start(archive_path, hosts, options)
+        except ArchiveError as exc:
+            _fail(str(exc))
+        click.echo(f"queued {len(hosts)} hosts in {shown(archive_path)}")
+        click.echo(sweep_id)
+
+    @sweep_group.command("work")
+    @click.option("--parallel", default=16, show_default=True, type=click.IntRange(1, 512), help="Hosts this worker audits at once.")
+    @click.option("--until-empty", is_flag=True, help="Stop when no job is left in the queue (none waiting, none running anywhere).")
+    @click.option("--stalled-after", default=30.0, show_default=True, type=click.FloatRange(1), metavar="SECONDS",
+                  help="A job whose worker sent no heartbeat for this long is queued again (its worker was killed or lost).")
+    @click.option("--name", "worker_name", metavar="NAME", help="This worker's name in `sweep status`. Default: HOSTNAME:PID.")
+    @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
+    @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n`.")
+    @ssh_options
+    @archive_option
+    def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, inventory, limit, connect_timeout, ssh_user, identity,
+                 known_hosts, accept_new_host_keys, ssh_config, archive_path) -> None:
+        """Take hosts from the queue, audit each as `scan --inventory` does, store each result."""
+        from dockbench.benchmark.ssh import SSHOptions
+
+        if inventory or limit:
+            raise click.UsageError("the hosts come from the queue (`dockbench sweep start --inventory`): no --inventory/--limit here")
+        ssh = SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
+                         connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
+                         passphrase=passphrase(identity), sudo=sudo)
+        setup = WorkerSetup(archive_path, ssh, worker_name or default_worker_name())
+        try:
+            work(setup, parallel, until_empty, stalled_after, lambda text: click.echo(f"dockbench: {text}", err=True))
+        except ArchiveError as exc:
+            _fail(str(exc))
+
+    @sweep_group.command("status")
+    @click.argument("sweep_id")
+    @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+    @archive_option
+    def status_cmd(sweep_id, as_json, archive_path) -> None:
+        """Hosts done and failed (by worker), jobs pending and running, and whether the sweep closed."""
+        try:
+            state = status(archive_path, sweep_id)
+        except ArchiveError as exc:
+            _fail(str(exc))
+        if as_json:
+            click.echo(json.dumps(state, indent=2))
+            return
+        click.echo(f"sweep {state['sweep_id']} ({state['hosts']} hosts, started {state['started_at']}): "
+                   f"{state['done']} done, {state['failed']} failed, {state['pending']} pending, {state['running']} running"
+                   + (", closed" if state["closed"] else ""))
+        for worker, counts in state["by_worker"].items():
+            click.echo(f"  {worker}: {counts['done']} done, {counts['failed']} failed")
+
+    main.add_command(sweep_group)
