@@ -1,5 +1,6 @@
 """Several processes writing one archive at once, and writers killed with SIGKILL mid-write:
-every committed scan is whole, none is half there, and the chain verifies."""
+every committed scan is whole, none is half there, and the chain verifies. On both backends:
+an SQLite file, and a PostgreSQL database that the writers also race to create the schema in."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from dockbench.benchmark.archive.chain import verify
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def writer(archive: Path, name: str, count: int, *extra: str) -> subprocess.Popen:
+def writer(archive, name: str, count: int, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tests.support.archive_writer", str(archive), name, str(count), *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def consistent(path: Path) -> tuple[int, list]:
+def consistent(path) -> tuple[int, list]:
     """Check the archive as a whole; return (entries, infos)."""
     with open_archive(path) as archive:
         result = verify(archive)
@@ -42,8 +43,8 @@ def consistent(path: Path) -> tuple[int, list]:
     return len(infos), infos
 
 
-def test_parallel_writers_all_land_and_the_chain_verifies(tmp_path):
-    path = tmp_path / "shared.sqlite3"   # not created yet: the writers race to create it too
+def test_parallel_writers_all_land_and_the_chain_verifies(archive_location):
+    path = archive_location   # not created yet: the writers race to create it too
     count = 6   # 3 host scans + 3 sweeps (of 3 hosts) each: 3 + 3 * 4 = 15 entries
     procs = [writer(path, f"w{i}", count) for i in range(5)]
     for proc in procs:
@@ -58,8 +59,8 @@ def test_parallel_writers_all_land_and_the_chain_verifies(tmp_path):
     assert hosts != sorted(hosts)
 
 
-def test_writers_killed_at_random_points_leave_no_partial_scan(tmp_path):
-    path = tmp_path / "crash.sqlite3"
+def test_writers_killed_at_random_points_leave_no_partial_scan(archive_location):
+    path = archive_location
     rng = random.Random()
     seen = 0
     for round_ in range(8):

@@ -1,7 +1,8 @@
 """The archive end to end: real `dockbench scan`s of the test daemon with its configuration
 changed between them (a container started with --pid host), then history, diff, show and
 reevaluate on what was stored; a real SSH sweep twice over a changed inventory; signing from
-the scan command; and a scan that cannot be archived still writes its report."""
+the scan command; and a scan that cannot be archived still writes its report. The scans and the
+sweeps are stored in each backend in turn: an SQLite file and a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -15,17 +16,28 @@ import yaml
 
 from dockbench.benchmark import render
 from tests.cli_run import by_id, dockbench, load_report
+from tests.conftest import BACKENDS
 from tests.support.sshd import Lab
 
 CHECK = "container-no-host-pid"
 
 
-@pytest.fixture(scope="module")
-def scans(docker_daemon, tmp_path_factory):
+def module_archive(request, tmp_path_factory, name: str):
+    """A fresh archive of the module's backend parameter: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path_factory.mktemp(name) / "archive.sqlite3"
+    cluster = request.getfixturevalue("postgres")
+    database = cluster.create_database()
+    request.addfinalizer(lambda: cluster.drop_database(database))
+    return cluster.url(database)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def scans(request, docker_daemon, tmp_path_factory):
     """Two archived scans of the test daemon: before and after a --pid host container starts."""
     d = docker_daemon
     tmp = tmp_path_factory.mktemp("archive-scans")
-    archive = tmp / "archive.sqlite3"
+    archive = module_archive(request, tmp_path_factory, "archive-scans")
     started = [d.run_container("arch-calm")]
     common = ["scan", "--docker-host", d.host, "--container", d.name("arch-*"), "--archive", archive, "-q", "--fail-on", "never"]
     first = dockbench(*common, "-o", tmp / "r1.json", "--facts-out", tmp / "f1.json")
@@ -148,8 +160,8 @@ def test_scans_signed_from_the_command_line_verify(scans, tmp_path):
 # ---------------------------------------------------------------- a fleet, twice
 
 
-@pytest.fixture(scope="module")
-def fleet(docker_daemon, tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def fleet(request, docker_daemon, tmp_path_factory):
     lab = Lab(Path(tempfile.mkdtemp(prefix="dbt-archlab-")))
     try:
         servers = {name: lab.start(name, f"127.0.0.{61 + i}") for i, name in enumerate(("alpha", "bravo", "charlie"))}
@@ -158,7 +170,7 @@ def fleet(docker_daemon, tmp_path_factory):
         pytest.fail(f"cannot start the sshd lab: {exc}", pytrace=False)
     known = lab.known_hosts(lab.directory / "known_hosts", list(servers.values()))
     tmp = tmp_path_factory.mktemp("archive-fleet")
-    archive = tmp / "fleet.sqlite3"
+    archive = module_archive(request, tmp_path_factory, "archive-fleet")
 
     def sweep(names, out):
         inventory = {"defaults": {"user": "root", "key": str(lab.client_key), "docker_host": docker_daemon.host},

@@ -126,10 +126,8 @@ def _password(url: str) -> str | None:
 def mask(url: str) -> str:
     """url with its password (in the user part or a password= parameter) replaced by ***."""
     parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1) if f":{parts.password}@" in netloc else re.sub(r":[^@]*@", ":***@", netloc, count=1)
-    query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/")
+    netloc = re.sub(r"^([^:@]*):[^@]*@", r"\1:***@", parts.netloc) if "@" in parts.netloc else parts.netloc
+    query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -188,9 +188,12 @@ class SQLArchive(Archive):
             self._save_checkpoint(point)
             self._execute("INSERT INTO prunes VALUES (?, ?, ?, ?)", (point.pruned_at, deleted, point.through_seq, point.through_hash))
             self._commit()
-        except BaseException:
+        except BaseException as exc:
             self._rollback()
-            raise
+            failure = self._failed(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         self._after_prune()
         return PruneResult(deleted, point)
 

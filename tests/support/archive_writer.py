@@ -2,9 +2,11 @@
 
     python -m tests.support.archive_writer ARCHIVE WRITER_ID COUNT [--die-after N]
 
+ARCHIVE is a file or a postgresql:// URL.
+
 Writes COUNT items, alternately a host scan and a sweep of 3 host scans (all real reports
 with facts), then exits. Prints "ready" once its material is prepared and before it opens
-the archive. With --die-after N it SIGKILLs itself on its Nth SQLite statement, i.e. at that
+the archive. With --die-after N it SIGKILLs itself on its Nth SQL statement, i.e. at that
 point inside some write (COUNT is then usually large: it dies first). COUNT 0 means forever.
 """
 
