@@ -113,7 +113,7 @@ class PruneResult:
 
 
 class Archive(abc.ABC):
-    """An append-only, hash-chained store of scans. Implementations: SQLiteArchive."""
+    """An append-only, hash-chained store of scans. Implementations: SQLiteArchive, PostgresArchive."""
 
     location: str
 

@@ -3,12 +3,15 @@
 Not a test (pytest does not collect this file). From the repository root, with a PostgreSQL
 database the benchmark may fill (tests/support/postgres.py starts a private cluster):
 
-    .venv/bin/python -m tests.perf.bench_team archive --postgres URL [--hosts 100 --sweeps 1000]
+    .venv/bin/python -m tests.perf.bench_team archive --postgres URL [--hosts 100 --sweeps 20 --rows 100000]
     .venv/bin/python -m tests.perf.bench_team workers --postgres URL [--hosts 40 --workers 1,2,4]
 
 archive: stores HOSTS x SWEEPS host scans (bench_archive's varied real reports, one transaction
-per sweep) in a new SQLite file and in the given database, then times on each, median of 5:
-    append      ms per host scan inside put_sweep (while filling), and one put_scan alone
+per sweep) in a new SQLite file and in the given database, then copies those rows in SQL (new
+seq, scan id and hashes; same hosts and times) until the table holds ROWS entries: the chain of
+the copies does not verify, but every query sees ROWS real-sized rows. Then it times on each,
+median of 5:
+    append      ms per host scan inside put_sweep (while filling), and one put_scan alone (on ROWS)
     history     scans(host=H): one host's SWEEPS scans
     latest      scans(host=H, last=1): one host's latest scan
     latest-all  the latest scan of every host (HOSTS queries)
@@ -48,12 +51,35 @@ def timed(func, repeat: int = 5) -> float:
     return statistics.median(times) * 1000
 
 
-def bench_archive(location, hosts: int, sweeps: int) -> dict:
+COLUMNS = ("kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score, n_fail, n_error, n_manual, n_pass, n_na, "
+           "total, statuses, options, report, facts, signature, key_id")
+
+
+def grow(archive, rows: int) -> None:
+    """Copy the stored entries (new seq, scan id and hashes) until there are `rows`; the head
+    follows, so later appends chain after the copies."""
+    stored = archive.head().count
+    copy = 0
+    while archive.head().count < rows:
+        copy += 1
+        take = min(stored, rows - archive.head().count)
+        offset = copy * stored
+        archive._execute(f"INSERT INTO entries (seq, scan_id, prev_hash, hash, {COLUMNS}) SELECT seq + ?, scan_id || ?, prev_hash || ?, hash || ?, "
+                         f"{COLUMNS} FROM entries WHERE seq <= ?", (offset, f"-{copy}", f"-{copy}", f"-{copy}", take))
+        last = archive._execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        archive._record_head(last[1], offset + take, last[0], "copied")
+        log(f"{offset + take} entries")
+
+
+def bench_archive(location, hosts: int, sweeps: int, rows: int) -> dict:
     report, facts, _ = material(None)
     log(f"{location}: storing {hosts * sweeps} host scans")
     _, storing = fill(location, report, facts, hosts, sweeps)
     names = [f"node{h:04d}.example.net" for h in range(hosts)]
     with open_archive(location) as archive:
+        grow(archive, rows)
+        if not hasattr(archive, "size"):
+            archive._execute("ANALYZE")
         began = time.perf_counter()
         for i in range(50):
             r, f = scans.host_scan(f"single-{i}")
@@ -66,6 +92,7 @@ def bench_archive(location, hosts: int, sweeps: int) -> dict:
             "latest_ms": round(timed(lambda: archive.scans(host=names[7], kind="host", last=1)), 2),
             "latest_all_ms": round(timed(lambda: [archive.scans(host=n, kind="host", last=1) for n in names]), 1),
             "entries": archive.head().count,
+            "history_rows": len(archive.scans(host=names[7], kind="host")),
         }
 
 
@@ -97,15 +124,16 @@ def main() -> int:
     parser.add_argument("what", choices=["archive", "workers"])
     parser.add_argument("--postgres", required=True, metavar="URL", help="an empty database to fill")
     parser.add_argument("--hosts", type=int)
-    parser.add_argument("--sweeps", type=int, default=1000)
+    parser.add_argument("--sweeps", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--parallel", type=int, default=4)
     args = parser.parse_args()
     if args.what == "archive":
         hosts = args.hosts or 100
         with tempfile.TemporaryDirectory(prefix="dockbench-bench-team-") as tmp:
-            figures = {"sqlite": bench_archive(Path(tmp) / "archive.sqlite3", hosts, args.sweeps),
-                       "postgresql": bench_archive(args.postgres, hosts, args.sweeps)}
+            figures = {"sqlite": bench_archive(Path(tmp) / "archive.sqlite3", hosts, args.sweeps, args.rows),
+                       "postgresql": bench_archive(args.postgres, hosts, args.sweeps, args.rows)}
         keys = list(figures["sqlite"])
         print(f"{'':<28}{'SQLite':>12}{'PostgreSQL':>12}")
         for key in keys:
