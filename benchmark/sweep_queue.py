@@ -34,7 +34,7 @@ import click
 
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import ArchiveError, Record, host_key, postgres
-from dockbench.benchmark.archive.commands import OPTION_KEYS, shown
+from dockbench.benchmark.archive.commands import OPTION_KEYS, plan_from_options, shown
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.judging import Plan, judging_options
 from dockbench.benchmark.transports import TransportError
@@ -122,8 +122,6 @@ class WorkerSetup:
 
 def _plan(archive, setup: WorkerSetup, sweep_id: str):
     if sweep_id not in setup.plans:
-        from dockbench.benchmark.archive.commands import plan_from_options
-
         row = archive._execute("SELECT options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
         if row is None:
             raise ArchiveError(f"sweep {sweep_id} is not in {archive.location}")
@@ -179,9 +177,10 @@ def close_if_done(archive, sweep_id: str) -> bool:
         return False
     hosts = [archive.get(scan_id, facts=False, lite=True).report for scan_id, _ in rows if scan_id]
     errors = [json.loads(error) for _, error in rows if error]
-    document = report_mod.build_sweep(hosts, errors, started_at=row[0], finished_at=_now())
-    skeleton = dict(document, sweep_id=sweep_id, hosts=[h["scan_id"] for h in document["hosts"]])
     options = json.loads(row[2])
+    benchmark = plan_from_options(options).benchmark.to_dict()
+    document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=row[0], finished_at=_now())
+    skeleton = dict(document, sweep_id=sweep_id, hosts=[h["scan_id"] for h in document["hosts"]])
     try:
         archive.append([Record("sweep", sweep_id, None, skeleton, None, None, {k: options.get(k) for k in OPTION_KEYS})])
     except ArchiveError as exc:
@@ -303,6 +302,7 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
         hosts = targets((), inventory, limit)
         options = {k: judging.get(k) for k in OPTION_KEYS}
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+        options["benchmark"] = plan.benchmark.id   # what the hosts are judged against, also when defaulted
         options["policy"] = plan.policy.to_dict()
         try:
             sweep_id = start(archive_path, hosts, options)

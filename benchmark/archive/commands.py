@@ -394,7 +394,7 @@ def plan_from_options(options: dict[str, Any]):
     """The Plan stored judging options (OPTION_KEYS and a policy, as JSON) describe."""
     chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in OPTION_KEYS}
     plan = Plan.from_options(chosen.get("level"), chosen.get("include") or (), chosen.get("exclude") or (), None,
-                             bool(chosen.get("include_stopped")), chosen.get("containers") or (), chosen.get("labels") or ())
+                             bool(chosen.get("include_stopped")), chosen.get("containers") or (), chosen.get("labels") or (), chosen.get("benchmark"))
     return _with_policy(plan, options["policy"]) if options.get("policy") else plan
 
 
