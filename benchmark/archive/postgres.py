@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dockbench.benchmark.archive.base import ArchiveError, Checkpoint, Entry, Head, NotFound
 from dockbench.benchmark.archive.chain import GENESIS
-from dockbench.benchmark.archive.sql import FULL_COLUMNS, SQLArchive
+from dockbench.benchmark.archive.sql import SQLArchive
 
 SCHEMES = ("postgresql://", "postgres://")
 MISSING_EXTRA = "a PostgreSQL archive needs psycopg 3: pip install 'dockbench[postgres]'"
@@ -142,6 +142,9 @@ def driver():
 
 class PostgresArchive(SQLArchive):
     INSERT_META = "INSERT INTO check_meta VALUES (?, ?) ON CONFLICT DO NOTHING"
+    # statuses read as text: json.loads is twice as fast as psycopg's jsonb loader on long listings
+    COLUMNS = SQLArchive.COLUMNS.replace("statuses", "statuses::text")
+    FULL_COLUMNS = SQLArchive.FULL_COLUMNS.replace("statuses", "statuses::text")
 
     def __init__(self, url: str, *, create: bool = True, busy_timeout: float = 30.0):
         super().__init__()
@@ -238,10 +241,6 @@ class PostgresArchive(SQLArchive):
     def _save_checkpoint(self, point: Checkpoint) -> None:
         self._execute("INSERT INTO meta VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (json.dumps(point.__dict__),))
 
-    @staticmethod
-    def _statuses(value: Any) -> dict[str, str]:
-        return value
-
     def _statuses_param(self, statuses: dict[str, str]) -> Any:
         return self._psycopg.types.json.Jsonb(statuses)
 
@@ -263,7 +262,7 @@ class PostgresArchive(SQLArchive):
             cursor = self.db.cursor(name="dockbench_iterate")   # server side: 100,000 entries are not held in memory
             cursor.itersize = 100
             try:
-                cursor.execute(f"SELECT {FULL_COLUMNS}, facts FROM entries ORDER BY seq")
+                cursor.execute(f"SELECT {self.FULL_COLUMNS}, facts FROM entries ORDER BY seq")
                 yield from self._decoded(cursor)
             finally:
                 cursor.close()

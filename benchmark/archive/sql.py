@@ -76,6 +76,7 @@ class SQLArchive(Archive):
     """An archive in one SQL database with the tables entries, check_meta and meta."""
 
     KIND_FILTER = "kind = ?"           # how kind is filtered when another index already narrows
+    COLUMNS, FULL_COLUMNS = COLUMNS, FULL_COLUMNS   # what listings and full reads select
     INSERT_META = "INSERT INTO check_meta VALUES (?, ?)"   # must ignore an id already there
 
     db: Any
@@ -112,10 +113,6 @@ class SQLArchive(Archive):
 
     def _after_prune(self) -> None:
         """Give the space of pruned entries back, where the backend does not on its own."""
-
-    @staticmethod
-    def _statuses(value: Any) -> dict[str, str]:
-        return json.loads(value)
 
     def _statuses_param(self, statuses: dict[str, str]) -> Any:
         return json.dumps(statuses, separators=(",", ":"))
@@ -227,11 +224,11 @@ class SQLArchive(Archive):
             "seq": row[0], "scan_id": row[1], "kind": row[2], "host": row[3], "hostname": row[4], "sweep_id": row[5],
             "started_at": row[6], "finished_at": row[7], "recorded_at": row[8], "score": row[9],
             "counts": {"FAIL": row[10], "ERROR": row[11], "MANUAL": row[12], "PASS": row[13], "NOT_APPLICABLE": row[14]},
-            "total": row[15], "statuses": self._statuses(row[16]), "signed_by": row[17],
+            "total": row[15], "statuses": json.loads(row[16]), "signed_by": row[17],
         }
 
     def _entry(self, row, facts_blob: bytes | None, lite: bool = False) -> Entry:
-        n = len(COLUMNS.split(","))
+        n = len(self.COLUMNS.split(","))
         options, report_blob, prev_hash, digest, signature = row[n:n + 5]
         report = codec.lite(unpack(report_blob), self._lite_of) if lite else codec.join(unpack(report_blob), self._meta_of)
         return Entry(**self._info(row), report=report, facts=unpack(facts_blob),
@@ -240,7 +237,7 @@ class SQLArchive(Archive):
 
     def _damaged(self, row, exc: Exception) -> Entry:
         """An entry whose stored bytes no longer decode: enough of it for verify to name it."""
-        n = len(COLUMNS.split(","))
+        n = len(self.COLUMNS.split(","))
         try:
             info = self._info(row)
         except (ValueError, TypeError):
@@ -274,7 +271,7 @@ class SQLArchive(Archive):
         return rows[0]
 
     def get(self, scan_id: str, *, facts: bool = True, lite: bool = False) -> Entry:
-        row = self._execute(f"SELECT {FULL_COLUMNS}, {'facts' if facts else 'NULL'} FROM entries WHERE scan_id = ?", (scan_id,)).fetchone()
+        row = self._execute(f"SELECT {self.FULL_COLUMNS}, {'facts' if facts else 'NULL'} FROM entries WHERE scan_id = ?", (scan_id,)).fetchone()
         if row is None:
             raise NotFound(f"no scan {scan_id} in {self.location}")
         return self._entry(row[:-1], row[-1], lite)
@@ -293,7 +290,7 @@ class SQLArchive(Archive):
         if since is not None:
             where.append("started_at >= ?")
             args.append(since)
-        sql = f"SELECT {COLUMNS} FROM entries" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {self.COLUMNS} FROM entries" + (" WHERE " + " AND ".join(where) if where else "")
         if last is not None:
             rows = self._execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, int(last))).fetchall()[::-1]
         else:

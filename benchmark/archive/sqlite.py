@@ -28,7 +28,7 @@ from dockbench.benchmark.archive.base import (
     NotFound,
 )
 from dockbench.benchmark.archive.chain import GENESIS
-from dockbench.benchmark.archive.sql import FULL_COLUMNS, SQLArchive, now
+from dockbench.benchmark.archive.sql import SQLArchive, now
 
 SCHEMA_VERSION = 1
 
@@ -178,7 +178,7 @@ class SQLiteArchive(SQLArchive):
     # ---------------------------------------------------------------- reading
 
     def iterate(self) -> Iterator[Entry]:
-        yield from self._decoded(self.db.execute(f"SELECT {FULL_COLUMNS}, facts FROM entries ORDER BY seq"))   # one statement: one snapshot
+        yield from self._decoded(self.db.execute(f"SELECT {self.FULL_COLUMNS}, facts FROM entries ORDER BY seq"))   # one statement: one snapshot
 
     @contextmanager
     def reading(self):
