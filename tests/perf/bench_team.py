@@ -102,7 +102,7 @@ def bench_workers(fleet: Fleet, url: str, hosts: int, workers: list[int], parall
     known_hosts = fleet.known_hosts()
     inventory = fleet.inventory("team", fleet.server_hosts(servers))
     base = fleet.sweep(inventory, known_hosts, parallel * max(workers), hosts)
-    print(f"scan --inventory --parallel {parallel * max(workers)}: {hosts / base.wall:.2f} hosts/s ({base.wall:.1f} s)")
+    print(f"scan --inventory --parallel {parallel * max(workers)}: {hosts / base.wall_s:.2f} hosts/s ({base.wall_s:.1f} s)")
     for count in workers:
         start = subprocess.run([DOCKBENCH, "sweep", "start", "--inventory", str(inventory), "--archive", url], capture_output=True, text=True, check=True)
         sweep_id = start.stdout.strip().splitlines()[-1]
