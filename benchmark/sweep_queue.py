@@ -27,14 +27,14 @@ import os
 import socket
 import sys
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 import click
 
+from dockbench.benchmark import clock
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import ArchiveError, Record, host_key, postgres
-from dockbench.benchmark.archive.commands import OPTION_KEYS, plan_from_options, shown
+from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.judging import Plan, judging_options
 from dockbench.benchmark.transports import TransportError
@@ -43,10 +43,6 @@ QUEUE = "dockbench-sweep"
 TASK = "dockbench.audit_host"
 MISSING_EXTRA = "distributed sweeps need procrastinate and psycopg 3: pip install 'dockbench[postgres]'"
 SCHEMA_LOCK = 0x646F636B62656E03
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _procrastinate():
@@ -95,7 +91,7 @@ def start(url: str, targets: list[Target], options: dict[str, Any]) -> str:
     with open_team_archive(url) as archive:
         app = make_app(url)
         ensure_queue_schema(archive, app)
-        archive._execute("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, _now(), len(targets), json.dumps(options)))
+        archive._execute("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, clock.stamp(), len(targets), json.dumps(options)))
     jobs = [{"sweep_id": sweep_id, "target": dataclasses.asdict(t)} for t in targets]
 
     async def defer() -> None:
@@ -156,7 +152,7 @@ def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target) -> None:
                     if "already in the archive" not in str(exc):   # stored by an earlier attempt killed before its row
                         raise
             archive._execute("INSERT INTO sweep_hosts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                             (sweep_id, target.name, None if error else scan_id, json.dumps(error) if error else None, setup.name, _now()))
+                             (sweep_id, target.name, None if error else scan_id, json.dumps(error) if error else None, setup.name, clock.stamp()))
         close_if_done(archive, sweep_id)
 
 
@@ -179,7 +175,7 @@ def close_if_done(archive, sweep_id: str) -> bool:
     errors = [json.loads(error) for _, error in rows if error]
     options = json.loads(row[2])
     benchmark = plan_from_options(options).benchmark.to_dict()
-    document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=row[0], finished_at=_now())
+    document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=row[0], finished_at=clock.stamp())
     skeleton = dict(document, sweep_id=sweep_id, hosts=[h["scan_id"] for h in document["hosts"]])
     try:
         archive.append([Record("sweep", sweep_id, None, skeleton, None, None, {k: options.get(k) for k in OPTION_KEYS})])
@@ -281,8 +277,6 @@ def _fail(message: str) -> None:
 def register(main: click.Group, ssh_options, targets, passphrase) -> None:
     """Add `dockbench sweep start|work|status`; the CLI hands over its SSH options, how it reads
     an inventory and how it asks for a key's passphrase (so this module never imports it)."""
-    from dockbench.benchmark.archive.commands import archive_option
-
     @click.group("sweep")
     def sweep_group() -> None:
         """Sweeps spread over many machines, queued in a team archive on PostgreSQL."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
+from dockbench.benchmark import clock
 from dockbench.benchmark.archive import codec
 from dockbench.benchmark.archive.base import (
     KINDS,
@@ -36,11 +36,6 @@ FULL_COLUMNS = COLUMNS + ", options, report, prev_hash, hash, signature"
 INSERT = ("INSERT INTO entries (seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score,"
           " n_fail, n_error, n_manual, n_pass, n_na, total, statuses, options, report, facts, prev_hash, hash, signature, key_id)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
-
-def now() -> str:
-    """The time an entry is recorded (UTC, microseconds)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def pack(data: bytes) -> bytes:
@@ -124,7 +119,7 @@ class SQLArchive(Archive):
         entries: list[Entry] = []
         prev, count, seq = self._lock_head()
         try:
-            recorded_at = now()
+            recorded_at = clock.stamp(precise=True)
             for item in prepared:
                 record = item["record"]
                 for ident, meta in item["metas"].items():
@@ -180,7 +175,7 @@ class SQLArchive(Archive):
             if signature is None and signer is not None:
                 signature, key_id = signer.sign(doomed[2]), signer.key_id
             point = Checkpoint(count=(old.count if old else 0) + deleted, through_seq=doomed[0], through_hash=doomed[2],
-                               through_scan_id=doomed[1], signature=signature, key_id=key_id, pruned_at=now())
+                               through_scan_id=doomed[1], signature=signature, key_id=key_id, pruned_at=clock.stamp(precise=True))
             self._execute("DELETE FROM entries WHERE seq <= ?", (doomed[0],))
             self._save_checkpoint(point)
             self._execute("INSERT INTO prunes VALUES (?, ?, ?, ?)", (point.pruned_at, deleted, point.through_seq, point.through_hash))

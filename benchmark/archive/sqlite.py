@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dockbench.benchmark import clock
 from dockbench.benchmark.archive.base import (
     ArchiveError,
     Checkpoint,
@@ -28,7 +29,7 @@ from dockbench.benchmark.archive.base import (
     NotFound,
 )
 from dockbench.benchmark.archive.chain import GENESIS
-from dockbench.benchmark.archive.sql import SQLArchive, now
+from dockbench.benchmark.archive.sql import SQLArchive
 
 SCHEMA_VERSION = 1
 
@@ -123,7 +124,7 @@ class SQLiteArchive(SQLArchive):
                 for statement in SCHEMA.split(";"):   # not executescript: it would COMMIT first
                     if statement.strip():
                         self.db.execute(statement)
-                self.db.execute("INSERT INTO meta VALUES ('created_at', ?), ('head_count', '0'), ('head_hash', ?)", (now(), GENESIS))
+                self.db.execute("INSERT INTO meta VALUES ('created_at', ?), ('head_count', '0'), ('head_hash', ?)", (clock.stamp(precise=True), GENESIS))
                 version = SCHEMA_VERSION
             while version < SCHEMA_VERSION:
                 version += 1
@@ -198,10 +199,6 @@ class SQLiteArchive(SQLArchive):
     def storage_problems(self) -> list[str]:
         problems = [f"SQLite integrity: {row[0]}" for row in self.db.execute("PRAGMA quick_check") if row[0] != "ok"]
         return problems + super().storage_problems()
-
-    def size(self) -> int:
-        """Bytes on disk (database, WAL)."""
-        return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
 
     def close(self) -> None:
         self.db.close()

@@ -47,6 +47,7 @@ from click.testing import CliRunner
 
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import open_archive
+from dockbench.benchmark.archive.sqlite import SQLiteArchive
 from dockbench.benchmark.cli import main as cli_main
 
 TARGET_MS = 200.0
@@ -107,7 +108,7 @@ def fill(path: Path, report: dict, facts: dict, hosts: int, sweeps: int) -> tupl
             if (s + 1) % 10 == 0:
                 done = (s + 1) * hosts
                 log(f"{done} host scans stored ({done / (time.perf_counter() - began):.0f}/s)")
-        if hasattr(archive, "size"):   # SQLite: fold the WAL into the file before measuring it
+        if isinstance(archive, SQLiteArchive):   # SQLite: fold the WAL into the file before measuring it
             archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - began, storing
 
