@@ -10,9 +10,11 @@ from typing import Any
 from dockbench.benchmark import __version__
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
+from dockbench.benchmark.waivers import counted, sweep_block
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
-SCHEMA_VERSION = "1.1"
+# 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers
+SCHEMA_VERSION = "1.2"
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)]
 
 
@@ -95,7 +97,7 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
     by_error: dict[str, int] = {}
     for entry in errors:
         by_error[entry["kind"]] = by_error.get(entry["kind"], 0) + 1
-    return {
+    document = {
         "kind": "sweep",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
@@ -108,14 +110,19 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
         "hosts": sorted(hosts, key=lambda h: h["target"]["name"]),
         "errors": sorted(errors, key=lambda e: e["name"]),
     }
+    waived, waivers = sweep_block(hosts)
+    if waivers:
+        document["summary"]["waived"] = waived
+        document["waivers"] = waivers
+    return document
 
 
 FINDINGS, HOSTS_MISSED = 1, 4
 
 
 def exit_code(document: dict[str, Any], fail_on: str) -> int:
-    """Bit 1: a result crossed the --fail-on threshold; bit 4: a sweep missed some hosts."""
-    counts = document["summary"]["by_status"]
+    """Bit 1: a result crossed the --fail-on threshold (waived ones do not); bit 4: a sweep missed some hosts."""
+    counts = counted(document["summary"])
     code = 0
     if fail_on != "never" and (counts["FAIL"] or (fail_on == "error" and counts["ERROR"])):
         code |= FINDINGS

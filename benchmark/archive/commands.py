@@ -364,6 +364,7 @@ def _stored_plan(judging: dict[str, Any], entry):
     """The current checks, judged as the scan was (its stored options and policy) unless overridden."""
     from dockbench.benchmark.cli import Plan
     from dockbench.benchmark.policy import Policy
+    from dockbench.benchmark.waivers import WaiverFile
 
     ctx = click.get_current_context()
     # scans stored before --benchmark existed record it only in their report
@@ -374,12 +375,15 @@ def _stored_plan(judging: dict[str, Any], entry):
         value = judging[key] if given or key not in stored else stored[key]
         chosen[key] = tuple(value) if isinstance(value, list) else value
     plan = Plan.from_options(chosen["level"], chosen["include"], chosen["exclude"], judging["config_file"],
-                             chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"])
+                             chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"], judging["waivers_file"])
     saved_policy = (entry.report if entry.kind == "host" else {}).get("policy") or stored.get("policy")
     if not judging["config_file"] and saved_policy:
         known = {f.name for f in dataclasses.fields(Policy)}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved_policy.items() if k in known}
         plan = dataclasses.replace(plan, policy=Policy(**values))
+    saved_waivers = entry.report.get("waivers")
+    if not judging["waivers_file"] and saved_waivers:
+        plan = dataclasses.replace(plan, waivers=WaiverFile.stored(saved_waivers, entry.report["benchmark"]["id"]))
     return plan
 
 
