@@ -24,6 +24,7 @@ from dockbench.benchmark.policy import Policy, PolicyError
 from dockbench.benchmark.runner import evaluate
 from dockbench.benchmark.selection import CheckFilter
 from dockbench.benchmark.transports import LocalTransport, TransportError
+from dockbench.benchmark.waiver_commands import waivers_group
 from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -401,3 +402,4 @@ def report_cmd(report_file, fmt, output) -> None:
 
 
 archive_commands.register(main)
+main.add_command(waivers_group)

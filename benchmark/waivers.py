@@ -248,6 +248,10 @@ class WaiverFile:
         entries = [{k: e[k] for k in FIELDS if k in e} for e in block.get("entries") or []]
         return cls.parse({"waivers": entries, "warning_days": block.get("warning_days", WARNING_DAYS)}, block.get("source") or "stored waivers", None, benchmark)
 
+    def named(self, waiver: Waiver, catalog: Iterable[CheckMeta], benchmark: str) -> list[str]:
+        """The ids of the catalog's checks a waiver's `check` names."""
+        return [m.id for m in catalog if fnmatch.fnmatchcase(m.id, waiver.check) or any(r.benchmark == benchmark and r.id == waiver.check for r in m.cis)]
+
     def states(self, day: date) -> dict[str, str]:
         return {w.id: w.state(day, self.warning_days) for w in self.waivers}
 

@@ -25,6 +25,7 @@ from dockbench.benchmark.archive.base import Archive, Entry
 FORMAT = 1
 GENESIS = "0" * 64
 STATUSES = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
+WAIVED = "+waived"   # the listing's status of a waived result, e.g. "FAIL+waived" (history tells them apart)
 
 
 def canonical(value: Any) -> bytes:
@@ -93,7 +94,7 @@ def derive(kind: str, report: dict[str, Any]) -> dict[str, Any]:
             "score": summary.get("score"),
             "counts": counts,
             "total": int(summary.get("total") or 0),
-            "statuses": {r["id"]: r["status"] for r in report.get("results") or []},
+            "statuses": {r["id"]: r["status"] + (WAIVED if r.get("waived") else "") for r in report.get("results") or []},
         }
     return {
         "hostname": None,

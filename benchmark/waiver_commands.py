@@ -1,0 +1,63 @@
+"""`dockbench waivers check FILE`: lint a waiver file against the catalog, with each waiver's state."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, timezone
+
+import click
+
+from dockbench.benchmark.terminal import clean
+from dockbench.benchmark.waivers import EXPIRED, WaiverError, WaiverFile
+
+EXIT_OK, EXIT_EXPIRED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def _day(ctx, param, value: str | None) -> date:
+    if value is None:
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.group("waivers")
+def waivers_group() -> None:
+    """Accepted risks: the waiver files given to --waivers."""
+
+
+@waivers_group.command("check")
+@click.argument("waivers_file", metavar="FILE")
+@click.option("--on", "day", metavar="DATE", callback=_day, help="Judge expiry on this day (YYYY-MM-DD, UTC). Default: today (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def check_cmd(waivers_file, day, as_json) -> None:
+    """Check FILE against the check catalog and print each waiver with its state.
+
+    A waiver is active, expiring (its last day is at most warning_days away; 14 unless the
+    file says) or expired (from the day after `expires`). Exit 0 when the file is valid and
+    no waiver has expired, 1 when one has, 2 when the file cannot be used.
+    """
+    from dockbench import checks
+    from dockbench.benchmark.report import BENCHMARK
+
+    catalog = [c.meta for c in checks.load().all()]
+    try:
+        waivers = WaiverFile.load(waivers_file, catalog, BENCHMARK["id"])
+    except WaiverError as exc:
+        click.echo(f"dockbench: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    states = waivers.states(day)
+    rows = [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, checks=waivers.named(w, catalog, BENCHMARK["id"]))
+            for w in waivers.waivers]
+    if as_json:
+        click.echo(json.dumps({"file": waivers_file, "judged_on": day.isoformat(), "warning_days": waivers.warning_days, "waivers": rows}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{clean(waivers_file)}: {len(rows)} waivers, valid against {BENCHMARK['title']}; judged on {day.isoformat()}, warning window {waivers.warning_days} days")
+        for row in rows:
+            left = f"{row['days_left']} days left" if row["days_left"] >= 0 else f"expired {-row['days_left']} days ago"
+            scope = " ".join(f"{key} {','.join(clean(g) for g in row[key])}" for key in ("containers", "images", "hosts") if row[key])
+            named = clean(row["check"]) + ("" if row["checks"] == [row["check"]] else f" = {row['checks'][0]}" if len(row["checks"]) == 1 else f" ({len(row['checks'])} checks)")
+            click.echo(f"{row['state'].upper():<8} {clean(row['id'])}  {named}{'  ' + scope if scope else ''}  owner {clean(row['owner'])}  expires {row['expires']} ({left})")
+    sys.exit(EXIT_EXPIRED if any(r["state"] == EXPIRED for r in rows) else EXIT_OK)
