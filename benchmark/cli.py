@@ -172,7 +172,7 @@ def main() -> None:
     """Audit Docker hosts against the CIS Docker Benchmark and beyond.
 
     Exit codes: 0 every check decided and none failed; 1 a check FAILed or could not be
-    decided (ERROR; see --fail-on); 2 usage error, or the scan could not run at all;
+    decided (ERROR; see --fail-on) and no waiver covers it; 2 usage error, or the scan could not run at all;
     4 (added to 0 or 1) a sweep could not audit some hosts.
     """
 
