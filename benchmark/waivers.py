@@ -92,7 +92,7 @@ class Waiver:
     def covers(self, subject: str, subjects: Subjects) -> bool:
         if self.containers and subject in subjects.containers:
             return any(fnmatch.fnmatchcase(subject, glob) for glob in self.containers)
-        if self.images and subjects.is_image(subject):
+        if self.images and subjects.is_image(subject):   # an image's name lists its tags: "app:1, app:latest"
             return any(fnmatch.fnmatchcase(name, glob) for name in subject.split(", ") for glob in self.images)
         return False
 
@@ -112,14 +112,10 @@ class Subjects:
     @classmethod
     def of(cls, snapshot: dict[str, Any]) -> Subjects:
         facts = Facts(snapshot)
-        images = set()
-        for image in (snapshot.get("docker") or {}).get("images") or []:
-            images.update(image.get("RepoTags") or [])
-            images.update(image.get("RepoDigests") or [])
-        return cls(frozenset(c.name for c in facts.all_containers), frozenset(images))
+        return cls(frozenset(c.name for c in facts.all_containers), frozenset(i.name for i in facts.images))
 
     def is_image(self, subject: str) -> bool:
-        return subject.startswith("<untagged ") or any(name in self.images for name in subject.split(", "))
+        return subject in self.images
 
     def offending(self, subject: str) -> bool:
         return subject in self.containers or self.is_image(subject)
