@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import click
 
 from dockbench.benchmark.terminal import clean
-from dockbench.benchmark.waivers import EXPIRED, WaiverError, WaiverFile
+from dockbench.benchmark.waivers import EXPIRED, WaiverError, WaiverFile, named_checks
 
 EXIT_OK, EXIT_EXPIRED, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -49,14 +49,16 @@ def check_cmd(waivers_file, day, as_json) -> None:
         click.echo(f"dockbench: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     states = waivers.states(day)
-    rows = [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, checks=waivers.named(w, catalog, BENCHMARK["id"]))
+    rows = [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, checks=named_checks(w.check, catalog, BENCHMARK["id"]))
             for w in waivers.waivers]
     if as_json:
         click.echo(json.dumps({"file": waivers_file, "judged_on": day.isoformat(), "warning_days": waivers.warning_days, "waivers": rows}, indent=2, ensure_ascii=False))
     else:
         click.echo(f"{clean(waivers_file)}: {len(rows)} waivers, valid against {BENCHMARK['title']}; judged on {day.isoformat()}, warning window {waivers.warning_days} days")
         for row in rows:
-            left = f"{row['days_left']} days left" if row["days_left"] >= 0 else f"expired {-row['days_left']} days ago"
+            days = abs(row["days_left"])
+            span = f"{days} day" + ("s" if days != 1 else "")
+            left = f"{span} left" if row["days_left"] >= 0 else f"expired {span} ago"
             scope = " ".join(f"{key} {','.join(clean(g) for g in row[key])}" for key in ("containers", "images", "hosts") if row[key])
             named = clean(row["check"]) + ("" if row["checks"] == [row["check"]] else f" = {row['checks'][0]}" if len(row["checks"]) == 1 else f" ({len(row['checks'])} checks)")
             click.echo(f"{row['state'].upper():<8} {clean(row['id'])}  {named}{'  ' + scope if scope else ''}  owner {clean(row['owner'])}  expires {row['expires']} ({left})")

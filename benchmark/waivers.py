@@ -161,6 +161,11 @@ def _expires(source: str, index: int, entry: dict) -> date:
         raise _problem(source, index, entry, "expires", f"{value!r} is not a date ({exc})") from None
 
 
+def named_checks(check: str, catalog: Iterable[CheckMeta], benchmark: str) -> list[str]:
+    """The ids of the catalog's checks a waiver's `check` names: by id or glob, or by CIS id."""
+    return [m.id for m in catalog if fnmatch.fnmatchcase(m.id, check) or any(r.benchmark == benchmark and r.id == check for r in m.cis)]
+
+
 def _check_target(source: str, index: int, entry: dict, catalog: list[CheckMeta] | None, benchmark: str) -> str:
     value = entry.get("check")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -168,9 +173,7 @@ def _check_target(source: str, index: int, entry: dict, catalog: list[CheckMeta]
     if not isinstance(value, str) or not value.strip():
         raise _problem(source, index, entry, "check", "is required: a check id, a CIS id, or a glob over check ids")
     value = value.strip()
-    if catalog is None or any(fnmatch.fnmatchcase(m.id, value) for m in catalog):
-        return value
-    if any(ref.benchmark == benchmark and ref.id == value for m in catalog for ref in m.cis):
+    if catalog is None or named_checks(value, catalog, benchmark):
         return value
     what = f"no CIS {value} in {benchmark}" if _CIS_LIKE.match(value) else "no check id or glob over check ids"
     raise _problem(source, index, entry, "check", f"{value!r} names nothing in the catalog ({what}; see `dockbench checks list`)")
@@ -243,10 +246,6 @@ class WaiverFile:
         """The waivers a report was judged with (its "waivers" block), to judge its facts again."""
         entries = [{k: e[k] for k in FIELDS if k in e} for e in block.get("entries") or []]
         return cls.parse({"waivers": entries, "warning_days": block.get("warning_days", WARNING_DAYS)}, block.get("source") or "stored waivers", None, benchmark)
-
-    def named(self, waiver: Waiver, catalog: Iterable[CheckMeta], benchmark: str) -> list[str]:
-        """The ids of the catalog's checks a waiver's `check` names."""
-        return [m.id for m in catalog if fnmatch.fnmatchcase(m.id, waiver.check) or any(r.benchmark == benchmark and r.id == waiver.check for r in m.cis)]
 
     def states(self, day: date) -> dict[str, str]:
         return {w.id: w.state(day, self.warning_days) for w in self.waivers}

@@ -15,6 +15,7 @@ import pytest
 
 from dockbench import checks
 from dockbench.benchmark import report as report_mod
+from dockbench.benchmark import validate
 from dockbench.benchmark.waivers import WaiverError, WaiverFile
 from tests.cli_run import by_id, dockbench, load_report
 from tests.recorded import recorded_snapshot
@@ -293,3 +294,32 @@ def test_justifications_are_escaped_on_the_terminal(tmp_path, facts):
     path = write(tmp_path, waiver(owner="ops\x1b[31m", justification="fine\x1b]0;pwned\x07"))
     _, _, out = evaluate(facts[0], path, tmp_path, "--fail-on", "never")
     assert "\x1b" not in out and "owner ops\\x1b[31m" in out
+
+
+def test_waived_documents_pass_our_own_schema_check_too(tmp_path, facts):
+    path = write(tmp_path, waiver(id="env", check="container-env-secret-names", containers=["web"]), waiver(id="pid"))
+    _, document, _ = evaluate(facts[0], path, tmp_path, "--fail-on", "never")
+    validate.check(document)   # what `dockbench report` runs before rendering
+    sweep = report_mod.build_sweep([document, dict(document, target=dict(document["target"], name="second"))], [],
+                                   started_at=document["started_at"], finished_at=document["finished_at"])
+    jsonschema.validate(sweep, report_mod.schema())
+    validate.check(sweep)
+    assert sweep["summary"]["waived"]["total"] == 2
+    assert [(e["id"], e["matched"]) for e in sweep["waivers"]["entries"]] == [("env", 2), ("pid", 2)]
+    broken = json.loads(json.dumps(document))
+    broken["waivers"]["entries"][0]["state"] = "forever"
+    with pytest.raises(validate.InvalidDocument, match=r"\$\.waivers\.entries\[0\]\.state"):
+        validate.check(broken)
+
+
+def test_waivers_check_refuses_a_bad_file_or_day(tmp_path):
+    bad = write(tmp_path, waiver(expires="someday"))
+    done = dockbench("waivers", "check", bad)
+    assert done.returncode == 2 and f"{bad}: waivers[0] (id 'w1'): expires: 'someday' is not a date" in done.stderr
+    good = write(tmp_path, waiver(), name="good.yaml")
+    assert dockbench("waivers", "check", good, "--on", "tomorrow").returncode == 2
+    done = dockbench("waivers", "check", good, "--on", "2099-12-20")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[1] == "EXPIRING w1  container-no-host-pid  owner platform-security  expires 2099-12-31 (11 days left)"
+    done = dockbench("waivers", "check", good, "--on", "2100-01-01")
+    assert done.returncode == 1 and "(expired 1 day ago)" in done.stdout
