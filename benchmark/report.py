@@ -10,7 +10,6 @@ from typing import Any
 from dockbench.benchmark import __version__
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
-from dockbench.benchmark.waivers import counted, sweep_block
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
 # 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers
@@ -22,6 +21,19 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("dockbench.benchmark").joinpath("schema/report.schema.json").read_text())
 
 
+def score_of(counts: dict[str, int]) -> float | None:
+    """The share of decided checks (PASS or FAIL) that passed, in percent to one decimal;
+    None when none was decided."""
+    decided = counts.get("PASS", 0) + counts.get("FAIL", 0)
+    return round(100.0 * counts.get("PASS", 0) / decided, 1) if decided else None
+
+
+def counted(summary: dict[str, Any]) -> dict[str, int]:
+    """The status counts that gate the exit code: the judged counts less the waived ones."""
+    waived = (summary.get("waived") or {}).get("by_status") or {}
+    return {s: n - waived.get(s, 0) for s, n in summary["by_status"].items()}
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     by_status = {s: 0 for s in STATUS_ORDER}
     by_layer: dict[str, dict[str, int]] = {}
@@ -29,12 +41,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         by_status[result["status"]] += 1
         layer = by_layer.setdefault(result["layer"], {s: 0 for s in STATUS_ORDER})
         layer[result["status"]] += 1
-    decided = by_status["PASS"] + by_status["FAIL"]
     return {
         "total": len(results),
         "by_status": by_status,
         "by_layer": {layer.value: by_layer[layer.value] for layer in Layer if layer.value in by_layer},
-        "score": round(100.0 * by_status["PASS"] / decided, 1) if decided else None,
+        "score": score_of(by_status),
     }
 
 
@@ -110,11 +121,27 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
         "hosts": sorted(hosts, key=lambda h: h["target"]["name"]),
         "errors": sorted(errors, key=lambda e: e["name"]),
     }
-    waived, waivers = sweep_block(hosts)
-    if waivers:
-        document["summary"]["waived"] = waived
-        document["waivers"] = waivers
+    judged = [h for h in hosts if "waivers" in h]
+    if judged:
+        document["summary"]["waived"] = {"total": sum(h["summary"]["waived"]["total"] for h in judged),
+                                         "by_status": {s: sum(h["summary"]["waived"]["by_status"][s] for h in judged) for s in STATUS_ORDER}}
+        document["waivers"] = _sweep_waivers([h["waivers"] for h in judged])
     return document
+
+
+def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The hosts' waivers blocks as one: `matched` adds up, and each waiver keeps the entry with
+    the fewest days left (its gravest state: a sweep may span midnight)."""
+    entries: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        for entry in block["entries"]:
+            seen = entries.get(entry["id"])
+            matched = entry["matched"] + (seen["matched"] if seen else 0)
+            if seen is None or entry["days_left"] < seen["days_left"]:
+                seen = entries[entry["id"]] = dict(entry)
+            seen["matched"] = matched
+    return {"source": blocks[0]["source"], "judged_on": max(b["judged_on"] for b in blocks), "warning_days": blocks[0]["warning_days"],
+            "entries": list(entries.values())}
 
 
 FINDINGS, HOSTS_MISSED = 1, 4

@@ -26,9 +26,9 @@ import yaml
 
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import CheckMeta
+from dockbench.benchmark.report import STATUS_ORDER, counted, score_of
 
 ACTIVE, EXPIRING, EXPIRED = "active", "expiring", "expired"
-STATE_ORDER = (EXPIRED, EXPIRING, ACTIVE)   # gravest first
 WAIVABLE = ("FAIL", "ERROR")
 WARNING_DAYS = 14
 FIELDS = ("id", "check", "containers", "images", "hosts", "justification", "owner", "expires")
@@ -271,8 +271,8 @@ class WaiverFile:
                     result.setdefault("waivers", []).append(_applied(waiver, states[waiver.id]))
         summary = report["summary"]
         waived = [r for r in report["results"] if r.get("waived")]
-        summary["waived"] = {"total": len(waived), "by_status": {s: sum(1 for r in waived if r["status"] == s) for s in summary["by_status"]}}
-        summary["score_with_waivers"] = score_with_waivers(summary["by_status"], summary["waived"]["by_status"])
+        summary["waived"] = {"total": len(waived), "by_status": {s: sum(1 for r in waived if r["status"] == s) for s in STATUS_ORDER}}
+        summary["score_with_waivers"] = score_of(counted(summary))   # waived FAILs leave the count
         report["waivers"] = {
             "source": self.source,
             "judged_on": day.isoformat(),
@@ -305,51 +305,7 @@ def _applied(waiver: Waiver, state: str) -> dict[str, Any]:
     return {"id": waiver.id, "justification": waiver.justification, "owner": waiver.owner, "expires": waiver.expires.isoformat(), "state": state}
 
 
-def score_with_waivers(by_status: dict[str, int], waived: dict[str, int]) -> float | None:
-    """The score with waived failures left out of the count (neither passed nor failed)."""
-    passed, failed = by_status.get("PASS", 0), by_status.get("FAIL", 0) - waived.get("FAIL", 0)
-    return round(100.0 * passed / (passed + failed), 1) if passed + failed else None
-
-
 # ---------------------------------------------------------------- reading a report's waivers
-
-
-def counted(summary: dict[str, Any]) -> dict[str, int]:
-    """The status counts that gate the exit code: judged counts minus the waived ones."""
-    waived = (summary.get("waived") or {}).get("by_status") or {}
-    return {s: n - waived.get(s, 0) for s, n in summary["by_status"].items()}
-
-
-def worst_state(states: Iterable[str]) -> str:
-    chosen = set(states)
-    return next(s for s in STATE_ORDER if s in chosen) if chosen else ACTIVE
-
-
-def sweep_block(hosts: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(the summary's waived counts, the document's waivers block) of a sweep, from its hosts'.
-
-    A waiver's state is its gravest on any host (a sweep may span midnight); `matched` adds up.
-    """
-    blocks = [h["waivers"] for h in hosts if h.get("waivers")]
-    if not blocks:
-        return None, None
-    by_status: dict[str, int] = {}
-    for host in hosts:
-        for status, n in ((host["summary"].get("waived") or {}).get("by_status") or {}).items():
-            by_status[status] = by_status.get(status, 0) + n
-    entries: dict[str, dict[str, Any]] = {}
-    for block in blocks:
-        for entry in block["entries"]:
-            seen = entries.get(entry["id"])
-            if seen is None:
-                entries[entry["id"]] = dict(entry)
-                continue
-            seen["matched"] += entry["matched"]
-            seen["state"] = worst_state((seen["state"], entry["state"]))
-            seen["days_left"] = min(seen["days_left"], entry["days_left"])
-    first = blocks[0]
-    block = {"source": first["source"], "judged_on": max(b["judged_on"] for b in blocks), "warning_days": first["warning_days"], "entries": list(entries.values())}
-    return {"total": sum(by_status.values()), "by_status": by_status}, block
 
 
 def listed(block: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
