@@ -249,11 +249,11 @@ def sweep(docker_daemon, tmp_path_factory):
         def run(name, hosts):
             path = waiver_file(tmp / f"{name}.yaml", entry("pid-web", hosts=hosts))
             out = tmp / f"{name}.json"
-            done = dockbench("scan", "--inventory", inventory, "--known-hosts", known, "--ssh-config", "/dev/null", "--no-archive",
+            done = dockbench("scan", "--inventory", inventory, "--known-hosts", known, "--ssh-config", "/dev/null", "--archive", tmp / "archive.sqlite3",
                              "--container", d.name("wvs-*"), *ONLY, "--waivers", path, "-o", out, "-o", tmp / f"{name}.html", "-o", tmp / f"{name}.md")
             return done, load_report(out)
 
-        yield {"web": run("web", ["web*"]), "all": run("all", ["web*", "db1"]), "tmp": tmp}
+        yield {"web": run("web", ["web*"]), "all": run("all", ["web*", "db1"]), "tmp": tmp, "archive": tmp / "archive.sqlite3"}
     finally:
         lab.stop()
         d.remove(started)
@@ -273,6 +273,20 @@ def test_host_globs_waive_on_the_hosts_they_name(sweep):
     assert document["summary"]["waived"]["total"] == 3
     text = (sweep["tmp"] / "web.md").read_text()
     assert "waived on 2" in text and "FAIL (waived: pid-web)" in text
+
+
+def test_sweeps_diff_and_reevaluate_per_host(sweep):
+    web, every = sweep["web"][1]["sweep_id"], sweep["all"][1]["sweep_id"]
+    done = dockbench("diff", web, every, "--json", "--archive", sweep["archive"])
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["totals"]["newly_waived"] == 1 and list(result["hosts"]) == ["db1"]
+    assert [c["id"] for c in result["hosts"]["db1"]["newly_waived"]] == [CHECK]
+    back = dockbench("diff", every, web, "--json", "--archive", sweep["archive"])
+    assert back.returncode == 1 and [c["lapse"] for c in json.loads(back.stdout)["hosts"]["db1"]["waiver_expired"]] == ["not covered"]
+    again = dockbench("reevaluate", web, "--waivers", sweep["tmp"] / "all.yaml", "--json", "--archive", sweep["archive"])
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["totals"]["newly_waived"] == 1
 
 
 # ---------------------------------------------------------------- the HTML filter in a browser

@@ -75,7 +75,8 @@ def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         if old is None:
             out["added_checks"].append({"id": check_id, "status": new["status"]})
         was = old["status"] if old else None
-        if old is not None and was == new["status"] and old.get("evidence") == new.get("evidence") and old.get("message") == new.get("message"):
+        if (old is not None and was == new["status"] and old.get("evidence") == new.get("evidence") and old.get("message") == new.get("message")
+                and old.get("waived") == new.get("waived")):
             continue   # the common case, decided without serialising anything
         evidence_added, evidence_removed = _evidence_delta(old.get("evidence", []) if old else [], new.get("evidence", []))
         change = {"id": check_id, "title": new.get("title"), "severity": new.get("severity"), "before": was, "after": new["status"],
