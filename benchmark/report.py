@@ -130,16 +130,16 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
 
 
 def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The hosts' waivers blocks as one: `matched` adds up, and each waiver keeps the entry with
-    the fewest days left (its gravest state: a sweep may span midnight)."""
+    """The hosts' waivers blocks as one: `matched` adds up, `in_scope` on any host is in scope, and
+    each waiver keeps the entry with the fewest days left (its gravest state: a sweep may span midnight)."""
     entries: dict[str, dict[str, Any]] = {}
     for block in blocks:
         for entry in block["entries"]:
             seen = entries.get(entry["id"])
-            matched = entry["matched"] + (seen["matched"] if seen else 0)
+            matched, in_scope = entry["matched"] + (seen["matched"] if seen else 0), entry["in_scope"] or bool(seen and seen["in_scope"])
             if seen is None or entry["days_left"] < seen["days_left"]:
                 seen = entries[entry["id"]] = dict(entry)
-            seen["matched"] = matched
+            seen["matched"], seen["in_scope"] = matched, in_scope
     return {"source": blocks[0]["source"], "judged_on": max(b["judged_on"] for b in blocks), "warning_days": blocks[0]["warning_days"],
             "entries": list(entries.values())}
 

@@ -277,7 +277,9 @@ class WaiverFile:
             "source": self.source,
             "judged_on": day.isoformat(),
             "warning_days": self.warning_days,
-            "entries": [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, matched=matched[w.id]) for w in self.waivers],
+            "entries": [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, matched=matched[w.id],
+                             in_scope=w.on_host(report["target"]) and any(w.names(r, benchmark) for r in report["results"]))
+                        for w in self.waivers],
         }
 
 
@@ -309,10 +311,11 @@ def _applied(waiver: Waiver, state: str) -> dict[str, Any]:
 
 
 def listed(block: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
-    """The waivers a report calls out: expired, expiring soon, and unmatched (stale, to prune)."""
+    """The waivers a report calls out: expired, expiring soon, and unmatched: stale ones, meant for
+    this host and a check judged here, that covered nothing (the finding is gone: prune them)."""
     entries = (block or {}).get("entries") or []
     return {
         EXPIRED: [e for e in entries if e["state"] == EXPIRED],
         EXPIRING: [e for e in entries if e["state"] == EXPIRING],
-        "unmatched": [e for e in entries if e["state"] != EXPIRED and not e["matched"]],
+        "unmatched": [e for e in entries if e["state"] != EXPIRED and e["in_scope"] and not e["matched"]],
     }

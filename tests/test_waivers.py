@@ -189,10 +189,20 @@ def test_host_globs_match_the_target_name_or_the_hostname(tmp_path, facts):
     path = write(tmp_path, waiver(id="by-name", check="container-no-host-ipc", hosts=["rec*"]),
                  waiver(id="by-hostname", check="container-no-host-uts", hosts=["db1", "vm"]),
                  waiver(id="elsewhere", check="container-no-host-pid", hosts=["web*"]))
-    _, document, _ = evaluate(facts[0], path, tmp_path, "--fail-on", "never")
+    _, document, out = evaluate(facts[0], path, tmp_path, "--fail-on", "never")
     results = by_id(document)
     assert results["container-no-host-ipc"]["waived"] and results["container-no-host-uts"]["waived"]
     assert "waivers" not in results["container-no-host-pid"]
+    # a waiver meant for other hosts is not stale here
+    assert [(e["id"], e["in_scope"]) for e in document["waivers"]["entries"]] == [("by-name", True), ("by-hostname", True), ("elsewhere", False)]
+    assert "unmatched" not in out
+
+
+def test_a_waiver_for_a_check_not_judged_is_not_stale(tmp_path, facts):
+    path = write(tmp_path, waiver(), waiver(id="ipc", check="container-no-host-ipc"))
+    _, document, out = evaluate(facts[0], path, tmp_path, "--exclude", "container-no-host-pid")
+    assert [(e["id"], e["in_scope"], e["matched"]) for e in document["waivers"]["entries"]] == [("w1", False, 0), ("ipc", True, 1)]
+    assert "waiver unmatched" not in out
 
 
 def test_only_fail_and_error_are_waived(tmp_path, facts):
@@ -284,7 +294,7 @@ def test_the_report_stores_the_whole_waiver_file(tmp_path, facts):
     assert document["waivers"]["entries"] == [{
         "id": "w1", "check": "container-no-host-pid", "containers": ["risky"], "images": ["x/*"], "hosts": ["*"],
         "justification": "needs the host's process table; SEC-1234", "owner": "platform-security", "expires": "2099-12-31",
-        "state": "active", "days_left": (date(2099, 12, 31) - facts[1]).days, "matched": 1,
+        "state": "active", "days_left": (date(2099, 12, 31) - facts[1]).days, "matched": 1, "in_scope": True,
     }]
     again = WaiverFile.stored(document["waivers"], BENCHMARK)
     assert again == WaiverFile.load(path, CATALOG, BENCHMARK)
