@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, inventory, render, terminal, validate
+from dockbench.benchmark import __version__, inventory, render, terminal, validate, waiver_commands
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.check_registry import Benchmark, UnknownBenchmark
@@ -24,7 +24,6 @@ from dockbench.benchmark.policy import Policy, PolicyError
 from dockbench.benchmark.runner import evaluate
 from dockbench.benchmark.selection import CheckFilter
 from dockbench.benchmark.transports import LocalTransport, TransportError
-from dockbench.benchmark.waiver_commands import waivers_group
 from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -402,4 +401,4 @@ def report_cmd(report_file, fmt, output) -> None:
 
 
 archive_commands.register(main)
-main.add_command(waivers_group)
+waiver_commands.register(main)

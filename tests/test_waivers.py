@@ -310,7 +310,7 @@ def test_waived_documents_pass_our_own_schema_check_too(tmp_path, facts):
     path = write(tmp_path, waiver(id="env", check="container-env-secret-names", containers=["web"]), waiver(id="pid"))
     _, document, _ = evaluate(facts[0], path, tmp_path, "--fail-on", "never")
     validate.check(document)   # what `dockbench report` runs before rendering
-    sweep = report_mod.build_sweep([document, dict(document, target=dict(document["target"], name="second"))], [],
+    sweep = report_mod.build_sweep([document, dict(document, target=dict(document["target"], name="second"))], [], benchmark=document["benchmark"],
                                    started_at=document["started_at"], finished_at=document["finished_at"])
     jsonschema.validate(sweep, report_mod.schema())
     validate.check(sweep)
@@ -333,3 +333,15 @@ def test_waivers_check_refuses_a_bad_file_or_day(tmp_path):
     assert done.stdout.splitlines()[1] == "EXPIRING w1  container-no-host-pid  owner platform-security  expires 2099-12-31 (11 days left)"
     done = dockbench("waivers", "check", good, "--on", "2100-01-01")
     assert done.returncode == 1 and "(expired 1 day ago)" in done.stdout
+
+
+def test_cis_ids_are_those_of_the_benchmark_judged_against(tmp_path, facts):
+    path = write(tmp_path, waiver(check="2.8"))
+    named = {b: json.loads(dockbench("waivers", "check", path, "--benchmark", b, "--json").stdout)["waivers"][0]["checks"]
+             for b in ("cis-docker-1.6.0", "cis-docker-1.8.0")}
+    assert named == {"cis-docker-1.6.0": ["daemon-default-ulimits"], "cis-docker-1.8.0": ["tls-tcp-requires-client-certs"]}
+    newer = write(tmp_path, waiver(check="2.19"), name="newer.yaml")   # 1.8.0 renumbered section 2: 2.19 is new
+    done = dockbench("evaluate", facts[0], "--benchmark", "cis-docker-1.6.0", "--waivers", newer, "-o", tmp_path / "r.json")
+    assert done.returncode == 2 and "check: '2.19' names nothing in the catalog (no CIS 2.19 in cis-docker-1.6.0" in done.stderr
+    _, document, _ = evaluate(facts[0], newer, tmp_path, "--benchmark", "cis-docker-1.8.0", "--fail-on", "never")
+    assert document["waivers"]["entries"][0]["in_scope"] is True
