@@ -137,13 +137,13 @@ class Plan:
             chosen_benchmark = _catalog().benchmark(benchmark)
         except UnknownBenchmark as exc:
             raise click.BadParameter(str(exc), param_hint="--benchmark") from exc
+        catalog = _catalog().all(chosen_benchmark.id)
         try:
-            catalog = [c.meta for c in _catalog().all(chosen_benchmark.id)]
-            waivers = WaiverFile.load(waivers_file, catalog, chosen_benchmark.id) if waivers_file else None
+            waivers = WaiverFile.load(waivers_file, [c.meta for c in catalog], chosen_benchmark.id) if waivers_file else None
         except WaiverError as exc:
             raise click.BadParameter(str(exc), param_hint="--waivers") from exc
         chosen = CheckFilter(level, tuple(include), tuple(exclude))
-        checks = [c for c in _catalog().all(chosen_benchmark.id) if chosen.keeps(c.meta)]
+        checks = [c for c in catalog if chosen.keeps(c.meta)]
         if not checks:
             raise click.UsageError(f"no check matches --level/--include/--exclude (CIS ids as {chosen_benchmark.id} numbers them)")
         return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy, chosen_benchmark, waivers)
