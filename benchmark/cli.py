@@ -6,41 +6,22 @@ import dataclasses
 import json
 import os
 import sys
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, inventory, render, terminal, validate, waiver_commands
+from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, terminal, validate, waiver_commands
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
-from dockbench.benchmark.check_registry import Benchmark, UnknownBenchmark
 from dockbench.benchmark.collect import CollectError, collect
-from dockbench.benchmark.facts import Facts, Selection
 from dockbench.benchmark.inventory import Target
-from dockbench.benchmark.policy import Policy, PolicyError
-from dockbench.benchmark.runner import evaluate
-from dockbench.benchmark.selection import CheckFilter
+from dockbench.benchmark.judging import Plan, benchmark_option, catalog, judging_options
 from dockbench.benchmark.transports import LocalTransport, TransportError
-from dockbench.benchmark.waivers import WaiverError, WaiverFile
-
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _use_color(stream) -> bool:
     return "NO_COLOR" not in os.environ and stream.isatty()
-
-
-def _catalog():
-    from dockbench import checks
-
-    return checks.load()
 
 
 def _default_output(document: dict[str, Any]) -> str:
@@ -75,86 +56,6 @@ def _finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fai
         click.echo(terminal.render(document, color=_use_color(sys.stdout)))
         click.echo(f"\nreport: {', '.join(paths)}")
     sys.exit(report_mod.exit_code(document, fail_on))
-
-
-def _known_benchmark(ctx, param, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return _catalog().benchmark(value).id
-    except UnknownBenchmark as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def benchmark_option(func):
-    """--benchmark: the version whose numbering, levels and assessments a report follows.
-
-    Checked when given, so that commands which never judge (report, history) start without
-    loading the catalog; the help names the mapping files (a file is named by its benchmark).
-    """
-    from dockbench import checks  # the package alone, not its check modules
-
-    known = ", ".join(sorted((path.stem for path in checks.MAPPINGS.glob("*.yaml")), reverse=True))
-    return click.option("--benchmark", metavar="ID", callback=_known_benchmark,
-                        help=f"CIS benchmark version to judge against, one of {known}. Default: the newest.")(func)
-
-
-def judging_options(func):
-    """What to judge and by which policy, shared by scan and evaluate."""
-    options = [
-        benchmark_option,
-        click.option("--level", type=click.IntRange(1, 2), help="CIS profile: 1 runs level-1 checks, 2 levels 1 and 2. Checks beyond CIS always run."),
-        click.option("--include", multiple=True, metavar="ID|CIS|LAYER", help="Only these checks: a check id (globs work), a CIS id or section (5, 5.1), or a layer (repeatable)."),
-        click.option("--exclude", multiple=True, metavar="ID|CIS|LAYER", help="Leave these checks out (same forms as --include; repeatable)."),
-        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Policy file (YAML): trusted_docker_users, allowed_registries, allowed_capabilities, allowed_host_ports, cert_expiry_warning_days."),
-        click.option("--include-stopped", is_flag=True, help="Also check containers that are not running."),
-        click.option("--container", "containers", multiple=True, metavar="PATTERN", help="Only containers whose name matches this glob (repeatable)."),
-        click.option("--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Only containers with this label (repeatable)."),
-        click.option("--waivers", "waivers_file", envvar="DOCKBENCH_WAIVERS", metavar="FILE", help="Accepted risks (YAML): waived FAILs and ERRORs stay in the report but do not count toward the exit code. Default: $DOCKBENCH_WAIVERS."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to judge, settled before any host is probed so bad options fail fast."""
-
-    checks: list
-    selection: Selection
-    policy: Policy
-    benchmark: Benchmark
-    waivers: WaiverFile | None = None
-
-    @classmethod
-    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels, benchmark=None, waivers_file=None) -> Plan:
-        try:
-            policy = Policy.load(config_file) if config_file else Policy()
-        except PolicyError as exc:
-            raise click.BadParameter(str(exc), param_hint="--config") from exc
-        try:
-            chosen_benchmark = _catalog().benchmark(benchmark)
-        except UnknownBenchmark as exc:
-            raise click.BadParameter(str(exc), param_hint="--benchmark") from exc
-        catalog = _catalog().all(chosen_benchmark.id)
-        try:
-            waivers = WaiverFile.load(waivers_file, [c.meta for c in catalog], chosen_benchmark.id) if waivers_file else None
-        except WaiverError as exc:
-            raise click.BadParameter(str(exc), param_hint="--waivers") from exc
-        chosen = CheckFilter(level, tuple(include), tuple(exclude))
-        checks = [c for c in catalog if chosen.keeps(c.meta)]
-        if not checks:
-            raise click.UsageError(f"no check matches --level/--include/--exclude (CIS ids as {chosen_benchmark.id} numbers them)")
-        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy, chosen_benchmark, waivers)
-
-    def judge(self, snapshot: dict[str, Any], started: str) -> dict[str, Any]:
-        results = evaluate(Facts(snapshot, self.selection, self.policy), self.checks)
-        document = report_mod.build(results, snapshot, benchmark=self.benchmark.to_dict(), started_at=started, finished_at=_now())
-        document["policy"] = self.policy.to_dict()
-        if self.waivers is not None:
-            self.waivers.apply(document, snapshot)
-        return document
 
 
 def result_options(func):
@@ -265,18 +166,18 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
         fleet = Sweep(hosts, options, plan.judge, parallel, keep_facts=bool(facts_out) or archiver.enabled)
     except TransportError as exc:
         raise click.UsageError(str(exc)) from exc
-    started = _now()
+    started = clock.stamp()
     if len(hosts) == 1 and not inventory:
         try:
             document = fleet.audit(hosts[0])
         except TransportError as exc:
             click.echo(f"dockbench: scan of {hosts[0].name} failed [{exc.kind}]: {exc}", err=True)
-            sys.exit(EXIT_CANNOT_RUN)
+            sys.exit(exit_codes.CANNOT_RUN)
         facts = fleet.facts.get(hosts[0].name)
     else:
         progress = Progress(len(hosts), enabled=not quiet and sys.stderr.isatty())
         reports, errors, interrupted = fleet.run(progress)
-        document = report_mod.build_sweep(reports, errors, benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=_now(), interrupted=interrupted)
+        document = report_mod.build_sweep(reports, errors, benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=clock.stamp(), interrupted=interrupted)
         facts = {"kind": "facts-sweep", "hosts": fleet.facts}
     for line in fleet.known_hosts.recorded:
         click.echo(f"dockbench: recorded new host key {line}", err=True)
@@ -292,12 +193,12 @@ def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quie
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
     if not docker_host and root != "/":
         docker_host = f"unix://{root}/var/run/docker.sock"
-    started = _now()
+    started = clock.stamp()
     try:
         snapshot = collect(LocalTransport(sudo=sudo, timeout=timeout), root=root, docker_host=docker_host)
     except (TransportError, CollectError) as exc:
         click.echo(f"dockbench: scan failed: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
+        sys.exit(exit_codes.CANNOT_RUN)
     if facts_out:
         render.write(snapshot, facts_out, "json")
     document = plan.judge(snapshot, started)
@@ -318,11 +219,11 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
             raise ValueError("not a dockbench facts snapshot (no facts_version)")
     except ValueError as exc:
         click.echo(f"dockbench: cannot read {facts_file.name}: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
-    started = _now()
+        sys.exit(exit_codes.CANNOT_RUN)
+    started = clock.stamp()
     if saved.get("kind") == "facts-sweep":
         reports = [plan.judge(snapshot, started) for snapshot in saved["hosts"].values()]
-        document = report_mod.build_sweep(reports, [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=_now())
+        document = report_mod.build_sweep(reports, [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
     else:
         document = plan.judge(saved, started)
     _finish(document, outputs, quiet, fail_on)
@@ -343,10 +244,10 @@ def checks_list(fmt, benchmark) -> None:
     The cis and level columns (and "cis" in JSON) follow --benchmark, the newest version by
     default; a cis-VERSION column (cis_by_benchmark in JSON) gives the ids under each other one.
     """
-    catalog = _catalog()
-    chosen = catalog.benchmark(benchmark)
-    numbering = {b: {c.meta.id: [ref.id for ref in c.meta.cis] for c in catalog.all(b.id)} for b in catalog.benchmarks()}
-    checks = catalog.all(chosen.id)
+    registry = catalog()
+    chosen = registry.benchmark(benchmark)
+    numbering = {b: {c.meta.id: [ref.id for ref in c.meta.cis] for c in registry.all(b.id)} for b in registry.benchmarks()}
+    checks = registry.all(chosen.id)
     if fmt == "json":
         listed = [{**c.meta.to_dict(), "module": c.module, "cis_by_benchmark": {b.id: ids[c.meta.id] for b, ids in numbering.items()}} for c in checks]
         click.echo(json.dumps(listed, indent=2))
@@ -377,11 +278,11 @@ def report_cmd(report_file, fmt, output) -> None:
         validate.check(document)
     except OSError as exc:
         click.echo(f"dockbench: cannot read {report_file}: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
+        sys.exit(exit_codes.CANNOT_RUN)
     except ValueError as exc:  # bad JSON (JSONDecodeError, UnicodeDecodeError) or not a report (InvalidDocument)
         kind = "not a dockbench report" if isinstance(exc, validate.InvalidDocument) else "not valid JSON"
         click.echo(f"dockbench: {report_file}: {kind}: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
+        sys.exit(exit_codes.CANNOT_RUN)
     if fmt is None:
         try:
             fmt = render.format_for_path(output) if output and output != "-" else "html"
@@ -401,4 +302,4 @@ def report_cmd(report_file, fmt, output) -> None:
 
 
 archive_commands.register(main)
-waiver_commands.register(main)
+main.add_command(waiver_commands.waivers_group)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from dockbench.benchmark import clock
 from dockbench.benchmark.model import Undecidable
 from dockbench.benchmark.policy import Policy
 from dockbench.benchmark.well_known_paths import DEFAULT_DAEMON_JSON
@@ -298,7 +299,7 @@ class Facts:
     def collected_at(self) -> datetime | None:
         """When the probe ran (UTC); None when the snapshot has no readable time stamp."""
         try:
-            return datetime.strptime(self.snapshot["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            return datetime.strptime(self.snapshot["collected_at"], clock.SECONDS).replace(tzinfo=timezone.utc)
         except (KeyError, TypeError, ValueError):
             return None
 

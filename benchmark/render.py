@@ -30,8 +30,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.model import Layer, Severity
-from dockbench.benchmark.report import STATUS_ORDER
+from dockbench.benchmark.report import STATUS_ORDER, score_of, score_text
 from dockbench.benchmark.waivers import listed
 
 LAYER_ORDER = [layer.value for layer in Layer]
@@ -121,11 +122,6 @@ def waived_label(result: dict[str, Any]) -> str | None:
     return "waived" if result.get("waived") else "partly waived"
 
 
-def score_of(counts: dict[str, int]) -> float | None:
-    decided = counts.get("PASS", 0) + counts.get("FAIL", 0)
-    return round(100.0 * counts.get("PASS", 0) / decided, 1) if decided else None
-
-
 def fleet_counts(document: dict[str, Any]) -> dict[str, int]:
     counts = {s: 0 for s in STATUS_ORDER}
     for report in host_reports(document):
@@ -147,7 +143,7 @@ def render_json(document: dict[str, Any]) -> str:
 def _xml_text(value: Any) -> str:
     """XML 1.0 cannot carry most control characters, even escaped: show them as \\xNN."""
     text = value if isinstance(value, str) else observed_text(value)
-    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return hex_escape(text, _XML_INVALID)
 
 
 def _junit_body(result: dict[str, Any]) -> str:
@@ -276,23 +272,18 @@ def render_csv(document: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>])")
-_MD_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def md(value: Any) -> str:
     """Host data as inert Markdown text: one line, HTML and Markdown syntax escaped."""
     text = value if isinstance(value, str) else observed_text(value)
-    text = _MD_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", " ").replace("\n", " "))
+    text = hex_escape(text.replace("\r\n", " ").replace("\n", " "))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _md_counts(counts: dict[str, int]) -> str:
     return " · ".join(f"{STATUS_LABEL[s]} {counts.get(s, 0)}" for s in STATUS_ORDER)
-
-
-def _md_score(score: float | None) -> str:
-    return f"{score}%" if score is not None else "n/a"
 
 
 def _md_result(result: dict[str, Any], level: str = "###") -> list[str]:
@@ -326,10 +317,10 @@ def _md_host(report: dict[str, Any]) -> list[str]:
     lines = [
         f"- target: {md(t['name'])} · host {md(t['hostname'])} · {md(t.get('os') or '?')} · kernel {md(t.get('kernel') or '?')} · {docker}" + (" (rootless)" if t.get("rootless") else ""),
         f"- scan {md(report['scan_id'])} · {report['started_at']} · dockbench {md(report['tool']['version'])} · {md(report['benchmark']['title'])}",
-        f"- **score {_md_score(summary['score'])}** · {_md_counts(summary['by_status'])} ({summary['total']} checks)",
+        f"- **score {score_text(summary['score'])}** · {_md_counts(summary['by_status'])} ({summary['total']} checks)",
     ]
     if "waived" in summary:
-        lines.append(f"- waived {summary['waived']['total']} (accepted risks, not counted toward the exit code) · score with waivers {_md_score(summary['score_with_waivers'])}")
+        lines.append(f"- waived {summary['waived']['total']} (accepted risks, not counted toward the exit code) · score with waivers {score_text(summary['score_with_waivers'])}")
     return lines + [""]
 
 
@@ -366,7 +357,7 @@ def render_md(document: dict[str, Any]) -> str:
     if hosts:
         lines += ["## Hosts, worst first", "", "| host | score | " + " | ".join(STATUS_LABEL[s] for s in STATUS_ORDER) + " |",
                   "| --- | ---: |" + " ---: |" * len(STATUS_ORDER)]
-        lines += [f"| {md(host_label(h))} | {_md_score(h['summary']['score'])} | " + " | ".join(str(h["summary"]["by_status"].get(s, 0)) for s in STATUS_ORDER) + " |" for h in hosts]
+        lines += [f"| {md(host_label(h))} | {score_text(h['summary']['score'])} | " + " | ".join(str(h["summary"]["by_status"].get(s, 0)) for s in STATUS_ORDER) + " |" for h in hosts]
         lines.append("")
     lines += _md_waivers(document.get("waivers"))
     failing = _checks_across(hosts)
@@ -587,16 +578,15 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
 class Format:
     name: str
     extension: str
-    description: str
     renderer: Callable[[dict[str, Any]], str]
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("json", ".json", "the report document itself (the source of truth)", render_json),
-    Format("html", ".html", "one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps", render_html),
-    Format("junit", ".xml", "JUnit XML for CI: a testsuite per host, a testcase per check", render_junit),
-    Format("csv", ".csv", "one row per host and check, for spreadsheets", render_csv),
-    Format("md", ".md", "a Markdown summary for tickets: counts, failures with evidence, unreachable hosts", render_md),
+    Format("json", ".json", render_json),    # the report document itself (the source of truth)
+    Format("html", ".html", render_html),    # one self-contained page: charts, filters, evidence; fleet matrix for sweeps
+    Format("junit", ".xml", render_junit),   # JUnit XML for CI: a testsuite per host, a testcase per check
+    Format("csv", ".csv", render_csv),       # one row per host and check, for spreadsheets
+    Format("md", ".md", render_md),          # a Markdown summary for tickets: counts, failures with evidence, unreachable hosts
 )}
 _EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".xml": "junit", ".csv": "csv", ".md": "md", ".markdown": "md"}
 

@@ -7,7 +7,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from dockbench.benchmark import __version__
+from dockbench.benchmark import __version__, exit_codes
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
 
@@ -26,6 +26,11 @@ def score_of(counts: dict[str, int]) -> float | None:
     None when none was decided."""
     decided = counts.get("PASS", 0) + counts.get("FAIL", 0)
     return round(100.0 * counts.get("PASS", 0) / decided, 1) if decided else None
+
+
+def score_text(score: float | None) -> str:
+    """A score as the text outputs show it: 87.5% or n/a."""
+    return f"{score}%" if score is not None else "n/a"
 
 
 def counted(summary: dict[str, Any]) -> dict[str, int]:
@@ -144,15 +149,12 @@ def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
             "entries": list(entries.values())}
 
 
-FINDINGS, HOSTS_MISSED = 1, 4
-
-
 def exit_code(document: dict[str, Any], fail_on: str) -> int:
     """Bit 1: a result crossed the --fail-on threshold (waived ones do not); bit 4: a sweep missed some hosts."""
     counts = counted(document["summary"])
-    code = 0
+    code = exit_codes.OK
     if fail_on != "never" and (counts["FAIL"] or (fail_on == "error" and counts["ERROR"])):
-        code |= FINDINGS
+        code |= exit_codes.FINDINGS
     if document["kind"] == "sweep" and document["errors"]:
-        code |= HOSTS_MISSED
+        code |= exit_codes.HOSTS_MISSED
     return code

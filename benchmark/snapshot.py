@@ -12,11 +12,11 @@ import posixpath
 import re
 import shlex
 import stat
-from datetime import datetime, timezone
 from typing import Any
 
-from dockbench.benchmark import probe, redact, systemd
+from dockbench.benchmark import clock, probe, redact, systemd
 from dockbench.benchmark.facts import HISTORY_NOT_COLLECTED, flag_values
+from dockbench.benchmark.paths import strip_root
 from dockbench.benchmark.probe import Record
 from dockbench.benchmark.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
 
@@ -344,8 +344,7 @@ def _load_daemon_json(path: str, files: dict) -> dict[str, Any]:
 def _target_socket(docker_host: str | None, root: str) -> str | None:
     """The audited unix socket as a path on the target (under --root, without the root prefix)."""
     path = _socket_of(docker_host)
-    root = (root or "/").rstrip("/")
-    return path[len(root) :] if path and root and path.startswith(root + "/") else path
+    return strip_root(path, root or "/") if path else path
 
 
 def _units(files: dict) -> dict[str, dict | None]:
@@ -498,7 +497,7 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
     daemon = _daemon(records, files, users, target, units, notes)
     return {
         "facts_version": FACTS_VERSION,
-        "collected_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "collected_at": clock.stamp(),
         "target": target,
         "probe": {"uid": int(uid_text) if uid_text.isdigit() else None, "rounds": rounds, "notes": notes},
         "host": {

@@ -10,19 +10,15 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timezone
 from typing import Any
 
+from dockbench.benchmark import clock
 from dockbench.benchmark.collect import CollectError, collect
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
 from dockbench.benchmark.transports import TransportError
 
 Judge = Callable[[dict[str, Any], str], dict[str, Any]]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Progress:
@@ -62,7 +58,7 @@ class Sweep:
         """One host: connect, probe (one or two exec channels), judge."""
         if self.stopping.is_set():
             raise TransportError(f"{target.name}: not scanned, the sweep was interrupted", "interrupted")
-        started = _now()
+        started = clock.stamp()
         transport = SSHTransport(target, self.options, self.known_hosts)
         with self.lock:
             self.running[id(transport)] = transport

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from dockbench.benchmark.report import STATUS_ORDER
+from dockbench.benchmark.escaping import hex_escape
+from dockbench.benchmark.report import STATUS_ORDER, score_text
 from dockbench.benchmark.waivers import listed
 
 _COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
 _SHORT = {"NOT_APPLICABLE": "N/A"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MAX_EVIDENCE = 10
 
 
 def clean(value: Any) -> str:
     """Text safe for a terminal: control characters (escape sequences) from hosts are shown escaped."""
     text = value if isinstance(value, str) else json.dumps(value)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return hex_escape(text)
 
 
 class _Painter:
@@ -44,10 +43,10 @@ def _header(report: dict[str, Any]) -> list[str]:
 def _counts(report: dict[str, Any], paint: _Painter) -> list[str]:
     summary = report["summary"]
     cells = [paint(s, f"{_SHORT.get(s, s)} {summary['by_status'][s]}") for s in STATUS_ORDER]
-    score = f"score {summary['score']}%" if summary["score"] is not None else "score n/a"
+    score = f"score {score_text(summary['score'])}"
     if "waived" in summary:
         cells.append(f"waived {summary['waived']['total']}")
-        score += f", {summary['score_with_waivers']}% with waivers" if summary["score_with_waivers"] is not None else ", n/a with waivers"
+        score += f", {score_text(summary['score_with_waivers'])} with waivers"
     lines = ["", "  ".join(cells) + f"   ({summary['total']} checks, {score})", ""]
     widths = [max(len(layer) for layer in summary["by_layer"] or ["layer"])] + [max(5, len(_SHORT.get(s, s))) for s in STATUS_ORDER]
     head = ["layer"] + [_SHORT.get(s, s) for s in STATUS_ORDER]

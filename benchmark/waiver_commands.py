@@ -8,10 +8,10 @@ from datetime import date, datetime, timezone
 
 import click
 
+from dockbench.benchmark import exit_codes
+from dockbench.benchmark.judging import benchmark_option, catalog
 from dockbench.benchmark.terminal import clean
 from dockbench.benchmark.waivers import EXPIRED, WaiverError, WaiverFile, named_checks
-
-EXIT_OK, EXIT_EXPIRED, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def _day(ctx, param, value: str | None) -> date:
@@ -30,17 +30,15 @@ def waivers_group() -> None:
 
 def lint(waivers_file: str, day: date, as_json: bool, benchmark: str | None) -> None:
     """Print each waiver of the file with its state on `day`; exit as `waivers check` says."""
-    from dockbench import checks
-
-    chosen = checks.load().benchmark(benchmark)
-    catalog = [c.meta for c in checks.load().all(chosen.id)]
+    chosen = catalog().benchmark(benchmark)
+    numbered = [c.meta for c in catalog().all(chosen.id)]
     try:
-        waivers = WaiverFile.load(waivers_file, catalog, chosen.id)
+        waivers = WaiverFile.load(waivers_file, numbered, chosen.id)
     except WaiverError as exc:
         click.echo(f"dockbench: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
+        sys.exit(exit_codes.CANNOT_RUN)
     states = waivers.states(day)
-    rows = [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, checks=named_checks(w.check, catalog, chosen.id))
+    rows = [dict(w.to_dict(), state=states[w.id], days_left=(w.expires - day).days, checks=named_checks(w.check, numbered, chosen.id))
             for w in waivers.waivers]
     if as_json:
         click.echo(json.dumps({"file": waivers_file, "benchmark": chosen.id, "judged_on": day.isoformat(), "warning_days": waivers.warning_days, "waivers": rows},
@@ -54,26 +52,20 @@ def lint(waivers_file: str, day: date, as_json: bool, benchmark: str | None) -> 
             scope = " ".join(f"{key} {','.join(clean(g) for g in row[key])}" for key in ("containers", "images", "hosts") if row[key])
             named = clean(row["check"]) + ("" if row["checks"] == [row["check"]] else f" = {row['checks'][0]}" if len(row["checks"]) == 1 else f" ({len(row['checks'])} checks)")
             click.echo(f"{row['state'].upper():<8} {clean(row['id'])}  {named}{'  ' + scope if scope else ''}  owner {clean(row['owner'])}  expires {row['expires']} ({left})")
-    sys.exit(EXIT_EXPIRED if any(r["state"] == EXPIRED for r in rows) else EXIT_OK)
+    sys.exit(exit_codes.FINDINGS if any(r["state"] == EXPIRED for r in rows) else exit_codes.OK)   # 1: a waiver has expired
 
 
-def register(main: click.Group) -> None:
-    """Add `dockbench waivers check` to the CLI (its --benchmark option comes from benchmark.cli)."""
-    from dockbench.benchmark.cli import benchmark_option
+@waivers_group.command("check")
+@click.argument("waivers_file", metavar="FILE")
+@click.option("--on", "day", metavar="DATE", callback=_day, help="Judge expiry on this day (YYYY-MM-DD, UTC). Default: today (UTC).")
+@benchmark_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def check_cmd(waivers_file, day, benchmark, as_json) -> None:
+    """Check FILE against the check catalog and print each waiver with its state.
 
-    @waivers_group.command("check")
-    @click.argument("waivers_file", metavar="FILE")
-    @click.option("--on", "day", metavar="DATE", callback=_day, help="Judge expiry on this day (YYYY-MM-DD, UTC). Default: today (UTC).")
-    @benchmark_option
-    @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-    def check_cmd(waivers_file, day, benchmark, as_json) -> None:
-        """Check FILE against the check catalog and print each waiver with its state.
-
-        A waiver is active, expiring (its last day is at most warning_days away; 14 unless the
-        file says) or expired (from the day after `expires`). CIS ids are those of --benchmark.
-        Exit 0 when the file is valid and no waiver has expired, 1 when one has, 2 when the
-        file cannot be used.
-        """
-        lint(waivers_file, day, as_json, benchmark)
-
-    main.add_command(waivers_group)
+    A waiver is active, expiring (its last day is at most warning_days away; 14 unless the
+    file says) or expired (from the day after `expires`). CIS ids are those of --benchmark.
+    Exit 0 when the file is valid and no waiver has expired, 1 when one has, 2 when the
+    file cannot be used.
+    """
+    lint(waivers_file, day, as_json, benchmark)

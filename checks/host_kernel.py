@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
+from dockbench.benchmark.paths import is_under
 from dockbench.checks.catalog import check
 from dockbench.checks.locations import daemon_json, dockerd_binary, unit_file
 
@@ -54,7 +55,7 @@ def _covering(mounts: list[dict], path: str) -> dict | None:
     covering = None
     for mount in mounts:
         point = mount["mount_point"]
-        above = path == point or path.startswith(point.rstrip("/") + "/")
+        above = is_under(path, point)
         if above and (covering is None or len(point) >= len(covering["mount_point"])):
             covering = mount
     return covering
@@ -110,7 +111,7 @@ def _watched_paths(rule: str) -> list[str]:
 
 def audit_covers(rule: str, path: str) -> bool:
     """True when the rule watches the path itself or a directory above it."""
-    return any(path == w or path.startswith(w.rstrip("/") + "/") for w in _watched_paths(rule))
+    return any(is_under(path, w) for w in _watched_paths(rule))
 
 
 def judge_rule_files(facts: Facts, path: str, covering: list[str], unloaded: str, evidence: list[Evidence]) -> Outcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.paths import strip_root
 from dockbench.benchmark.well_known_paths import DEFAULT_SOCKET, UNIT_DIRS
 
 
@@ -24,8 +25,7 @@ def docker_socket(facts: Facts) -> str | None:
     host = facts.docker.get("host") or ""
     if host.startswith("unix://"):
         path = host[len("unix://") :]
-        root = facts.target_root.rstrip("/")
-        return path[len(root) :] if root and path.startswith(root + "/") else path
+        return strip_root(path, facts.target_root)
     if host:
         return None
     return DEFAULT_SOCKET

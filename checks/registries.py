@@ -17,6 +17,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
+from dockbench.benchmark.paths import is_below
 from dockbench.benchmark.well_known_paths import CLIENT_CONFIG
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, judge_owner
@@ -74,7 +75,7 @@ def _registry_certs(facts: Facts) -> list[str] | Outcome:
     if base.state == "absent":
         return not_applicable(f"{CERTS_D} does not exist: no per-registry certificates", [Evidence(CERTS_D, "absent")])
     base.require()
-    certs = [f.path for f in facts.files if f.path.startswith(CERTS_D + "/") and f.type == "file"]
+    certs = [f.path for f in facts.files if is_below(f.path, CERTS_D) and f.type == "file"]
     return certs or not_applicable(f"{CERTS_D} holds no certificate files", [Evidence(CERTS_D, "no files")])
 
 

@@ -30,6 +30,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
+from dockbench.benchmark.paths import is_below
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, scanned_at
 from dockbench.checks.locations import CERTS_D, is_private_key, tls_file
@@ -60,7 +61,7 @@ def _daemon_files(facts: Facts, keys: tuple[str, ...]) -> list[str]:
 
 
 def _registry_files(facts: Facts, wanted) -> list[str]:
-    return [f.path for f in facts.files if f.path.startswith(CERTS_D + "/") and f.type == "file" and wanted(f.path, f.entry)]
+    return [f.path for f in facts.files if is_below(f.path, CERTS_D) and f.type == "file" and wanted(f.path, f.entry)]
 
 
 def certificate_files(facts: Facts) -> list[str]:

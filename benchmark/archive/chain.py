@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockbench.benchmark.archive.base import Archive, Entry
+from dockbench.benchmark.report import STATUS_ORDER, score_of
 
 FORMAT = 1
 GENESIS = "0" * 64
-STATUSES = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
 WAIVED = "+waived"   # the listing's status of a waived result, e.g. "FAIL+waived" (history tells them apart)
 
 
@@ -76,16 +76,11 @@ def entry_hash_prepared(entry_fields: dict[str, Any], report_json: bytes, facts_
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
-def score_of(counts: dict[str, int]) -> float | None:
-    decided = counts.get("PASS", 0) + counts.get("FAIL", 0)
-    return round(100.0 * counts.get("PASS", 0) / decided, 1) if decided else None
-
-
 def derive(kind: str, report: dict[str, Any]) -> dict[str, Any]:
     """The listing columns an entry's report implies (a backend stores them for fast queries;
     verify recomputes them, so editing a column alone is caught too)."""
     summary = report.get("summary") or {}
-    counts = {s: int((summary.get("by_status") or {}).get(s, 0)) for s in STATUSES}
+    counts = {s: int((summary.get("by_status") or {}).get(s, 0)) for s in STATUS_ORDER}
     if kind == "host":
         return {
             "hostname": (report.get("target") or {}).get("hostname"),

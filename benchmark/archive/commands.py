@@ -1,8 +1,8 @@
 """The archive's commands: history, show, diff, reevaluate, archive verify|export|prune|keygen,
 and what `dockbench scan` needs to store its scans (ScanArchiver, scan_archive_options).
 
-``register(main)`` adds the commands to the CLI group; it is called by benchmark.cli, so this
-module imports nothing from benchmark.cli at import time.
+``register(main)`` adds the commands to the CLI group (benchmark.cli calls it); what to judge
+comes from benchmark.judging, as for scan and evaluate.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from dockbench.benchmark import render
+from dockbench.benchmark import clock, exit_codes, render
+from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
@@ -30,17 +31,15 @@ from dockbench.benchmark.archive import (
 from dockbench.benchmark.archive import diff as diffs
 from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
+from dockbench.benchmark.judging import Plan, judging_options
+from dockbench.benchmark.policy import Policy
 from dockbench.benchmark.terminal import clean
+from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
-EXIT_OK, EXIT_FOUND, EXIT_CANNOT_RUN = 0, 1, 2
 OPTION_KEYS = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _fail(message: str, code: int = EXIT_CANNOT_RUN):
+def _fail(message: str, code: int = exit_codes.CANNOT_RUN):
     click.echo(f"dockbench: {message}", err=True)
     sys.exit(code)
 
@@ -152,7 +151,7 @@ def parse_since(text: str) -> str:
             raise click.BadParameter(f"{text!r} is not a date (2026-01-31), a time (2026-01-31T08:00:00Z) or an age (7d, 12h, 2w)", param_hint="--since") from exc
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.stamp(moment)
 
 
 def _sweep_document(archive, entry, lite: bool = False) -> tuple[dict[str, Any], list[str]]:
@@ -173,10 +172,6 @@ def _document(archive, entry, lite: bool = False) -> dict[str, Any]:
     if missing:
         click.echo(f"dockbench: warning: {len(missing)} host scan(s) of sweep {entry.scan_id} are no longer in the archive (pruned)", err=True)
     return document
-
-
-def _score(value) -> str:
-    return f"{value}%" if value is not None else "n/a"
 
 
 def _info_dict(info) -> dict[str, Any]:
@@ -236,7 +231,7 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> N
                 change = record["score_change"]
                 rows.append(cells + [str(c["FAIL"]), str(c["ERROR"]), str(c["MANUAL"]), str(c["PASS"]), str(c["NOT_APPLICABLE"])]
                             + ([str(record["waived"])] if show_waived else [])
-                            + [_score(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
+                            + [report_mod.score_text(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
@@ -374,7 +369,7 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
         else:
             result = diffs.diff_hosts(first.report, second.report)
     click.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else diffs.render_text(result, verbose=verbose))
-    sys.exit(EXIT_FOUND if diffs.worse(result) else EXIT_OK)
+    sys.exit(exit_codes.FINDINGS if diffs.worse(result) else exit_codes.OK)
 
 
 # ---------------------------------------------------------------- reevaluate
@@ -382,10 +377,6 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
 
 def _stored_plan(judging: dict[str, Any], entry):
     """The current checks, judged as the scan was (its stored options and policy) unless overridden."""
-    from dockbench.benchmark.cli import Plan
-    from dockbench.benchmark.policy import Policy
-    from dockbench.benchmark.waivers import WaiverError, WaiverFile
-
     ctx = click.get_current_context()
     # scans stored before --benchmark existed record it only in their report
     stored = {"benchmark": entry.report["benchmark"]["id"], **(entry.options or {})}
@@ -410,10 +401,23 @@ def _stored_plan(judging: dict[str, Any], entry):
     return plan
 
 
-def reevaluate(scan_id, verbose, as_json, output, archive_path, judging) -> None:
-    from dockbench.benchmark import report as report_mod
+@click.command("reevaluate")
+@click.argument("scan_id")
+@judging_options
+@click.option("-o", "--output", metavar="FILE", help="Also write the re-judged report (JSON; '-' for stdout).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the evidence of checks whose evidence alone would change.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output of the differences.")
+@archive_option
+def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -> None:
+    """Judge a stored scan's facts again with the current checks and show what would change.
 
-    started = _now()
+    SCAN_ID may be a unique prefix of a scan or sweep id. The scan's own options (benchmark,
+    level, include/exclude, container selection), policy and waivers are used unless given
+    here: --benchmark judges old facts under another version (checks are compared by check
+    id); --waivers applies that file as it is now (its dates judged against the scan's day).
+    Nothing is stored. Exit 1 when a check would newly FAIL or its waiver lapse.
+    """
+    started = clock.stamp()
     with _open(archive_path) as archive:
         entry = archive.get(_resolve(archive, scan_id))
         if entry.kind == "sweep":
@@ -431,7 +435,7 @@ def reevaluate(scan_id, verbose, as_json, output, archive_path, judging) -> None
                     if key in host.report["target"]:
                         new["target"][key] = host.report["target"][key]
                 reports.append(new)
-            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=_now())
+            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
             result = diffs.diff_sweeps(old, document)
         else:
             if entry.facts is None:
@@ -449,7 +453,7 @@ def reevaluate(scan_id, verbose, as_json, output, archive_path, judging) -> None
         click.echo(json.dumps(result, indent=2, ensure_ascii=False), err=output == "-")
     elif output != "-":
         click.echo(diffs.render_text(result, ("stored ", "now "), verbose))
-    sys.exit(EXIT_FOUND if diffs.worse(result) else EXIT_OK)
+    sys.exit(exit_codes.FINDINGS if diffs.worse(result) else exit_codes.OK)
 
 
 # ---------------------------------------------------------------- archive group
@@ -489,7 +493,7 @@ def verify_cmd(public_key, as_json, archive_path) -> None:
             click.echo(f"OK: the chain is intact{checked}")
         else:
             click.echo(f"{len(result.problems)} problem(s): the archive was altered or damaged")
-    sys.exit(EXIT_OK if result.ok else EXIT_FOUND)
+    sys.exit(exit_codes.OK if result.ok else exit_codes.FINDINGS)
 
 
 def _file_name(text: str) -> str:
@@ -515,7 +519,7 @@ def export_cmd(output, fmt, host, since, archive_path) -> None:
     count = 0
     with _open(archive_path) as archive, archive.reading():
         checkpoint = archive.checkpoint()
-        header = {"dockbench_archive_export": 1, "source": archive.location, "exported_at": _now(),
+        header = {"dockbench_archive_export": 1, "source": archive.location, "exported_at": clock.stamp(),
                   "checkpoint": dataclasses.asdict(checkpoint) if checkpoint else None,
                   "filter": {"host": host, "since": since_at}}
         if fmt == "jsonl":
@@ -564,7 +568,7 @@ def export_cmd(output, fmt, host, since, archive_path) -> None:
 def prune_cmd(keep_days, dry_run, sign_key, archive_path) -> None:
     """Delete entries older than N days; the chain stays verifiable from a recorded checkpoint
     (the last pruned entry's hash and the number pruned)."""
-    cutoff = (datetime.now(timezone.utc) - timedelta(days=keep_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cutoff = clock.stamp(datetime.now(timezone.utc) - timedelta(days=keep_days), precise=True)
     signer = _load_signer(sign_key) if sign_key else None
     with _open(archive_path) as archive:
         if dry_run:
@@ -603,27 +607,7 @@ def keygen_cmd(private_key) -> None:
 
 
 def register(main: click.Group) -> None:
-    """Add the archive commands to the CLI (judging options come from benchmark.cli)."""
-    from dockbench.benchmark.cli import judging_options
-
-    @click.command("reevaluate")
-    @click.argument("scan_id")
-    @judging_options
-    @click.option("-o", "--output", metavar="FILE", help="Also write the re-judged report (JSON; '-' for stdout).")
-    @click.option("-v", "--verbose", is_flag=True, help="Show the evidence of checks whose evidence alone would change.")
-    @click.option("--json", "as_json", is_flag=True, help="JSON output of the differences.")
-    @archive_option
-    def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -> None:
-        """Judge a stored scan's facts again with the current checks and show what would change.
-
-        SCAN_ID may be a unique prefix of a scan or sweep id. The scan's own options (benchmark,
-        level, include/exclude, container selection), policy and waivers are used unless given
-        here: --benchmark judges old facts under another version (checks are compared by check
-        id); --waivers applies that file as it is now (its dates judged against the scan's day).
-        Nothing is stored. Exit 1 when a check would newly FAIL or its waiver lapse.
-        """
-        reevaluate(scan_id, verbose, as_json, output, archive_path, judging)
-
+    """Add the archive commands to the CLI."""
     for cmd in (history_cmd, show_cmd, diff_cmd, reevaluate_cmd, archive_group):
         main.add_command(cmd)
 

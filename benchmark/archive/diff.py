@@ -16,6 +16,7 @@ from typing import Any
 
 from dockbench.benchmark.archive.base import host_key
 from dockbench.benchmark.archive.chain import canonical
+from dockbench.benchmark.report import score_text
 from dockbench.benchmark.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")
@@ -158,12 +159,8 @@ def worse(d: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- text
 
 
-def _score(value) -> str:
-    return f"{value}%" if value is not None else "n/a"
-
-
 def _side_text(side: dict[str, Any]) -> str:
-    return f"{(side['scan_id'] or '?')[:8]} ({clean(side['host'])}, {side['started_at']}, score {_score(side['score'])})"
+    return f"{(side['scan_id'] or '?')[:8]} ({clean(side['host'])}, {side['started_at']}, score {score_text(side['score'])})"
 
 
 def _observed(value: Any) -> str:
@@ -237,5 +234,5 @@ def render_text(d: dict[str, Any], labels: tuple[str, str] = ("", ""), verbose: 
     if d["audited_again"]:
         lines.append("audited again: " + ", ".join(clean(h) for h in d["audited_again"]))
     for name, hd in d["hosts"].items():
-        lines += ["", f"== {clean(name)}  score {_score(hd['a']['score'])} -> {_score(hd['b']['score'])}", *_host_body(hd, "  ", verbose)]
+        lines += ["", f"== {clean(name)}  score {score_text(hd['a']['score'])} -> {score_text(hd['b']['score'])}", *_host_body(hd, "  ", verbose)]
     return "\n".join(lines)

@@ -19,10 +19,10 @@ import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dockbench.benchmark import clock
 from dockbench.benchmark.archive import codec
 from dockbench.benchmark.archive.base import (
     KINDS,
@@ -100,10 +100,6 @@ COLUMNS = ("seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_a
 FULL_COLUMNS = COLUMNS + ", options, report, prev_hash, hash, signature"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _pack(data: bytes) -> bytes:
     return zlib.compress(data, 6)
 
@@ -156,7 +152,7 @@ class SQLiteArchive(Archive):
                 for statement in SCHEMA.split(";"):   # not executescript: it would COMMIT first
                     if statement.strip():
                         self.db.execute(statement)
-                self.db.execute("INSERT INTO meta VALUES ('created_at', ?), ('head_count', '0'), ('head_hash', ?)", (_now(), GENESIS))
+                self.db.execute("INSERT INTO meta VALUES ('created_at', ?), ('head_count', '0'), ('head_hash', ?)", (clock.stamp(precise=True), GENESIS))
                 version = SCHEMA_VERSION
             while version < SCHEMA_VERSION:
                 version += 1
@@ -202,7 +198,7 @@ class SQLiteArchive(Archive):
         try:
             prev = self._meta("head_hash") or GENESIS
             count = int(self._meta("head_count") or 0)
-            recorded_at = _now()
+            recorded_at = clock.stamp(precise=True)
             for item in prepared:
                 record = item["record"]
                 for ident, meta in item["metas"].items():
@@ -267,7 +263,7 @@ class SQLiteArchive(Archive):
             if signature is None and signer is not None:
                 signature, key_id = signer.sign(doomed[3]), signer.key_id
             point = Checkpoint(count=(old.count if old else 0) + deleted, through_seq=doomed[0], through_hash=doomed[3],
-                               through_scan_id=doomed[1], signature=signature, key_id=key_id, pruned_at=_now())
+                               through_scan_id=doomed[1], signature=signature, key_id=key_id, pruned_at=clock.stamp(precise=True))
             self.db.execute("DELETE FROM entries WHERE seq <= ?", (doomed[0],))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (json.dumps(point.__dict__),))
             self.db.execute("INSERT INTO prunes VALUES (?, ?, ?, ?)", (point.pruned_at, deleted, point.through_seq, point.through_hash))
@@ -403,10 +399,6 @@ class SQLiteArchive(Archive):
             if not ok:
                 problems.append(f"shared check metadata {ident} was edited: every host scan using it will not verify")
         return problems
-
-    def size(self) -> int:
-        """Bytes on disk (database, WAL)."""
-        return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
 
     def close(self) -> None:
         self.db.close()

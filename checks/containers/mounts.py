@@ -8,6 +8,7 @@ from typing import Any
 
 from dockbench.benchmark.facts import Container, Facts
 from dockbench.benchmark.model import Severity
+from dockbench.benchmark.paths import is_below, is_under
 from dockbench.checks.catalog import container_check
 from dockbench.checks.containers.base import host_mounts, host_path, mount_text
 from dockbench.checks.locations import docker_socket
@@ -18,10 +19,6 @@ RUNTIME_SOCKETS = ("/run/docker.sock", "/run/containerd/containerd.sock", "/run/
 RUNTIME_SOCKET_NAMES = frozenset(posixpath.basename(s) for s in RUNTIME_SOCKETS)
 KERNEL_TREES = ("/proc", "/sys")
 SHARED_PROPAGATION = ("shared", "rshared")
-
-
-def _under(path: str, top: str) -> bool:
-    return path == top or path.startswith(top.rstrip("/") + "/")
 
 
 def _host_sockets(facts: Facts) -> list[str]:
@@ -39,7 +36,7 @@ def _socket_exposure(source: str, facts: Facts) -> str | None:
     sockets = _host_sockets(facts)
     if source in sockets:
         return ""
-    held = [s for s in sockets if s.startswith(source.rstrip("/") + "/")]
+    held = [s for s in sockets if is_below(s, source)]
     return f" (holds {held[0]})" if held else None
 
 
@@ -82,7 +79,7 @@ def sensitive_mounts(c: Container, facts: Facts):
     hits = []
     for m in host_mounts(c):
         source = str(m.get("Source", "")).rstrip("/") or "/"
-        under = any(source.startswith(d + "/") for d in SENSITIVE_DIRS if d != "/")
+        under = any(is_below(source, d) for d in SENSITIVE_DIRS if d != "/")
         if source in SENSITIVE_DIRS or (under and m.get("RW")):
             hits.append(f"{source} -> {m.get('Destination')} ({'rw' if m.get('RW') else 'ro'})")
     return hits or None
@@ -101,7 +98,7 @@ def sensitive_mounts(c: Container, facts: Facts):
     "agents get the specific read-only files they need, not the whole tree.",
 )
 def runtime_paths(c: Container, facts: Facts):
-    return _exposing_mounts(c, facts, lambda source: source in ("/", "/run") or any(_under(source, top) for top in KERNEL_TREES))
+    return _exposing_mounts(c, facts, lambda source: source in ("/", "/run") or any(is_under(source, top) for top in KERNEL_TREES))
 
 
 @container_check(
