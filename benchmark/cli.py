@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, sweep_queue, terminal, validate
+from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, sweep_queue, terminal, validate, waiver_commands
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.collect import CollectError, collect
@@ -72,7 +72,7 @@ def main() -> None:
     """Audit Docker hosts against the CIS Docker Benchmark and beyond.
 
     Exit codes: 0 every check decided and none failed; 1 a check FAILed or could not be
-    decided (ERROR; see --fail-on); 2 usage error, or the scan could not run at all;
+    decided (ERROR; see --fail-on) and no waiver covers it; 2 usage error, or the scan could not run at all;
     4 (added to 0 or 1) a sweep could not audit some hosts.
     """
 
@@ -302,4 +302,5 @@ def report_cmd(report_file, fmt, output) -> None:
 
 
 archive_commands.register(main)
+main.add_command(waiver_commands.waivers_group)
 sweep_queue.register(main, ssh_options, _targets, _passphrase)

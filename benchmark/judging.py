@@ -15,6 +15,7 @@ from dockbench.benchmark.facts import Facts, Selection
 from dockbench.benchmark.policy import Policy, PolicyError
 from dockbench.benchmark.runner import evaluate
 from dockbench.benchmark.selection import CheckFilter
+from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 
 def catalog():
@@ -57,6 +58,7 @@ def judging_options(func):
         click.option("--include-stopped", is_flag=True, help="Also check containers that are not running."),
         click.option("--container", "containers", multiple=True, metavar="PATTERN", help="Only containers whose name matches this glob (repeatable)."),
         click.option("--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Only containers with this label (repeatable)."),
+        click.option("--waivers", "waivers_file", envvar="DOCKBENCH_WAIVERS", metavar="FILE", help="Accepted risks (YAML): waived FAILs and ERRORs stay in the report but do not count toward the exit code. Default: $DOCKBENCH_WAIVERS."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -71,9 +73,10 @@ class Plan:
     selection: Selection
     policy: Policy
     benchmark: Benchmark
+    waivers: WaiverFile | None = None
 
     @classmethod
-    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels, benchmark=None) -> Plan:
+    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels, benchmark=None, waivers_file=None) -> Plan:
         try:
             policy = Policy.load(config_file) if config_file else Policy()
         except PolicyError as exc:
@@ -82,14 +85,21 @@ class Plan:
             chosen_benchmark = catalog().benchmark(benchmark)
         except UnknownBenchmark as exc:
             raise click.BadParameter(str(exc), param_hint="--benchmark") from exc
+        numbered = catalog().all(chosen_benchmark.id)
+        try:
+            waivers = WaiverFile.load(waivers_file, [c.meta for c in numbered], chosen_benchmark.id) if waivers_file else None
+        except WaiverError as exc:
+            raise click.BadParameter(str(exc), param_hint="--waivers") from exc
         chosen = CheckFilter(level, tuple(include), tuple(exclude))
-        checks = [c for c in catalog().all(chosen_benchmark.id) if chosen.keeps(c.meta)]
+        checks = [c for c in numbered if chosen.keeps(c.meta)]
         if not checks:
             raise click.UsageError(f"no check matches --level/--include/--exclude (CIS ids as {chosen_benchmark.id} numbers them)")
-        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy, chosen_benchmark)
+        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy, chosen_benchmark, waivers)
 
     def judge(self, snapshot: dict[str, Any], started: str) -> dict[str, Any]:
         results = evaluate(Facts(snapshot, self.selection, self.policy), self.checks)
         document = report_mod.build(results, snapshot, benchmark=self.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
         document["policy"] = self.policy.to_dict()
+        if self.waivers is not None:
+            self.waivers.apply(document, snapshot)
         return document

@@ -33,6 +33,7 @@ from typing import Any
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.model import Layer, Severity
 from dockbench.benchmark.report import STATUS_ORDER, score_of, score_text
+from dockbench.benchmark.waivers import listed
 
 LAYER_ORDER = [layer.value for layer in Layer]
 SEVERITY_ORDER = [s.value for s in reversed(Severity)]  # critical first
@@ -106,7 +107,19 @@ def observed_lines(value: Any) -> str:
 
 
 def evidence_text(result: dict[str, Any], sep: str = "; ") -> str:
-    return sep.join(f"{e['subject']}: {observed_text(e['observed'])}" for e in result.get("evidence", []))
+    return sep.join(f"{e['subject']}: {observed_text(e['observed'])}" + (f" (waived: {e['waiver']})" if "waiver" in e else "") for e in result.get("evidence", []))
+
+
+def waiver_text(result: dict[str, Any]) -> str:
+    """The waivers on a result in one line: id, owner, expiry, justification (empty when none)."""
+    return "; ".join(f"{w['id']} (owner {w['owner']}, expires {w['expires']}): {w['justification']}" for w in result.get("waivers") or [])
+
+
+def waived_label(result: dict[str, Any]) -> str | None:
+    """"waived" when the whole result is, "partly waived" when some offenders are, else None."""
+    if "waivers" not in result:
+        return None
+    return "waived" if result.get("waived") else "partly waived"
 
 
 def fleet_counts(document: dict[str, Any]) -> dict[str, int]:
@@ -139,7 +152,8 @@ def _junit_body(result: dict[str, Any]) -> str:
     if cis:
         lines.append("CIS " + ", ".join(cis))
     lines.append(f"{result['status']} [{result['severity']}] {result['message']}")
-    lines += [f"  - {e['subject']}: {observed_text(e['observed'])}" for e in result.get("evidence", [])]
+    lines += [f"  - {e['subject']}: {observed_text(e['observed'])}" + (f" (waived: {e['waiver']})" if "waiver" in e else "") for e in result.get("evidence", [])]
+    lines += [f"{waived_label(result)}: {w['id']} · owner {w['owner']} · expires {w['expires']}: {w['justification']}" for w in result.get("waivers") or []]
     if result["status"] in ("FAIL", "ERROR"):
         lines.append(f"fix: {result['remediation']}")
     return _xml_text("\n".join(lines))
@@ -157,7 +171,8 @@ def render_junit(document: dict[str, Any]) -> str:
     """One testsuite per host, one testcase per check (classname: the layer, name: the check id).
 
     FAIL -> <failure>, ERROR -> <error>, NOT_APPLICABLE -> <skipped>, MANUAL -> <skipped
-    message="manual review">. A sweep's unreachable target is a testsuite whose single testcase
+    message="manual review">; a waived FAIL or ERROR -> <skipped message="waived: ID: JUSTIFICATION">
+    (an accepted risk does not fail the build; its body keeps the evidence). A sweep's unreachable target is a testsuite whose single testcase
     "host-reachable" has an <error> carrying the error kind and message, so CI never takes a host
     it could not audit for a clean one.
     """
@@ -172,14 +187,19 @@ def render_junit(document: dict[str, Any]) -> str:
         for name, value in (("target", target.get("name")), ("transport", target.get("transport")), ("os", target.get("os")),
                             ("kernel", target.get("kernel")), ("docker_version", target.get("docker_version")),
                             ("benchmark", report["benchmark"]["title"]), ("tool_version", report["tool"]["version"]),
-                            ("score", report["summary"]["score"])):
+                            ("score", report["summary"]["score"]), ("score_with_waivers", report["summary"].get("score_with_waivers")),
+                            ("waivers", (report.get("waivers") or {}).get("source"))):
             if value is not None:
                 ET.SubElement(props, "property", name=name, value=_xml_text(str(value)))
         for result in sorted_results(report["results"]):
             counts["tests"] += 1
             case = ET.SubElement(suite, "testcase", classname=result["layer"], name=result["id"], time="0")
             status = result["status"]
-            if status == "FAIL":
+            if result.get("waived"):
+                counts["skipped"] += 1
+                message = "; ".join(f"waived: {w['id']}: {w['justification']}" for w in result["waivers"])
+                ET.SubElement(case, "skipped", message=_xml_text(message)).text = _junit_body(result)
+            elif status == "FAIL":
                 counts["failures"] += 1
                 ET.SubElement(case, "failure", message=_xml_text(result["message"]), type=result["severity"]).text = _junit_body(result)
             elif status == "ERROR":
@@ -212,7 +232,8 @@ def render_junit(document: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- CSV
 
-CSV_COLUMNS = ["target", "hostname", "scan_id", "started_at", "check_id", "title", "cis_ids", "layer", "level", "severity", "status", "message", "evidence"]
+CSV_COLUMNS = ["target", "hostname", "scan_id", "started_at", "check_id", "title", "cis_ids", "layer", "level", "severity", "status", "message", "evidence",
+               "waived", "waiver_ids", "waiver_owners", "waiver_expires", "waiver_justifications"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -223,7 +244,11 @@ def _cell(value: Any) -> str:
 
 
 def render_csv(document: dict[str, Any]) -> str:
-    """One row per host and check; a sweep's unreachable target is one row with status UNREACHABLE."""
+    """One row per host and check; a sweep's unreachable target is one row with status UNREACHABLE.
+
+    waived is "yes" (the result is waived), "partly" (some offenders are) or empty; the waiver
+    columns list each covering waiver's id, owner, expiry and justification, joined by " | ".
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -233,11 +258,13 @@ def render_csv(document: dict[str, Any]) -> str:
             writer.writerow([_cell(v) for v in (
                 target.get("name"), target.get("hostname"), report["scan_id"], report["started_at"], r["id"], r["title"],
                 ";".join(cis_ids(r)), r["layer"], r["level"], r["severity"], r["status"], r["message"], evidence_text(r, " | "),
+                {"waived": "yes", "partly waived": "partly", None: ""}[waived_label(r)],
+                *(" | ".join(w[key] for w in r.get("waivers") or []) for key in ("id", "owner", "expires", "justification")),
             )])
     for entry in unreachable(document):
         writer.writerow([_cell(v) for v in (
             entry["target"], entry.get("name", ""), "", document.get("started_at", ""), "", "host could not be audited",
-            "", "", "", "", "UNREACHABLE", entry["message"], f"kind: {entry['kind']}",
+            "", "", "", "", "UNREACHABLE", entry["message"], f"kind: {entry['kind']}", "", "", "", "", "",
         )])
     return out.getvalue()
 
@@ -263,11 +290,25 @@ def _md_result(result: dict[str, Any], level: str = "###") -> list[str]:
     cis = ", ".join(cis_ids(result))
     lines = [f"{level} {result['status']} `{result['id']}`" + (f" (CIS {cis})" if cis else "") + f" [{result['severity']}]", "",
              f"{md(result['title'])}: {md(result['message'])}", ""]
-    lines += [f"- {md(e['subject'])}: {md(e['observed'])}" for e in result.get("evidence", [])]
+    lines += [f"- {md(e['subject'])}: {md(e['observed'])}" + (f" (waived: {md(e['waiver'])})" if "waiver" in e else "") for e in result.get("evidence", [])]
     if result.get("evidence"):
+        lines.append("")
+    lines += [f"{waived_label(result).capitalize()} by {md(w['id'])} · owner {md(w['owner'])} · expires {w['expires']}: {md(w['justification'])}" for w in result.get("waivers") or []]
+    if result.get("waivers"):
         lines.append("")
     lines += [f"Fix: {md(result['remediation'])}", ""]
     return lines
+
+
+def _md_waivers(block: dict[str, Any] | None) -> list[str]:
+    """The waivers to act on: expired (count again), expiring soon, unmatched (stale)."""
+    lists = listed(block)
+    if not any(lists.values()):
+        return []
+    lines = ["## Waivers to review", ""]
+    for key, label in (("expired", "expired (counts as no waiver)"), ("expiring", f"expiring within {block['warning_days']} days"), ("unmatched", "matched nothing (stale: prune?)")):
+        lines += [f"- {label}: {md(e['id'])} ({md(e['check'])}, owner {md(e['owner'])}, expires {e['expires']})" for e in lists[key]]
+    return lines + [""]
 
 
 def _md_host(report: dict[str, Any]) -> list[str]:
@@ -277,9 +318,10 @@ def _md_host(report: dict[str, Any]) -> list[str]:
         f"- target: {md(t['name'])} · host {md(t['hostname'])} · {md(t.get('os') or '?')} · kernel {md(t.get('kernel') or '?')} · {docker}" + (" (rootless)" if t.get("rootless") else ""),
         f"- scan {md(report['scan_id'])} · {report['started_at']} · dockbench {md(report['tool']['version'])} · {md(report['benchmark']['title'])}",
         f"- **score {score_text(summary['score'])}** · {_md_counts(summary['by_status'])} ({summary['total']} checks)",
-        "",
     ]
-    return lines
+    if "waived" in summary:
+        lines.append(f"- waived {summary['waived']['total']} (accepted risks, not counted toward the exit code) · score with waivers {score_text(summary['score_with_waivers'])}")
+    return lines + [""]
 
 
 def render_md(document: dict[str, Any]) -> str:
@@ -289,12 +331,13 @@ def render_md(document: dict[str, Any]) -> str:
         lines += ["| layer | " + " | ".join(STATUS_LABEL[s] for s in STATUS_ORDER) + " |", "| --- |" + " ---: |" * len(STATUS_ORDER)]
         lines += [f"| {layer} | " + " | ".join(str(c.get(s, 0)) for s in STATUS_ORDER) + " |" for layer, c in document["summary"]["by_layer"].items()]
         lines.append("")
-        for status, heading in (("FAIL", "Failures"), ("ERROR", "Could not be decided"), ("MANUAL", "For manual review")):
-            chosen = [r for r in sorted_results(document["results"]) if r["status"] == status]
+        for status, heading in (("FAIL", "Failures"), ("ERROR", "Could not be decided"), ("MANUAL", "For manual review"), ("waived", "Waived (accepted risks)")):
+            chosen = [r for r in sorted_results(document["results"]) if (r.get("waived") if status == "waived" else r["status"] == status and not r.get("waived"))]
             if chosen:
                 lines += [f"## {heading} ({len(chosen)})", ""]
                 for r in chosen:
                     lines += _md_result(r)
+        lines += _md_waivers(document.get("waivers"))
         if document.get("errors"):
             lines += ["## Scan notes", ""] + [f"- {md(e['stage'])}: {md(e['message'])}" for e in document["errors"]] + [""]
         return "\n".join(lines)
@@ -304,7 +347,8 @@ def render_md(document: dict[str, Any]) -> str:
     lines = [
         f"# dockbench fleet sweep: {summary['scanned']} of {summary['targets']} hosts audited", "",
         f"- sweep {md(document['sweep_id'])} · {document['started_at']} · dockbench {md(document['tool']['version'])} · {md(document['benchmark']['title'])}",
-        f"- {_md_counts(fleet_counts(document))} · unreachable {len(unreachable(document))}" + (" · **interrupted**" if document.get("interrupted") else ""), "",
+        f"- {_md_counts(fleet_counts(document))}" + (f" · waived {summary['waived']['total']}" if "waived" in summary else "")
+        + f" · unreachable {len(unreachable(document))}" + (" · **interrupted**" if document.get("interrupted") else ""), "",
     ]
     errors = unreachable(document)
     if errors:
@@ -315,18 +359,21 @@ def render_md(document: dict[str, Any]) -> str:
                   "| --- | ---: |" + " ---: |" * len(STATUS_ORDER)]
         lines += [f"| {md(host_label(h))} | {score_text(h['summary']['score'])} | " + " | ".join(str(h["summary"]["by_status"].get(s, 0)) for s in STATUS_ORDER) + " |" for h in hosts]
         lines.append("")
+    lines += _md_waivers(document.get("waivers"))
     failing = _checks_across(hosts)
     bad = [c for c in failing if c["counts"]["FAIL"] or c["counts"]["ERROR"]]
     if bad:
         lines += ["## Failures by check", ""]
         for check in bad:
             cis = ", ".join(check["cis"])
-            lines += [f"### `{check['id']}`" + (f" (CIS {cis})" if cis else "") + f" [{check['severity']}]: FAIL on {check['counts']['FAIL']}, ERROR on {check['counts']['ERROR']} of {check['total']} hosts", "",
-                      md(check["title"]), ""]
+            waived = sum(1 for _, r in check["hosts"] if r.get("waived"))
+            lines += [f"### `{check['id']}`" + (f" (CIS {cis})" if cis else "") + f" [{check['severity']}]: FAIL on {check['counts']['FAIL']}, ERROR on {check['counts']['ERROR']} of {check['total']} hosts"
+                      + (f", waived on {waived}" if waived else ""), "", md(check["title"]), ""]
             for host, result in check["hosts"]:
                 if result["status"] in ("FAIL", "ERROR"):
-                    lines.append(f"- {result['status']} {md(host_label(host))}: {md(result['message'])}")
-                    lines += [f"  - {md(e['subject'])}: {md(e['observed'])}" for e in result.get("evidence", [])]
+                    label = f" ({waived_label(result)}: {md(', '.join(w['id'] for w in result['waivers']))})" if "waivers" in result else ""
+                    lines.append(f"- {result['status']}{label} {md(host_label(host))}: {md(result['message'])}")
+                    lines += [f"  - {md(e['subject'])}: {md(e['observed'])}" + (f" (waived: {md(e['waiver'])})" if "waiver" in e else "") for e in result.get("evidence", [])]
             lines += ["", f"Fix: {md(check['remediation'])}", ""]
     return "\n".join(lines)
 
@@ -365,6 +412,8 @@ def _environment():
         lstrip_blocks=True,
     )
     env.filters["observed"] = observed_lines
+    env.filters["waived_label"] = waived_label
+    env.globals["waiver_lists"] = listed
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":"), "ensure_ascii": False}
     env.globals.update(STATUS_ORDER=STATUS_ORDER, STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER)
     return env
@@ -435,6 +484,7 @@ def _filters(hosts: list[dict[str, Any]]) -> dict[str, list]:
     return {
         "layers": [layer for layer in LAYER_ORDER if layer in layers] + sorted(layers - set(LAYER_ORDER)),
         "levels": sorted(level for level in levels if level is not None) + (["none"] if None in levels else []),
+        "waivers": any(h.get("waivers") for h in hosts),
     }
 
 
@@ -484,7 +534,8 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
 
     A fleet's findings are too many to put in the page as markup (500 hosts x 140 checks), and
     most of their text repeats across hosts, so each distinct string is stored once:
-    hosts[i] = [[check index, status index, message string, [subject, observed, ...]], ...].
+    hosts[i] = [[check index, status index, message string, [subject, observed, ...]], ...]; a row
+    with waivers has two more: 1 if waived as a whole (else 0), and the waivers' text.
     The template embeds this with Jinja's tojson (a <script type="application/json"> block, with
     <, >, & and ' escaped), and the script only ever puts it in the page as text.
     """
@@ -506,8 +557,9 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
         for r in view["results"]:
             evidence = []
             for e in r.get("evidence", []):
-                evidence += [intern(str(e["subject"])), intern(observed_lines(e["observed"]))]
-            rows.append([check_index[r["id"]], status_index[r["status"]], intern(r["message"]), evidence])
+                evidence += [intern(str(e["subject"]) + (f" (waived: {e['waiver']})" if "waiver" in e else "")), intern(observed_lines(e["observed"]))]
+            waiver = [1 if r.get("waived") else 0, intern(f"{waived_label(r)} by {waiver_text(r)}")] if "waivers" in r else []
+            rows.append([check_index[r["id"]], status_index[r["status"]], intern(r["message"]), evidence, *waiver])
         hosts.append(rows)
     return {
         "statuses": STATUS_ORDER,

@@ -12,7 +12,8 @@ from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
-SCHEMA_VERSION = "1.1"
+# 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers
+SCHEMA_VERSION = "1.2"
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)]
 
 
@@ -30,6 +31,12 @@ def score_of(counts: dict[str, int]) -> float | None:
 def score_text(score: float | None) -> str:
     """A score as the text outputs show it: 87.5% or n/a."""
     return f"{score}%" if score is not None else "n/a"
+
+
+def counted(summary: dict[str, Any]) -> dict[str, int]:
+    """The status counts that gate the exit code: the judged counts less the waived ones."""
+    waived = (summary.get("waived") or {}).get("by_status") or {}
+    return {s: n - waived.get(s, 0) for s, n in summary["by_status"].items()}
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -106,7 +113,7 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
     by_error: dict[str, int] = {}
     for entry in errors:
         by_error[entry["kind"]] = by_error.get(entry["kind"], 0) + 1
-    return {
+    document = {
         "kind": "sweep",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
@@ -119,11 +126,32 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
         "hosts": sorted(hosts, key=lambda h: h["target"]["name"]),
         "errors": sorted(errors, key=lambda e: e["name"]),
     }
+    judged = [h for h in hosts if "waivers" in h]
+    if judged:
+        document["summary"]["waived"] = {"total": sum(h["summary"]["waived"]["total"] for h in judged),
+                                         "by_status": {s: sum(h["summary"]["waived"]["by_status"][s] for h in judged) for s in STATUS_ORDER}}
+        document["waivers"] = _sweep_waivers([h["waivers"] for h in judged])
+    return document
+
+
+def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The hosts' waivers blocks as one: `matched` adds up, `in_scope` on any host is in scope, and
+    each waiver keeps the entry with the fewest days left (its gravest state: a sweep may span midnight)."""
+    entries: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        for entry in block["entries"]:
+            seen = entries.get(entry["id"])
+            matched, in_scope = entry["matched"] + (seen["matched"] if seen else 0), entry["in_scope"] or bool(seen and seen["in_scope"])
+            if seen is None or entry["days_left"] < seen["days_left"]:
+                seen = entries[entry["id"]] = dict(entry)
+            seen["matched"], seen["in_scope"] = matched, in_scope
+    return {"source": blocks[0]["source"], "judged_on": max(b["judged_on"] for b in blocks), "warning_days": blocks[0]["warning_days"],
+            "entries": list(entries.values())}
 
 
 def exit_code(document: dict[str, Any], fail_on: str) -> int:
-    """Bit 1: a result crossed the --fail-on threshold; bit 4: a sweep missed some hosts."""
-    counts = document["summary"]["by_status"]
+    """Bit 1: a result crossed the --fail-on threshold (waived ones do not); bit 4: a sweep missed some hosts."""
+    counts = counted(document["summary"])
     code = exit_codes.OK
     if fail_on != "never" and (counts["FAIL"] or (fail_on == "error" and counts["ERROR"])):
         code |= exit_codes.FINDINGS

@@ -7,6 +7,7 @@ from typing import Any
 
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.report import STATUS_ORDER, score_text
+from dockbench.benchmark.waivers import listed
 
 _COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
 _SHORT = {"NOT_APPLICABLE": "N/A"}
@@ -43,6 +44,9 @@ def _counts(report: dict[str, Any], paint: _Painter) -> list[str]:
     summary = report["summary"]
     cells = [paint(s, f"{_SHORT.get(s, s)} {summary['by_status'][s]}") for s in STATUS_ORDER]
     score = f"score {score_text(summary['score'])}"
+    if "waived" in summary:
+        cells.append(f"waived {summary['waived']['total']}")
+        score += f", {score_text(summary['score_with_waivers'])} with waivers"
     lines = ["", "  ".join(cells) + f"   ({summary['total']} checks, {score})", ""]
     widths = [max(len(layer) for layer in summary["by_layer"] or ["layer"])] + [max(5, len(_SHORT.get(s, s))) for s in STATUS_ORDER]
     head = ["layer"] + [_SHORT.get(s, s) for s in STATUS_ORDER]
@@ -59,7 +63,8 @@ def _finding(result: dict[str, Any], paint: _Painter) -> list[str]:
     lines.append(f"      {clean(result['message'])}")
     evidence = result["evidence"]
     for item in evidence[:MAX_EVIDENCE]:
-        lines.append(f"        - {clean(item['subject'])}: {clean(item['observed'])}")
+        waived = f"  (waived: {clean(item['waiver'])})" if "waiver" in item else ""
+        lines.append(f"        - {clean(item['subject'])}: {clean(item['observed'])}{waived}")
     if len(evidence) > MAX_EVIDENCE:
         lines.append(f"        … and {len(evidence) - MAX_EVIDENCE} more in the JSON report")
     if result["status"] == "FAIL":
@@ -87,19 +92,46 @@ def _render_sweep(sweep: dict[str, Any], paint: _Painter) -> str:
     for host in hosts:
         counts = host["summary"]["by_status"]
         cells = "  ".join(paint(s, f"{_SHORT.get(s, s)} {counts[s]:>3}") for s in STATUS_ORDER)
-        lines.append(f"{clean(host['target']['name']).ljust(width)}  {cells}  score {host['summary']['score']}")
+        waived = f"  waived {host['summary']['waived']['total']:>3}" if "waived" in host["summary"] else ""
+        lines.append(f"{clean(host['target']['name']).ljust(width)}  {cells}{waived}  score {host['summary']['score']}")
     for entry in sweep["errors"]:
         lines.append(f"{paint('ERROR', 'NOT AUDITED')} {clean(entry['name'])} [{entry['kind']}] {clean(entry['message'])}")
+    notes = waiver_notes(sweep.get("waivers"))
+    lines += [""] + notes if notes else []
     return "\n".join(lines)
+
+
+def waiver_notes(block: dict[str, Any] | None) -> list[str]:
+    """One line each for the expired, expiring and unmatched waivers of a report or sweep."""
+    notes = []
+    for key, (label, what) in {"expired": ("expired", "counts as no waiver: renew or fix"), "expiring": ("expiring", "review soon"),
+                               "unmatched": ("unmatched", "matched nothing: prune it?")}.items():
+        for entry in listed(block)[key]:
+            notes.append(f"waiver {label}: {clean(entry['id'])} ({clean(entry['check'])}, owner {clean(entry['owner'])}, expires {entry['expires']}): {what}")
+    return notes
+
+
+def _waived(results: list[dict[str, Any]], paint: _Painter) -> list[str]:
+    if not results:
+        return []
+    lines = ["", f"waived ({len(results)}): accepted risks, not counted toward the exit code"]
+    for result in results:
+        for waiver in result["waivers"]:
+            lines.append(f"{paint(result['status'], result['status'].ljust(5))} {result['id']}  waiver {clean(waiver['id'])} · owner {clean(waiver['owner'])} · expires {waiver['expires']}"
+                         + (" (expiring)" if waiver["state"] == "expiring" else ""))
+    return lines
 
 
 def _render_host(report: dict[str, Any], paint: _Painter) -> str:
     lines = _header(report) + _counts(report, paint)
-    todo = [r for r in report["results"] if r["status"] in ("FAIL", "ERROR")]
+    todo = [r for r in report["results"] if r["status"] in ("FAIL", "ERROR") and not r.get("waived")]
     if todo:
         lines.append("")
     for result in todo:
         lines += _finding(result, paint)
+    lines += _waived([r for r in report["results"] if r.get("waived")], paint)
+    notes = waiver_notes(report.get("waivers"))
+    lines += [""] + notes if notes else []
     for problem in report["errors"]:
         lines.append(f"note ({problem['stage']}): {clean(problem['message'])}")
     return "\n".join(lines)

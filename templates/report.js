@@ -5,6 +5,7 @@
   var search = document.getElementById("q");
   var count = document.getElementById("shown");
   var printed = document.getElementById("printed");
+  var waived = document.getElementById("f-waived");
   var isCis = /^[0-9]+(\.[0-9]+)*$/;
   var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
   // Findings (and fleet checks) already in the page as markup.
@@ -16,6 +17,7 @@
       v: el.getAttribute("data-v"),
       lv: el.getAttribute("data-lv"),
       cis: (el.getAttribute("data-cis") || "").split(" "),
+      w: el.getAttribute("data-w"),
       text: null
     };
   });
@@ -42,9 +44,10 @@
     f.layer = document.getElementById("f-layer").value;
     f.severity = document.getElementById("f-severity").value;
     f.level = document.getElementById("f-level").value;
+    f.waived = waived ? waived.value : "";  // "yes": waived results only, "no": the others
     f.q = search.value.trim().toLowerCase();
     f.cis = isCis.test(f.q);
-    f.active = !f.all || !!(f.layer || f.severity || f.level || f.q);
+    f.active = !f.all || !!(f.layer || f.severity || f.level || f.waived || f.q);
     return f;
   }
 
@@ -62,6 +65,7 @@
       if (ok && f.layer && it.l !== f.layer) { ok = false; }
       if (ok && f.severity && it.v !== f.severity) { ok = false; }
       if (ok && f.level && it.lv !== f.level) { ok = false; }
+      if (ok && f.waived && (it.w === "1") !== (f.waived === "yes")) { ok = false; }
       if (ok && f.q) {
         if (f.cis) { ok = cisMatch(it.cis, f.q); } else {
           if (it.text === null) { it.text = it.el.textContent.toLowerCase(); }
@@ -86,6 +90,7 @@
     if (f.layer) { parts.push("layer " + f.layer); }
     if (f.severity) { parts.push("severity " + f.severity); }
     if (f.level) { parts.push("CIS level " + f.level); }
+    if (f.waived) { parts.push(f.waived === "yes" ? "waived only" : "not waived"); }
     if (f.q) { parts.push("search \u201c" + f.q + "\u201d"); }
     return parts.join("; ");
   }
@@ -115,8 +120,10 @@
       d.id = "h" + (h + 1) + "-" + c[0];
       var s = el("summary"), id = el("span", "id", c[0]);
       id.appendChild(el("span", "t", c[1]));
+      var msg = el("span", "msg", strings[row[2]]);
+      if (row.length > 4) { msg.prepend(el("span", "wb", row[4] ? "waived" : "partly waived"), " "); }
       s.append(el("span", "b " + st, D.labels[st]), el("span", "sev " + c[3], c[3]), el("span", "lay", c[2]), id,
-               el("span", "cis", c[5].join(" ")), el("span", "msg", strings[row[2]]));
+               el("span", "cis", c[5].join(" ")), msg);
       var body = el("div", "d"), ev = row[3];
       if (ev.length) {
         var table = el("table", "ev"), head = el("tr");
@@ -131,6 +138,7 @@
       } else {
         body.appendChild(el("p", "none", "no evidence recorded"));
       }
+      if (row.length > 4) { body.appendChild(el("p", "waiver", strings[row[5]])); }
       var p = el("p"), a = el("a", null, c[1] + ": why and how to fix");
       a.href = "#c-" + c[0];
       p.appendChild(a);
@@ -196,6 +204,7 @@
         for (var r = 0; r < rows.length; r++) {
           var row = rows[r];
           if (!f.statuses[S[row[1]]] || !checkOk[row[0]]) { continue; }
+          if (f.waived && (row[4] === 1) !== (f.waived === "yes")) { continue; }
           if (strHit !== null && !named && !checkHit[row[0]] && !strHit[row[2]]) {
             var hit = false;
             for (var k = 0; k < row[3].length && !hit; k++) { hit = strHit[row[3][k]] === 1; }

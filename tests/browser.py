@@ -10,6 +10,7 @@ import base64
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,13 @@ class Browser:
             self.driver.quit()
         finally:
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def wait_for(browser, script, *args, timeout=10):
+    """Poll a JS expression until it is truthy (toggle events and hash navigation are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = browser.js(script, *args)
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)

@@ -20,7 +20,7 @@ import pytest
 from dockbench.benchmark import render
 from dockbench.benchmark import report as report_mod
 from tests import sweepdoc
-from tests.browser import Browser
+from tests.browser import Browser, wait_for
 from tests.cli_run import dockbench
 from tests.render_scans import PAYLOADS, PWNED, hostile_edit, scans
 
@@ -177,16 +177,6 @@ def fleet(real):
     document = sweepdoc.sweep(hosts, errors)
     jsonschema.validate(document, report_mod.schema())
     return document
-
-
-def wait_for(browser, script, *args, timeout=10):
-    """Poll a JS expression until it is truthy (toggle events and hash navigation are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = browser.js(script, *args)
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def host_sections(browser) -> list[tuple[str, bool]]:

@@ -25,6 +25,7 @@ from dockbench.benchmark.report import STATUS_ORDER, score_of
 
 FORMAT = 1
 GENESIS = "0" * 64
+WAIVED = "+waived"   # the listing's status of a waived result, e.g. "FAIL+waived" (history tells them apart)
 
 
 def canonical(value: Any) -> bytes:
@@ -88,7 +89,7 @@ def derive(kind: str, report: dict[str, Any]) -> dict[str, Any]:
             "score": summary.get("score"),
             "counts": counts,
             "total": int(summary.get("total") or 0),
-            "statuses": {r["id"]: r["status"] for r in report.get("results") or []},
+            "statuses": {r["id"]: r["status"] + (WAIVED if r.get("waived") else "") for r in report.get("results") or []},
         }
     return {
         "hostname": None,

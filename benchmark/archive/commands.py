@@ -30,11 +30,12 @@ from dockbench.benchmark.archive import (
     postgres,
 )
 from dockbench.benchmark.archive import diff as diffs
-from dockbench.benchmark.archive.chain import GENESIS, content, verify
+from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
 from dockbench.benchmark.judging import Plan, judging_options
 from dockbench.benchmark.policy import Policy
 from dockbench.benchmark.terminal import clean
+from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 OPTION_KEYS = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 
@@ -215,32 +216,34 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> N
     since_at = parse_since(since) if since else None
     with _open(archive_path) as archive:
         infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last)
-    previous: dict[str | None, Any] = {}
-    rows, records = [], []
-    for info in infos:
-        before = previous.get(info.host)
-        previous[info.host] = info
-        record = _info_dict(info)
-        if check_id:
-            status = info.statuses.get(check_id)
-            was = before.statuses.get(check_id) if before else None
-            record["check"] = {"id": check_id, "status": status, "changed": before is not None and was != status, "was": was}
-        else:
-            delta = info.score - before.score if before and info.score is not None and before.score is not None else None
-            record["score_change"] = round(delta, 1) if delta is not None else None
-        records.append(record)
-        c = info.counts
-        cells = [info.scan_id[:8], info.started_at or "?", clean(info.host or "(fleet)")]
-        if sweeps:
-            cells += [str(info.total)]
-        if check_id:
-            status = record["check"]["status"] or "(not run)"
-            note = f"was {record['check']['was'] or '(not run)'}" if record["check"]["changed"] else ""
-            rows.append(cells + [status, note])
-        else:
-            change = record["score_change"]
-            rows.append(cells + [str(c["FAIL"]), str(c["ERROR"]), str(c["MANUAL"]), str(c["PASS"]), str(c["NOT_APPLICABLE"]),
-                                 report_mod.score_text(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
+        show_waived = any(s.endswith(WAIVED) for i in infos for s in i.statuses.values())
+        previous: dict[str | None, Any] = {}
+        rows, records = [], []
+        for info in infos:
+            before = previous.get(info.host)
+            previous[info.host] = info
+            record = _info_dict(info)
+            record["waived"] = sum(1 for s in info.statuses.values() if s.endswith(WAIVED))
+            if check_id:
+                record["check"] = _check_history(archive, check_id, before, info)
+            else:
+                delta = info.score - before.score if before and info.score is not None and before.score is not None else None
+                record["score_change"] = round(delta, 1) if delta is not None else None
+            records.append(record)
+            c = info.counts
+            cells = [info.scan_id[:8], info.started_at or "?", clean(info.host or "(fleet)")]
+            if sweeps:
+                cells += [str(info.total)]
+            if check_id:
+                check = record["check"]
+                status = (check["status"] or "(not run)") + (" (waived)" if check["waived"] else "")
+                note = check["change"] or (f"was {check['was'] or '(not run)'}" + (" (waived)" if check["was_waived"] else "") if check["changed"] else "")
+                rows.append(cells + [status, note])
+            else:
+                change = record["score_change"]
+                rows.append(cells + [str(c["FAIL"]), str(c["ERROR"]), str(c["MANUAL"]), str(c["PASS"]), str(c["NOT_APPLICABLE"])]
+                            + ([str(record["waived"])] if show_waived else [])
+                            + [report_mod.score_text(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
@@ -254,10 +257,28 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> N
         head += [check_id, ""]
         right = set()
     else:
-        head += ["FAIL", "ERROR", "MANUAL", "PASS", "N/A", "score", "change", "sweep"]
-        right = set(range(len(head) - 8, len(head) - 1))
+        head += ["FAIL", "ERROR", "MANUAL", "PASS", "N/A"] + (["waived"] if show_waived else []) + ["score", "change", "sweep"]
+        right = set(range(len(head) - 8 - show_waived, len(head) - 1))
     for line in _table(head, rows, right):
         click.echo(line)
+
+
+def _check_history(archive, check_id: str, before, info) -> dict[str, Any]:
+    """One check in one scan against the scan before it: status, waived, and how it changed."""
+    def split(status: str | None) -> tuple[str | None, bool]:
+        return (status[: -len(WAIVED)], True) if status and status.endswith(WAIVED) else (status, False)
+
+    status, waived = split(info.statuses.get(check_id))
+    was, was_waived = split(before.statuses.get(check_id)) if before else (None, False)
+    changed = before is not None and (was, was_waived) != (status, waived)
+    change = None
+    if changed and waived and not was_waived:
+        change = "newly waived"
+    elif changed and was_waived and not waived and status in diffs.WAIVABLE:
+        old, new = (archive.get(i.scan_id, facts=False, lite=True).report for i in (before, info))
+        lapse = diffs.waiver_lapse(next(r for r in old["results"] if r["id"] == check_id), next(r for r in new["results"] if r["id"] == check_id), new)
+        change = f"waiver {lapse}"
+    return {"id": check_id, "status": status, "waived": waived, "changed": changed, "was": was, "was_waived": was_waived, "change": change}
 
 
 # ---------------------------------------------------------------- show
@@ -377,10 +398,16 @@ def _stored_plan(judging: dict[str, Any], entry):
         value = judging[key] if given or key not in stored else stored[key]
         chosen[key] = tuple(value) if isinstance(value, list) else value
     plan = Plan.from_options(chosen["level"], chosen["include"], chosen["exclude"], judging["config_file"],
-                             chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"])
+                             chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"], judging["waivers_file"])
     saved_policy = (entry.report if entry.kind == "host" else {}).get("policy") or stored.get("policy")
     if not judging["config_file"] and saved_policy:
         plan = _with_policy(plan, saved_policy)
+    saved_waivers = entry.report.get("waivers")
+    if not judging["waivers_file"] and saved_waivers:
+        try:
+            plan = dataclasses.replace(plan, waivers=WaiverFile.stored(saved_waivers, entry.report["benchmark"]["id"]))
+        except WaiverError as exc:
+            _fail(f"scan {entry.scan_id}: its stored waivers cannot be used ({exc}): give --waivers")
     return plan
 
 
@@ -409,9 +436,10 @@ def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -
     """Judge a stored scan's facts again with the current checks and show what would change.
 
     SCAN_ID may be a unique prefix of a scan or sweep id. The scan's own options (benchmark,
-    level, include/exclude, container selection) and policy are used unless given here:
-    --benchmark judges old facts under another version (checks are compared by check id).
-    Nothing is stored. Exit 1 when a check would newly FAIL.
+    level, include/exclude, container selection), policy and waivers are used unless given
+    here: --benchmark judges old facts under another version (checks are compared by check
+    id); --waivers applies that file as it is now (its dates judged against the scan's day).
+    Nothing is stored. Exit 1 when a check would newly FAIL or its waiver lapse.
     """
     started = clock.stamp()
     with _open(archive_path) as archive:

@@ -1,9 +1,12 @@
 """What changed between two host reports, or two sweeps (``dockbench diff`` and ``reevaluate``).
 
-Per check: *newly failing* (FAIL now, anything else before, a new check included), *fixed*
-(FAIL before, PASS or NOT_APPLICABLE now), *status changed* (every other status change, e.g.
-PASS -> ERROR), *evidence changed* (same status, different evidence or message). For sweeps,
-also the hosts that appeared or disappeared, and those that could not be audited.
+Per check: *newly failing* (FAIL now and not waived, anything else before, a new check
+included), *fixed* (FAIL before, PASS or NOT_APPLICABLE now), *newly waived* (waived now, not
+before: an accepted risk, whatever its status was), *waiver expired* (waived before, a FAIL or
+ERROR that counts again now: its waiver expired, was withdrawn from the file, or no longer
+covers every offender), *status changed* (every other status change, e.g. PASS -> ERROR),
+*evidence changed* (same status, different evidence or message). For sweeps, also the hosts
+that appeared or disappeared, and those that could not be audited.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from dockbench.benchmark.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")
 MAX_EVIDENCE = 10
-SECTIONS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("status_changed", "status changed"), ("evidence_changed", "evidence changed"))
+SECTIONS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("newly_waived", "newly waived"), ("waiver_expired", "waiver expired"),
+            ("status_changed", "status changed"), ("evidence_changed", "evidence changed"))
+WAIVABLE = ("FAIL", "ERROR")
 
 
 def _evidence_delta(before: list, after: list) -> tuple[list, list]:
@@ -64,20 +69,28 @@ def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """How host report b differs from host report a."""
     before = {r["id"]: r for r in a.get("results") or []}
     after = {r["id"]: r for r in b.get("results") or []}
-    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "benchmarks_differ": _versions(a, b), "newly_failing": [], "fixed": [], "status_changed": [],
-                           "evidence_changed": [], "added_checks": [], "removed_checks": []}
+    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "benchmarks_differ": _versions(a, b), **{key: [] for key, _ in SECTIONS},
+                           "added_checks": [], "removed_checks": []}
     for check_id, new in after.items():
         old = before.get(check_id)
         if old is None:
             out["added_checks"].append({"id": check_id, "status": new["status"]})
         was = old["status"] if old else None
-        if old is not None and was == new["status"] and old.get("evidence") == new.get("evidence") and old.get("message") == new.get("message"):
+        if (old is not None and was == new["status"] and old.get("evidence") == new.get("evidence") and old.get("message") == new.get("message")
+                and old.get("waived") == new.get("waived")):
             continue   # the common case, decided without serialising anything
         evidence_added, evidence_removed = _evidence_delta(old.get("evidence", []) if old else [], new.get("evidence", []))
         change = {"id": check_id, "title": new.get("title"), "severity": new.get("severity"), "before": was, "after": new["status"],
                   "message_before": old.get("message") if old else None, "message_after": new.get("message"),
                   "evidence_added": evidence_added, "evidence_removed": evidence_removed}
-        if new["status"] == "FAIL" and was != "FAIL":
+        lapse = waiver_lapse(old, new, b)
+        if new.get("waived") and not (old or {}).get("waived"):
+            change["waivers"] = [w["id"] for w in new["waivers"]]
+            out["newly_waived"].append(change)
+        elif lapse:
+            change["waivers"], change["lapse"] = [w["id"] for w in old["waivers"]], lapse
+            out["waiver_expired"].append(change)
+        elif new["status"] == "FAIL" and was != "FAIL":
             out["newly_failing"].append(change)
         elif was is None:
             continue
@@ -89,6 +102,19 @@ def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             out["evidence_changed"].append(change)
     out["removed_checks"] = [{"id": i, "status": r["status"]} for i, r in before.items() if i not in after]
     return out
+
+
+def waiver_lapse(old: dict[str, Any] | None, new: dict[str, Any], report: dict[str, Any]) -> str | None:
+    """Why a result waived in `old` counts again in `new` (None when it does not): "expired" when
+    its waiver expired, "withdrawn" when the waiver is gone from the file, else "not covered"
+    (the waiver no longer covers every offending subject, or the check now fails another way)."""
+    if not (old or {}).get("waived") or new.get("waived") or new["status"] not in WAIVABLE:
+        return None
+    states = {e["id"]: e["state"] for e in (report.get("waivers") or {}).get("entries") or []}
+    ids = [w["id"] for w in old.get("waivers") or []]
+    if any(states.get(i) == "expired" for i in ids):
+        return "expired"
+    return "withdrawn" if all(i not in states for i in ids) else "not covered"
 
 
 def host_changed(d: dict[str, Any]) -> bool:
@@ -123,10 +149,11 @@ def diff_sweeps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def worse(d: dict[str, Any]) -> bool:
-    """Did things get worse: a check newly failing, or a host newly not audited (exit 1)."""
+    """Did things get worse: a check newly failing or counting again as its waiver lapsed, or a
+    host newly not audited (exit 1)."""
     if d["kind"] == "host":
-        return bool(d["newly_failing"])
-    return bool(d["newly_not_audited"]) or any(h["newly_failing"] for h in d["hosts"].values())
+        return bool(d["newly_failing"] or d["waiver_expired"])
+    return bool(d["newly_not_audited"]) or any(h["newly_failing"] or h["waiver_expired"] for h in d["hosts"].values())
 
 
 # ---------------------------------------------------------------- text
@@ -142,7 +169,8 @@ def _observed(value: Any) -> str:
 
 def _change_lines(change: dict[str, Any], indent: str) -> list[str]:
     was = change["before"] or "(new check)"
-    lines = [f"{indent}{change['id']} [{change.get('severity') or '?'}] {was} -> {change['after']}"]
+    waivers = f" (waiver {', '.join(clean(w) for w in change['waivers'])}" + (f": {change['lapse']})" if "lapse" in change else ")") if "waivers" in change else ""
+    lines = [f"{indent}{change['id']} [{change.get('severity') or '?'}] {was} -> {change['after']}{waivers}"]
     if change["message_after"] and change["message_after"] != change["message_before"]:
         lines.append(f"{indent}    {clean(change['message_after'])}")
     shown = 0
