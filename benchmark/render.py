@@ -30,9 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dockbench.benchmark import ocsf, prometheus
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.model import Layer, Severity
-from dockbench.benchmark.report import STATUS_ORDER, score_of, score_text
+from dockbench.benchmark.report import STATUS_ORDER, cis_ids, host_reports, score_of, score_text, unreachable
 from dockbench.benchmark.waivers import listed
 
 LAYER_ORDER = [layer.value for layer in Layer]
@@ -42,16 +43,6 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 # ---------------------------------------------------------------- document helpers
-
-
-def host_reports(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The host reports in a document: itself for a host report, every scanned host for a sweep."""
-    return list(document["hosts"]) if document["kind"] == "sweep" else [document]
-
-
-def unreachable(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """A sweep's per-target error entries (hosts that could not be audited)."""
-    return list(document.get("errors", [])) if document["kind"] == "sweep" else []
 
 
 def sorted_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -86,10 +77,6 @@ def badness(report: dict[str, Any]) -> tuple:
     counts = report["summary"]["by_status"]
     score = report["summary"]["score"]
     return (*by_severity, -counts.get("ERROR", 0), -counts.get("MANUAL", 0), score if score is not None else 101, host_label(report))
-
-
-def cis_ids(result: dict[str, Any]) -> list[str]:
-    return [c["id"] for c in result.get("cis", [])]
 
 
 def observed_text(value: Any) -> str:
@@ -587,8 +574,11 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("junit", ".xml", render_junit),   # JUnit XML for CI: a testsuite per host, a testcase per check
     Format("csv", ".csv", render_csv),       # one row per host and check, for spreadsheets
     Format("md", ".md", render_md),          # a Markdown summary for tickets: counts, failures with evidence, unreachable hosts
+    Format("ocsf", ".ocsf.json", ocsf.render_ocsf),  # OCSF Compliance Findings (class 2003): one per result per host, a JSON array
+    Format("prometheus", ".prom", prometheus.render_prometheus),  # Prometheus text format for node_exporter's textfile collector
 )}
-_EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".xml": "junit", ".csv": "csv", ".md": "md", ".markdown": "md"}
+_EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".xml": "junit", ".csv": "csv", ".md": "md", ".markdown": "md",
+               ".ocsf.json": "ocsf", ".prom": "prometheus"}
 
 
 def formats() -> list[str]:
@@ -601,9 +591,11 @@ def extension(fmt: str) -> str:
 
 
 def format_for_path(path: str | os.PathLike) -> str:
-    """The format a file name asks for by its extension (report.html -> html, junit.xml -> junit)."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in _EXTENSIONS:
+    """The format a file name asks for by its extension (report.html -> html, junit.xml -> junit,
+    findings.ocsf.json -> ocsf: the longest known extension the name ends with)."""
+    name = Path(path).name.lower()
+    suffix = max((ext for ext in _EXTENSIONS if name.endswith(ext)), key=len, default=None)
+    if suffix is None:
         known = ", ".join(sorted(_EXTENSIONS))
         raise ValueError(f"cannot tell the format of {os.fspath(path)!r} from its extension (known: {known}); name the format")
     return _EXTENSIONS[suffix]

@@ -149,6 +149,20 @@ def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
             "entries": list(entries.values())}
 
 
+def host_reports(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The host reports in a document: itself for a host report, every scanned host for a sweep."""
+    return list(document["hosts"]) if document["kind"] == "sweep" else [document]
+
+
+def unreachable(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A sweep's per-target error entries (hosts that could not be audited)."""
+    return list(document.get("errors", [])) if document["kind"] == "sweep" else []
+
+
+def cis_ids(result: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in result.get("cis", [])]
+
+
 def exit_code(document: dict[str, Any], fail_on: str) -> int:
     """Bit 1: a result crossed the --fail-on threshold (waived ones do not); bit 4: a sweep missed some hosts."""
     counts = counted(document["summary"])
