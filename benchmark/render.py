@@ -618,17 +618,22 @@ def write(document: dict[str, Any], path: str | os.PathLike, fmt: str | None = N
         if target == "-":
             raise ValueError("writing to stdout needs a format")
         fmt = format_for_path(target)
-    text = render(document, fmt)
+    write_text(render(document, fmt), target)
+    return fmt
+
+
+def write_text(text: str, target: str) -> None:
+    """Write text to target ('-' for stdout); a regular file is replaced atomically (a temp file
+    beside it, then renamed over it), so a reader such as a metrics collector never sees half of it."""
     if target == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
-        return fmt
+        return
     if os.path.exists(target) and not os.path.isfile(target):
         with open(target, "w", encoding="utf-8", newline="") as stream:  # /dev/null, a FIFO: write in place
             stream.write(text)
-        return fmt
+        return
     tmp = Path(target).with_name(Path(target).name + ".tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as stream:  # CSV rows end in CRLF, as RFC 4180 says
         stream.write(text)
     os.replace(tmp, target)
-    return fmt

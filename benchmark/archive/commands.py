@@ -18,7 +18,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from dockbench.benchmark import clock, exit_codes, render
+from dockbench.benchmark import clock, exit_codes, render, trend
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import (
     Ambiguous,
@@ -197,13 +197,29 @@ def _table(head: list[str], rows: list[list[str]], right: set[int]) -> list[str]
 @click.option("--since", metavar="DATE", help="Only scans started since: a date, an ISO time, or an age (7d, 12h, 2w).")
 @click.option("--sweeps", is_flag=True, help="List fleet sweeps instead of host scans.")
 @click.option("--last", type=click.IntRange(1), metavar="N", help="Only the newest N.")
-@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output (the same as --format json).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True,
+              help="html: the trend page (score and status counts per scan as charts, the checks that flipped), one self-contained file.")
+@click.option("-o", "--output", metavar="FILE", default="-", show_default=True, help="Where to write.")
 @archive_option
-def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> None:
-    """Scans and their score over time, oldest first (with --check: that check's status)."""
+def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archive_path) -> None:
+    """Scans and their score over time, oldest first (with --check: that check's status).
+
+    --format html -o trend.html writes the trend page of every host in the archive, or of
+    --host alone; --since and --last narrow it as they narrow the table.
+    """
     since_at = parse_since(since) if since else None
+    if fmt == "html" and (sweeps or check_id or as_json):
+        raise click.UsageError("the trend page (--format html) follows host scans: drop --sweeps, --check and --json")
     with _open(archive_path) as archive:
         infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last)
+        if fmt == "html":
+            selection = f"host {host}" if host else "every host"
+            render.write_text(trend.render_trend(infos, archive.location, selection + (f", since {since_at}" if since_at else "")), output)
+            if output != "-":
+                click.echo(f"html: {output} ({len(infos)} scans)", err=True)
+            return
+        as_json = as_json or fmt == "json"
         show_waived = any(s.endswith(WAIVED) for i in infos for s in i.statuses.values())
         previous: dict[str | None, Any] = {}
         rows, records = [], []
