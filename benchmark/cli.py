@@ -301,5 +301,18 @@ def report_cmd(report_file, fmt, output) -> None:
         click.echo(f"{fmt}: {output}", err=True)
 
 
+@main.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_cmd(shell) -> None:
+    """Print the shell completion script for SHELL (click's own), to source from the shell's startup file.
+
+    bash: eval "$(dockbench completion bash)" in ~/.bashrc; zsh: the same with zsh in ~/.zshrc;
+    fish: dockbench completion fish > ~/.config/fish/completions/dockbench.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    click.echo(get_completion_class(shell)(main, {}, "dockbench", "_DOCKBENCH_COMPLETE").source())
+
+
 archive_commands.register(main)
 main.add_command(waiver_commands.waivers_group)
