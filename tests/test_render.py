@@ -14,7 +14,6 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
@@ -24,7 +23,8 @@ from dockbench.benchmark import render, validate
 from dockbench.benchmark import report as report_mod
 from tests import sweepdoc
 from tests.cli_run import dockbench
-from tests.render_scans import PAYLOADS, PWNED, hostile_edit, scans
+from tests.html_tags import start_tags
+from tests.render_scans import PAYLOADS, PWNED, hostile_edit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,11 +32,6 @@ else:  # pragma: no cover
     tomllib = None
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def real(docker_daemon, tmp_path_factory):
-    return scans(docker_daemon, tmp_path_factory.mktemp("render-scans"))
 
 
 @pytest.fixture(scope="module")
@@ -213,25 +208,10 @@ def test_markdown_keeps_hostile_text_inert(real):
 # ------------------------------------------------------------------ HTML (static)
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
-def _tags(html_text: str) -> list[tuple[str, dict]]:
-    parser = _Tags()
-    parser.feed(html_text)
-    return parser.tags
-
-
 @pytest.mark.parametrize("which", ["host", "sweep"])
 def test_html_references_nothing_outside_itself(real, fleet, which):
     html_text = render.render(real["reports"]["both"] if which == "host" else fleet, "html")
-    tags = _tags(html_text)
+    tags = start_tags(html_text)
     csp = tags.index(("meta", {"http-equiv": "Content-Security-Policy", "content": render._assets()["csp"]}))
     assert csp < [t for t, _ in tags].index("style") and [t for t, _ in tags][:csp] == ["html", "head", "meta"]
     assert "default-src 'none'" in render._assets()["csp"]
@@ -266,7 +246,7 @@ def test_fleet_html_orders_hosts_worst_first(fleet):
     html_text = render.render(fleet, "html")
     matrix = html_text[html_text.index('<table class="matrix">'):]
     matrix = matrix[:matrix.index("</table>")]
-    order = [a["href"] for t, a in _tags(matrix) if t == "a"]
+    order = [a["href"] for t, a in start_tags(matrix) if t == "a"]
     ranked = sorted(fleet["hosts"], key=render.badness)
     labels = [render.host_label(h) for h in ranked]
     assert [matrix.index(f">{label}</a>") for label in labels] == sorted(matrix.index(f">{label}</a>") for label in labels)
@@ -299,7 +279,7 @@ def test_fleet_page_data_holds_every_finding_of_every_host(fleet):
 def test_host_html_lists_failures_first(real):
     doc = real["reports"]["both"]
     html_text = render.render(doc, "html")
-    statuses = [a["data-s"] for t, a in _tags(html_text) if t == "details" and "data-s" in a]
+    statuses = [a["data-s"] for t, a in start_tags(html_text) if t == "details" and "data-s" in a]
     assert len(statuses) == doc["summary"]["total"]
     assert statuses == sorted(statuses, key=report_mod.STATUS_ORDER.index)
 

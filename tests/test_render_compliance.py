@@ -20,15 +20,10 @@ from dockbench.benchmark import ocsf, render
 from dockbench.benchmark.report import STATUS_ORDER, summarize
 from tests import sweepdoc
 from tests.cli_run import dockbench
-from tests.render_scans import PAYLOADS, PWNED, hostile_edit, scans
+from tests.render_scans import PAYLOADS, PWNED, hostile_edit
 
 # Label-breaking text: quotes, backslashes, newlines, braces, a comment and a fake sample.
 BREAKERS = 'a"b\\c\nd} e{x="1"} # HELP\ndockbench_score_ratio 1\\n'
-
-
-@pytest.fixture(scope="module")
-def real(docker_daemon, tmp_path_factory):
-    return scans(docker_daemon, tmp_path_factory.mktemp("render-scans"))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import random
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 
 import pytest
 
@@ -21,6 +20,7 @@ from dockbench.benchmark.archive import host_key, open_archive
 from tests import sweepdoc
 from tests.browser import Browser
 from tests.cli_run import dockbench, load_report
+from tests.html_tags import start_tags
 from tests.render_scans import PAYLOADS, PWNED, scans
 
 CHECK = "container-no-host-pid"
@@ -71,20 +71,9 @@ def trend(archive, *args) -> str:
     return out
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
 def test_trend_page_references_nothing_outside_itself(archive):
     text = trend(archive).read_text()
-    parser = _Tags()
-    parser.feed(text)
-    tags = parser.tags
+    tags = start_tags(text)
     assert ("meta", {"http-equiv": "Content-Security-Policy", "content": render._assets()["csp"]}) in tags[:4]
     assert not [t for t, _ in tags if t in ("link", "img", "iframe", "object", "embed", "base", "form")]
     assert all(a["href"].startswith("#") for _, a in tags if "href" in a)
