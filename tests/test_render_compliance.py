@@ -10,17 +10,21 @@ from __future__ import annotations
 import copy
 import json
 import math
+import tempfile
+from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from prometheus_client.parser import text_string_to_metric_families
 
 from dockbench.benchmark import ocsf, render
 from dockbench.benchmark.report import STATUS_ORDER, summarize
 from tests import sweepdoc
-from tests.cli_run import dockbench
+from tests.cli_run import dockbench, load_report
 from tests.render_scans import PAYLOADS, PWNED, hostile_edit
+from tests.support.sshd import Lab
 
 # Label-breaking text: quotes, backslashes, newlines, braces, a comment and a fake sample.
 BREAKERS = 'a"b\\c\nd} e{x="1"} # HELP\ndockbench_score_ratio 1\\n'
@@ -248,3 +252,43 @@ def test_report_writes_prom_and_ocsf_files_by_extension_atomically(real, tmp_pat
     assert done.returncode == 0, done.stderr
     _valid_findings(source.with_suffix(".ocsf.json").read_text(), ocsf_schema)
     assert render.format_for_path("x/findings.OCSF.json") == "ocsf" and render.format_for_path("report.json") == "json"
+
+
+# ------------------------------------------------------------------ a real sweep, both formats at once
+
+
+@pytest.fixture(scope="module")
+def swept(docker_daemon, tmp_path_factory):
+    """A real SSH sweep of two sshd hosts (the test daemon behind both) and a closed port."""
+    lab = Lab(Path(tempfile.mkdtemp(prefix="dbt-formatlab-")))
+    try:
+        servers = {name: lab.start(name, f"127.0.0.{71 + i}") for i, name in enumerate(("alpha", "bravo"))}
+    except Exception as exc:  # noqa: BLE001 - any failure to start the lab fails the tests that need it
+        lab.stop()
+        pytest.fail(f"cannot start the sshd lab: {exc}", pytrace=False)
+    tmp = tmp_path_factory.mktemp("formats-sweep")
+    known = lab.known_hosts(tmp / "known_hosts", list(servers.values()))
+    hosts = {n: {"host": servers[n].address, "port": servers[n].port} for n in servers}
+    hosts["closed"] = {"host": "127.0.0.73", "port": 1}
+    inventory = {"defaults": {"user": "root", "key": str(lab.client_key), "docker_host": docker_daemon.host}, "groups": {"fleet": {"hosts": hosts}}}
+    (tmp / "inventory.yaml").write_text(yaml.safe_dump(inventory))
+    out = {ext: tmp / f"sweep{ext}" for ext in (".json", ".ocsf.json", ".prom")}
+    done = dockbench("scan", "--inventory", tmp / "inventory.yaml", "--known-hosts", known, "--ssh-config", "/dev/null", "--connect-timeout", "5",
+                     "--no-archive", "-q", "--fail-on", "never", *(arg for path in out.values() for arg in ("-o", path)))
+    assert done.returncode == 4, done.stderr  # one target could not be audited
+    yield {"document": load_report(out[".json"]), "ocsf": out[".ocsf.json"].read_text(), "prom": out[".prom"].read_text()}
+    lab.stop()
+
+
+def test_a_real_sweep_written_as_ocsf_and_prometheus_in_one_scan(swept, ocsf_schema):
+    doc = swept["document"]
+    assert [h["target"]["name"] for h in doc["hosts"]] == ["alpha", "bravo"] and [e["name"] for e in doc["errors"]] == ["closed"]
+    found = _valid_findings(swept["ocsf"], ocsf_schema)
+    assert len(found) == sum(h["summary"]["total"] for h in doc["hosts"]) + 1
+    assert {f["resources"][0]["uid"] for f in found} == {"alpha", "bravo", doc["errors"][0]["target"]}
+    families = _families(swept["prom"])
+    for host in doc["hosts"]:
+        counts = {s.labels["status"]: s.value for s in _samples(families, "dockbench_results", target=host["target"]["name"])}
+        assert counts == host["summary"]["by_status"]
+    (down,) = families["dockbench_target_unreachable"].samples
+    assert (down.labels["name"], down.labels["kind"]) == ("closed", doc["errors"][0]["kind"])
