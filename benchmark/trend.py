@@ -78,14 +78,24 @@ def counts_chart(scans: list[dict[str, Any]]) -> dict[str, Any]:
             "ticks": _ticks(scans), "legend": legend, "legend_y": HEIGHT + 4}
 
 
+def listed_status(text: str | None) -> dict[str, str] | None:
+    """A status as the archive lists it ("FAIL", or "FAIL+waived" for a waived result) split into
+    the status and its note; None when the check did not run in that scan."""
+    if text is None:
+        return None
+    status, _, note = text.partition("+")
+    return {"status": status, "note": note}
+
+
 def flips(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every check whose status changed from one scan to the next (None: not run in that scan)."""
+    """Every check whose status changed from one scan to the next, a result becoming waived or
+    no longer waived included (None: not run in that scan)."""
     out = []
     for before, after in zip(scans, scans[1:]):
         for check in sorted(set(before["statuses"]) | set(after["statuses"])):
             was, now = before["statuses"].get(check), after["statuses"].get(check)
             if was != now:
-                out.append({"check": check, "was": was, "now": now, "scan": after})
+                out.append({"check": check, "was": listed_status(was), "now": listed_status(now), "scan": after})
     for flip in out:
         flip["scan"]["flips"].append(flip)
     return out
