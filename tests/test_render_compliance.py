@@ -20,7 +20,7 @@ from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from prometheus_client.parser import text_string_to_metric_families
 
 from dockbench.benchmark import ocsf, render
-from dockbench.benchmark.report import STATUS_ORDER, summarize
+from dockbench.benchmark.report import STATUS_ORDER, score_of, summarize
 from tests import sweepdoc
 from tests.cli_run import dockbench, load_report
 from tests.render_scans import PAYLOADS, PWNED, hostile_edit
@@ -45,6 +45,7 @@ def waived(report: dict) -> dict:
     result["waived"] = True
     result["waivers"] = [{"id": "accepted-1", "justification": "legacy host", "owner": "ops", "expires": "2099-01-01", "state": "active"}]
     doc["summary"]["waived"] = {"total": 1, "by_status": {s: int(s == "FAIL") for s in STATUS_ORDER}}
+    doc["summary"]["score_with_waivers"] = score_of({**doc["summary"]["by_status"], "FAIL": doc["summary"]["by_status"]["FAIL"] - 1})
     doc["waivers"] = {"source": "waivers.yaml", "judged_on": "2026-12-01", "warning_days": 14, "entries": [
         {"id": "accepted-1", "check": result["id"], "containers": [], "images": [], "hosts": [], "justification": "legacy host",
          "owner": "ops", "expires": "2099-01-01", "state": "active", "days_left": 26000, "matched": 1, "in_scope": True},
@@ -210,6 +211,8 @@ def test_prometheus_counts_waived_results_and_waivers_by_state(real):
     families = _families(render.render(doc, "prometheus"))
     assert {s.labels["status"]: s.value for s in families["dockbench_waived_results"].samples}["FAIL"] == 1
     assert {s.labels["state"]: s.value for s in families["dockbench_waivers"].samples} == {"active": 1, "expiring": 0, "expired": 1}
+    (with_waivers,) = families["dockbench_score_with_waivers_ratio"].samples
+    assert math.isclose(with_waivers.value, doc["summary"]["score_with_waivers"] / 100)
     result = next(r for r in doc["results"] if r.get("waived"))
     assert _samples(families, "dockbench_check_failed", check=result["id"])[0].labels["waived"] == "true"
 
