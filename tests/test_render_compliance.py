@@ -19,7 +19,8 @@ import yaml
 from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from prometheus_client.parser import text_string_to_metric_families
 
-from dockbench.benchmark import ocsf, render
+from dockbench.benchmark import render
+from dockbench.benchmark.render import junit_xml, ocsf
 from dockbench.benchmark.report import STATUS_ORDER, score_of, summarize
 from tests import sweepdoc
 from tests.cli_run import dockbench, load_report
@@ -188,7 +189,7 @@ def test_prometheus_of_a_real_scan_matches_the_report(real):
     (end,) = families["dockbench_scan_end_timestamp_seconds"].samples
     assert end.value == ocsf._millis(doc["finished_at"]) / 1000
     (took,) = families["dockbench_scan_duration_seconds"].samples
-    assert took.value == float(render._seconds(doc["started_at"], doc["finished_at"]))
+    assert took.value == float(junit_xml._seconds(doc["started_at"], doc["finished_at"]))
     assert "dockbench_waivers" not in families and "dockbench_waived_results" not in families
     (info,) = families["dockbench_scan_info"].samples
     assert (info.labels["benchmark"], info.labels["version"]) == (doc["benchmark"]["id"], doc["tool"]["version"])
@@ -295,3 +296,39 @@ def test_a_real_sweep_written_as_ocsf_and_prometheus_in_one_scan(swept, ocsf_sch
         assert counts == host["summary"]["by_status"]
     (down,) = families["dockbench_target_unreachable"].samples
     assert (down.labels["name"], down.labels["kind"]) == ("closed", doc["errors"][0]["kind"])
+
+
+# ------------------------------------------------------------------ waivers of a real scan
+
+
+@pytest.fixture(scope="module")
+def waived_scan(real, docker_daemon, tmp_path_factory):
+    """A real scan of the risky container with its host-PID finding waived and one waiver expired."""
+    tmp = tmp_path_factory.mktemp("waived-scan")
+    entries = [{"id": "pid-accepted", "check": "container-no-host-pid", "containers": [real["names"]["risky"]], "justification": 'needs "ps" \\ of the host',
+                "owner": "platform", "expires": "2099-12-31"},
+               {"id": "icc-old", "check": "daemon-icc-disabled", "justification": "was needed once", "owner": "platform", "expires": "2020-01-01"}]
+    (tmp / "waivers.yaml").write_text(yaml.safe_dump({"waivers": entries}))
+    out = tmp / "scan.json"
+    done = dockbench("scan", "--docker-host", docker_daemon.host, "--container", real["names"]["risky"], "--waivers", tmp / "waivers.yaml",
+                     "--no-archive", "-q", "--fail-on", "never", "-o", out, "-o", tmp / "scan.ocsf.json", "-o", tmp / "scan.prom")
+    assert done.returncode == 0, done.stderr
+    return {"document": load_report(out), "ocsf": (tmp / "scan.ocsf.json").read_text(), "prom": (tmp / "scan.prom").read_text()}
+
+
+def test_a_real_waived_finding_is_suppressed_in_ocsf_and_counted_in_prometheus(waived_scan, ocsf_schema):
+    doc = waived_scan["document"]
+    (result,) = [r for r in doc["results"] if r.get("waived")]
+    assert result["id"] == "container-no-host-pid"
+    found = {f["finding_info"]["product_uid"]: f for f in _valid_findings(waived_scan["ocsf"], ocsf_schema)}
+    assert (found[result["id"]]["status"], found[result["id"]]["compliance"]["status"]) == ("Suppressed", "Fail")
+    assert found[result["id"]]["unmapped"]["dockbench"]["waivers"][0]["justification"] == 'needs "ps" \\ of the host'
+    assert {f["status"] for uid, f in found.items() if uid != result["id"]} == {"New"}
+    families = _families(waived_scan["prom"])
+    assert {s.labels["status"]: s.value for s in families["dockbench_waived_results"].samples} == doc["summary"]["waived"]["by_status"]
+    states = {s.labels["state"]: s.value for s in families["dockbench_waivers"].samples}
+    assert states == {"active": 1, "expiring": 0, "expired": 1}
+    (failed,) = _samples(families, "dockbench_check_failed", check=result["id"])
+    assert failed.labels["waived"] == "true"
+    (with_waivers,) = families["dockbench_score_with_waivers_ratio"].samples
+    assert math.isclose(with_waivers.value, doc["summary"]["score_with_waivers"] / 100)
