@@ -21,6 +21,7 @@ import pytest
 
 from dockbench.benchmark import render, validate
 from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.render import csv_rows, html_page, markdown
 from tests import sweepdoc
 from tests.cli_run import dockbench
 from tests.html_tags import start_tags
@@ -139,7 +140,7 @@ def test_junit_survives_control_characters_and_markup(real):
 
 def _rows(text: str) -> list[dict[str, str]]:
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    assert rows and list(rows[0]) == render.CSV_COLUMNS
+    assert rows and list(rows[0]) == csv_rows.CSV_COLUMNS
     return rows
 
 
@@ -183,7 +184,7 @@ def test_markdown_lists_every_failure_with_evidence(real):
     for result in fails:
         assert f"FAIL `{result['id']}`" in text
     assert f"## Failures ({len(fails)})" in text
-    assert f"{render.md(real['names']['risky'])}: PidMode=host" in text
+    assert f"{markdown.md(real['names']['risky'])}: PidMode=host" in text
     assert f"FAIL {doc['summary']['by_status']['FAIL']}" in text
 
 
@@ -212,9 +213,9 @@ def test_markdown_keeps_hostile_text_inert(real):
 def test_html_references_nothing_outside_itself(real, fleet, which):
     html_text = render.render(real["reports"]["both"] if which == "host" else fleet, "html")
     tags = start_tags(html_text)
-    csp = tags.index(("meta", {"http-equiv": "Content-Security-Policy", "content": render._assets()["csp"]}))
+    csp = tags.index(("meta", {"http-equiv": "Content-Security-Policy", "content": html_page.page_assets()["csp"]}))
     assert csp < [t for t, _ in tags].index("style") and [t for t, _ in tags][:csp] == ["html", "head", "meta"]
-    assert "default-src 'none'" in render._assets()["csp"]
+    assert "default-src 'none'" in html_page.page_assets()["csp"]
     assert not [t for t, a in tags if t in ("link", "img", "iframe", "object", "embed", "base", "form")]
     assert not [a for _, a in tags if "src" in a or "srcset" in a or "action" in a]
     assert all(a["href"].startswith("#") for _, a in tags if "href" in a)
@@ -429,3 +430,21 @@ def test_report_command_usage_errors(real, tmp_path):
     assert done.returncode == 2 and "cannot tell the format" in done.stderr
     done = dockbench("report", real["paths"]["web"], "--format", "pdf")
     assert done.returncode == 2 and "'pdf' is not one of" in done.stderr
+
+
+def test_each_format_is_a_module_of_the_render_package_that_declares_it():
+    import importlib
+    import pkgutil
+
+    from dockbench.benchmark.render import registry
+
+    declared = {}
+    for module in pkgutil.iter_modules(render.__path__):
+        found = getattr(importlib.import_module(f"dockbench.benchmark.render.{module.name}"), "FORMAT", None)
+        if found is not None:
+            declared[found.name] = module.name
+    assert sorted(declared) == sorted(render.formats())
+    assert set(declared.values()) == {"json_report", "html_page", "junit_xml", "csv_rows", "markdown", "ocsf", "prometheus"}
+    for name, fmt in registry.registry().items():
+        assert fmt.renderer.__module__ == f"dockbench.benchmark.render.{declared[name]}"
+        assert all(render.format_for_path(f"out/file{ext}") == name for ext in fmt.extensions)

@@ -17,6 +17,7 @@ import pytest
 
 from dockbench.benchmark import render
 from dockbench.benchmark.archive import host_key, open_archive
+from dockbench.benchmark.render import html_page
 from tests import sweepdoc
 from tests.browser import Browser
 from tests.cli_run import dockbench, load_report
@@ -74,7 +75,7 @@ def trend(archive, *args) -> str:
 def test_trend_page_references_nothing_outside_itself(archive):
     text = trend(archive).read_text()
     tags = start_tags(text)
-    assert ("meta", {"http-equiv": "Content-Security-Policy", "content": render._assets()["csp"]}) in tags[:4]
+    assert ("meta", {"http-equiv": "Content-Security-Policy", "content": html_page.page_assets()["csp"]}) in tags[:4]
     assert not [t for t, _ in tags if t in ("link", "img", "iframe", "object", "embed", "base", "form")]
     assert all(a["href"].startswith("#") for _, a in tags if "href" in a)
     assert [a for t, a in tags if t == "script"] == [{}]

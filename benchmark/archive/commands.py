@@ -18,7 +18,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from dockbench.benchmark import clock, exit_codes, render, trend
+from dockbench.benchmark import clock, exit_codes, render
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import (
     Ambiguous,
@@ -33,6 +33,7 @@ from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
 from dockbench.benchmark.judging import Plan, judging_options
 from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.render import trend
 from dockbench.benchmark.terminal import clean
 from dockbench.benchmark.waivers import WaiverError, WaiverFile
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dockbench.benchmark.render.registry import Format
 from dockbench.benchmark.report import STATUS_ORDER, cis_ids, host_reports, unreachable
 
 PREFIX = "dockbench_"
@@ -118,3 +119,6 @@ def render_prometheus(document: dict[str, Any]) -> str:
         for entry in unreachable(document):
             out.add("target_unreachable", {"target": entry["target"], "name": entry.get("name") or "", "kind": entry["kind"], "message": entry["message"]}, 1)
     return out.text()
+
+
+FORMAT = Format("prometheus", (".prom",), render_prometheus, order=70)  # Prometheus text format for node_exporter's textfile collector

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from dockbench.benchmark.archive import host_key
+from dockbench.benchmark.render.registry import Format
 from dockbench.benchmark.report import cis_ids, host_reports, unreachable
 
 OCSF_VERSION = "1.5.0"
@@ -133,3 +134,6 @@ def findings(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render_ocsf(document: dict[str, Any]) -> str:
     return json.dumps(findings(document), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMAT = Format("ocsf", (".ocsf.json",), render_ocsf, order=60)  # OCSF Compliance Findings (class 2003): one per result per host, a JSON array

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dockbench.benchmark import __version__, render
+from dockbench.benchmark import __version__
+from dockbench.benchmark.render.html_page import jinja_environment, page_assets
 from dockbench.benchmark.report import STATUS_ORDER
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 820, 200, 44, 16, 12, 28
@@ -117,8 +118,8 @@ def render_trend(infos: Iterable[Any], source: str, selection: str) -> str:
     for info in infos:
         by_host.setdefault(info.host or info.hostname or "?", []).append(info)
     hosts = [host_view(i + 1, host, scans) for i, (host, scans) in enumerate(by_host.items())]
-    env = render._environment()
+    env = jinja_environment()
     return env.get_template("trend.html.j2").render(
         doc={"tool": {"version": __version__}}, hosts=hosts, source=source, selection=selection,
-        scans=sum(len(h["scans"]) for h in hosts), assets=render._assets(),
+        scans=sum(len(h["scans"]) for h in hosts), assets=page_assets(),
     )
