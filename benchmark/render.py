@@ -137,6 +137,14 @@ def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def render_jsonl(document: dict[str, Any]) -> str:
+    """JSON Lines: a sweep as benchmark.sweep_output streams it; a host report as one line."""
+    from dockbench.benchmark import sweep_output
+
+    lines = sweep_output.lines_of(document) if document["kind"] == "sweep" else [sweep_output.dumps(document)]
+    return "".join(line.decode("ascii") + "\n" for line in lines)
+
+
 # ---------------------------------------------------------------- JUnit XML
 
 
@@ -587,8 +595,9 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("junit", ".xml", render_junit),   # JUnit XML for CI: a testsuite per host, a testcase per check
     Format("csv", ".csv", render_csv),       # one row per host and check, for spreadsheets
     Format("md", ".md", render_md),          # a Markdown summary for tickets: counts, failures with evidence, unreachable hosts
+    Format("jsonl", ".jsonl", render_jsonl),  # JSON Lines for pipelines: one line per host of a sweep, as it finishes
 )}
-_EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".xml": "junit", ".csv": "csv", ".md": "md", ".markdown": "md"}
+_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".html": "html", ".htm": "html", ".xml": "junit", ".csv": "csv", ".md": "md", ".markdown": "md"}
 
 
 def formats() -> list[str]:

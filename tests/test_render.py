@@ -56,8 +56,8 @@ def fleet(real):
 
 
 def test_registry_names_each_format_with_its_extension():
-    assert render.formats() == ["json", "html", "junit", "csv", "md"]
-    assert [render.extension(f) for f in render.formats()] == [".json", ".html", ".xml", ".csv", ".md"]
+    assert render.formats() == ["json", "html", "junit", "csv", "md", "jsonl"]
+    assert [render.extension(f) for f in render.formats()] == [".json", ".html", ".xml", ".csv", ".md", ".jsonl"]
     for path, fmt in {"a/report.json": "json", "R.HTML": "html", "x.htm": "html", "junit.xml": "junit",
                       "rows.csv": "csv", "ticket.md": "md", Path("t.markdown"): "md"}.items():
         assert render.format_for_path(path) == fmt
