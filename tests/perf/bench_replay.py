@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tests.perf.bench_replay                     # N = 100, 1000; 100 containers; P = 16
     .venv/bin/python -m tests.perf.bench_replay --counts 100,1000,10000 --containers 0,100 --json replay.json
-    .venv/bin/python -m tests.perf.bench_replay --counts 1000 --extra=--workers=1   # compare two settings
+    .venv/bin/python -m tests.perf.bench_replay --counts 1000 --variant '--workers 0' --variant '--workers 2'
 
 A real target is too slow to tell dockbench's own cost apart, so the targets replay real probe
 output. It starts a private dockerd, brings it to C busybox containers for each C in
@@ -15,11 +15,17 @@ each C and N it runs, --repeat times:
     dockbench scan --inventory INV --parallel P --archive TMP/archive.sqlite3 -o TMP/sweep.json -q --fail-on never
 
 and reports the median of: hosts/s (N / wall, start-up included), dockbench CPU per host (user +
-system of the process and its own children, e.g. worker processes), the peak resident memory of
-the dockbench process tree (summed over its processes, sampled every 50 ms), the output size per
-host, and the CPU the lab's sshd processes (and the replay commands they start) used per host.
-On one machine those sshd compete with dockbench for the same cores: dockbench's hosts/s is
-bounded by cores / (dockbench CPU per host + sshd CPU per host), which it prints as `bound`.
+system of the process and its own children, e.g. worker processes), and of its main process
+alone, the peak resident memory of the dockbench process tree (summed over its processes,
+sampled every 50 ms), the output size per host, and the CPU the lab's sshd processes (and the
+replay commands they start) used per host. Each --variant (extra scan arguments, e.g.
+'--workers 0') is run for each C and N, the variants interleaved, and compared with the first.
+
+On one machine those sshd compete with dockbench for the same cores, and each connection costs
+OpenSSH far more CPU than dockbench spends on the host: the pair's hosts/s is bounded by
+cores / (dockbench + sshd CPU per host), printed as `bound`. What dockbench alone could do is
+`ceiling`: one core per main process (1 / its CPU per host), at most cores / its total CPU per
+host; judging in worker processes raises it by taking work off the main process.
 
 Every host must end as a report: any error entry fails the benchmark. Everything it started is
 stopped and its temporary directory removed at the end, on error and Ctrl-C too.
@@ -120,23 +126,28 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def sweep(fleet: Fleet, inventory: Path, known_hosts: Path, args: argparse.Namespace, hosts: int, servers) -> dict:
+def sweep(fleet: Fleet, inventory: Path, known_hosts: Path, args: argparse.Namespace, variant: str, hosts: int, servers) -> dict:
     """One timed `dockbench scan --inventory`, sampled for memory; its figures."""
     fleet.sweeps += 1
     out = fleet.root / f"sweep-{fleet.sweeps}{args.suffix}"
     archive = fleet.root / f"archive-{fleet.sweeps}.sqlite3"
     argv = [default_cli(), "scan", "--inventory", str(inventory), "--known-hosts", str(known_hosts), "--ssh-config", "/dev/null",
             "--parallel", str(args.parallel), "--timeout", f"{HOST_TIMEOUT:g}", "-o", str(out), "-q", "--fail-on", "never",
-            *(["--no-archive"] if args.no_archive else ["--archive", str(archive)]), *args.extra]
+            *(["--no-archive"] if args.no_archive else ["--archive", str(archive)]), *shlex.split(variant)]
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
     sshd_before = sum(process_cpu(s.process.pid) for s in servers)
     began = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak, done = [0], threading.Event()
+    peak, main_cpu, done = [0], [0.0], threading.Event()
 
     def sample():
         while not done.wait(0.05):
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            try:
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                main_cpu[0] = (int(fields[11]) + int(fields[12])) / CLOCK   # its own time, not its children's
+            except (OSError, IndexError):
+                pass
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     stderr = proc.stderr.read().decode("utf-8", "replace")
@@ -155,8 +166,8 @@ def sweep(fleet: Fleet, inventory: Path, known_hosts: Path, args: argparse.Names
         leftover.unlink()
     if errors or scanned != hosts:
         raise BenchError(f"{scanned} of {hosts} hosts audited, {errors} error entries")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_rss": peak[0], "maxrss_main": usage.ru_maxrss * 1024,
-            "bytes": size, "sshd_cpu": sshd_cpu}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "main_cpu": main_cpu[0], "peak_rss": peak[0],
+            "maxrss_main": usage.ru_maxrss * 1024, "bytes": size, "sshd_cpu": sshd_cpu}
 
 
 def summary_of(path: Path) -> tuple[int, int]:
@@ -169,15 +180,20 @@ def summary_of(path: Path) -> tuple[int, int]:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'C':>4}  {'N':>6}  {'wall s':>7}  {'hosts/s':>7}  {'CPU ms/host':>11}  {'sshd CPU ms/host':>16}  {'bound h/s':>9}  "
-            f"{'peak RSS MB':>11}  {'main maxRSS MB':>14}  {'KB/host':>7}  {'output MB':>9}")
+    cores = os.cpu_count()
+    head = (f"{'variant':<14}  {'C':>3}  {'N':>6}  {'wall s':>7}  {'hosts/s':>7}  {'x':>5}  {'CPU ms/h':>8}  {'main ms/h':>9}  "
+            f"{'ceiling h/s':>11}  {'x':>5}  {'sshd ms/h':>9}  {'bound h/s':>9}  {'peak RSS MB':>11}  {'KB/host':>7}  {'out MB':>7}")
     lines = [head, "-" * len(head)]
+    first: dict = {}
     for r in rows:
         n = r["n"]
-        bound = os.cpu_count() / ((r["cpu"] + r["sshd_cpu"]) / n)
-        lines.append(f"{r['containers']:>4}  {n:>6}  {r['wall']:>7.1f}  {n / r['wall']:>7.1f}  {r['cpu'] * 1000 / n:>11.1f}  "
-                     f"{r['sshd_cpu'] * 1000 / n:>16.1f}  {bound:>9.1f}  {r['peak_rss'] / 1e6:>11.0f}  {r['maxrss_main'] / 1e6:>14.0f}  "
-                     f"{r['bytes'] / n / 1e3:>7.1f}  {r['bytes'] / 1e6:>9.1f}")
+        rate = n / r["wall"]
+        ceiling = min(n / max(r["main_cpu"], 1e-9), cores * n / r["cpu"])
+        base = first.setdefault((r["containers"], n), (rate, ceiling))
+        bound = cores / ((r["cpu"] + r["sshd_cpu"]) / n)
+        lines.append(f"{r['variant'] or '(default)':<14}  {r['containers']:>3}  {n:>6}  {r['wall']:>7.1f}  {rate:>7.1f}  {rate / base[0]:>5.2f}  "
+                     f"{r['cpu'] * 1000 / n:>8.1f}  {r['main_cpu'] * 1000 / n:>9.1f}  {ceiling:>11.1f}  {ceiling / base[1]:>5.2f}  "
+                     f"{r['sshd_cpu'] * 1000 / n:>9.1f}  {bound:>9.1f}  {r['peak_rss'] / 1e6:>11.0f}  {r['bytes'] / n / 1e3:>7.1f}  {r['bytes'] / 1e6:>7.1f}")
     return "\n".join(lines)
 
 
@@ -194,25 +210,28 @@ def bench(fleet: Fleet, args: argparse.Namespace) -> None:
         for n in args.counts:
             entries = [(f"host{i:05d}.replay", group[i % len(group)].address, group[i % len(group)].port) for i in range(n)]
             inventory = fleet.inventory(f"replay-{count}-{n}", entries)
-            runs = []
+            runs: dict[str, list[dict]] = {v: [] for v in args.variants}
             for i in range(args.repeat):
-                runs.append(sweep(fleet, inventory, known_hosts, args, n, group))
-                r = runs[-1]
-                log(f"C={count} N={n} run {i + 1}/{args.repeat}: {r['wall']:.1f} s, {n / r['wall']:.1f} hosts/s, "
-                    f"peak {r['peak_rss'] / 1e6:.0f} MB")
-            rows.append({"containers": count, "n": n, **{k: median([r[k] for r in runs]) for k in runs[0]}})
+                for variant in args.variants:
+                    runs[variant].append(sweep(fleet, inventory, known_hosts, args, variant, n, group))
+                    r = runs[variant][-1]
+                    log(f"C={count} N={n} {variant or '(default)'} run {i + 1}/{args.repeat}: {r['wall']:.1f} s, {n / r['wall']:.1f} hosts/s, "
+                        f"{r['cpu'] * 1000 / n:.1f} ms CPU/host, peak {r['peak_rss'] / 1e6:.0f} MB")
+            for variant, done in runs.items():
+                rows.append({"variant": variant, "containers": count, "n": n, **{k: median([r[k] for r in done]) for k in done[0]}})
     print("\n".join([
-        (f"dockbench replay lab: median of {args.repeat} runs, --parallel {args.parallel} {' '.join(args.extra)}, "
+        (f"dockbench replay lab: median of {args.repeat} runs, --parallel {args.parallel}, "
          f"{args.servers} sshd per recording, output {args.suffix}, {'no archive' if args.no_archive else 'archive on'}, "
          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"),
         "",
         table(rows),
         "",
-        "C: containers in the recorded probe output; N: hosts in the inventory",
-        "CPU ms/host: user + system time of dockbench and its children (worker processes), per host",
-        "sshd CPU: the lab's sshd processes and the replay commands they ran, per host (same cores as dockbench)",
+        "C: containers in the recorded probe output; N: hosts in the inventory; x: ratio to the first variant, same run",
+        "CPU ms/h: user + system time of dockbench and its children (worker processes) per host; main: its main process alone",
+        "ceiling: what dockbench alone could do on this machine, min(1 / main CPU, CPUs / all its CPU) per host",
+        "sshd ms/h: the lab's sshd processes and the replay commands they ran, per host (same cores as dockbench)",
         "bound: CPUs / (dockbench + sshd CPU per host), the most hosts/s this machine could give the pair",
-        "peak RSS: the dockbench process tree, summed over its processes, sampled every 50 ms; main maxRSS: its main process",
+        "peak RSS: the dockbench process tree, summed over its processes, sampled every 50 ms",
     ]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"args": {k: v for k, v in vars(args).items() if k != "json"}, "rows": rows}, indent=2) + "\n")
@@ -227,10 +246,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=1, help="timed sweeps per N; the median is reported (default: 1)")
     p.add_argument("--output", dest="suffix", default=".json", choices=(".json", ".jsonl"), help="the sweep's output format (default: .json)")
     p.add_argument("--no-archive", action="store_true", help="run the sweeps with --no-archive")
-    p.add_argument("--extra", action="append", default=[], help="one more argument for dockbench scan (repeatable)")
+    p.add_argument("--variant", dest="variants", action="append", help="extra dockbench scan arguments, e.g. '--workers 0' (repeatable; default: none)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = p.parse_args(argv)
     args.counts = parse_list(args.counts, "--counts")
+    args.variants = args.variants or [""]
     args.containers = parse_list(args.containers, "--containers", minimum=0)
     if args.parallel < 1 or args.repeat < 1 or args.servers < 1:
         p.error("--parallel, --repeat and --servers must be >= 1")
