@@ -307,8 +307,13 @@ def report_cmd(report_file, fmt, output) -> None:
     report exits 2 without writing anything.
     """
     try:
-        with click.open_file(report_file, "r", encoding="utf-8") as stream:
-            document = json.load(stream)
+        if report_file.endswith(".jsonl"):  # a sweep's JSON Lines, also what a killed sweep left
+            from dockbench.benchmark.sweep_output import read_lines
+
+            document = read_lines(report_file)
+        else:
+            with click.open_file(report_file, "r", encoding="utf-8") as stream:
+                document = json.load(stream)
         validate.check(document)
     except OSError as exc:
         click.echo(f"dockbench: cannot read {report_file}: {exc.strerror or exc}", err=True)

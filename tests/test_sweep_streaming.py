@@ -142,6 +142,9 @@ def test_a_killed_sweep_leaves_its_finished_hosts_saved(lab, tmp_path):
     recovered = read_lines(partial)  # what a crashed sweep left can still be read, and rendered
     assert recovered["interrupted"] is True and sorted(h["target"]["name"] for h in recovered["hosts"]) == finished
     jsonschema.validate(recovered, report_mod.schema())
+    rendered = tmp_path / "recovered.json"
+    assert dockbench("report", partial, "-o", rendered).returncode == 0
+    assert load_report(rendered) == recovered
     with open_archive(archive) as stored:
         archived = sorted(s.host for s in stored.scans(kind="host"))
     assert set(archived) <= set(finished) and len(finished) - len(archived) in (0, 1)  # killed between the two writes at worst
