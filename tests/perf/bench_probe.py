@@ -9,7 +9,7 @@ the local transport, --repeat times interleaved; both must see the same containe
 and networks. It prints the medians of: wall time, the CPU
 of the probe's own processes (sh, the docker CLIs and whatever else it starts: user + system of
 the waited children), the daemon's CPU over the same run (what answering cost dockerd), the
-number of processes started (forks counted in /proc/stat) and the output size.
+number of docker CLI starts (a logging `docker` wrapper first on PATH) and the output size.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -37,19 +38,25 @@ from tests.recorded import inspected
 from tests.support import dockerd
 
 
-def forks() -> int:
-    return int(next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("processes ")).split()[1])
+def counting_docker(directory: Path) -> Path:
+    """A `docker` first on PATH that logs each start, then runs the real one."""
+    log = directory / "docker-starts.log"
+    wrapper = directory / "docker"
+    wrapper.write_text(f'#!/bin/sh\necho >> {log}\nexec {shutil.which("docker")} "$@"\n')
+    wrapper.chmod(0o755)
+    return log
 
 
-def run_once(script: bytes, daemon_pid: int) -> dict:
+def run_once(script: bytes, daemon_pid: int, starts: Path) -> dict:
+    starts.write_text("")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    daemon, started, began = process_cpu(daemon_pid), forks(), time.perf_counter()
+    daemon, began = process_cpu(daemon_pid), time.perf_counter()
     done = LocalTransport().run(script)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"wall": wall, "cpu": after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime,
-            "daemon_cpu": process_cpu(daemon_pid) - daemon, "processes": forks() - started - 1, "bytes": len(done.stdout),
-            "records": probe.parse(done.stdout)}
+            "daemon_cpu": process_cpu(daemon_pid) - daemon, "docker_starts": len(starts.read_text().splitlines()),
+            "bytes": len(done.stdout), "records": probe.parse(done.stdout)}
 
 
 def object_ids(records) -> dict[str, list[str]]:
@@ -76,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         host = dockerd.start(root)
         daemon_pid = dockerd.read_pid(root / "docker.pid")
+        bin_dir = root / "bin"
+        bin_dir.mkdir()
+        starts = counting_docker(bin_dir)
+        os.environ["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
         rows = []
         for count in parse_list(args.counts, "--counts", minimum=0):
             with ThreadPoolExecutor(max_workers=4) as pool:
@@ -86,27 +97,27 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[str, list[dict]] = {name: [] for name in scripts}
             for _ in range(args.repeat):
                 for name, script in scripts.items():
-                    runs[name].append(run_once(script, daemon_pid))
+                    runs[name].append(run_once(script, daemon_pid, starts))
             facts = {name: object_ids(done[-1]["records"]) for name, done in runs.items()}
             differ = [k for k in facts["this probe"] if facts["this probe"][k] != facts["--against"][k]]
             if differ:
                 raise BenchError(f"{count} containers: the two probes saw different {', '.join(differ)}")
             for name, done in runs.items():
-                rows.append({"probe": name, "containers": count, **{k: statistics.median(r[k] for r in done) for k in ("wall", "cpu", "daemon_cpu", "processes", "bytes")}})
+                rows.append({"probe": name, "containers": count, **{k: statistics.median(r[k] for r in done) for k in ("wall", "cpu", "daemon_cpu", "docker_starts", "bytes")}})
             log(f"{count} containers done")
     except (BenchError, dockerd.DaemonError) as exc:
         print(f"bench_probe: FAILED: {exc}", file=sys.stderr)
         return 1
     finally:
         dockerd.stop(root, remove=True)
-    head = f"{'probe':<11}  {'C':>4}  {'wall ms':>7}  {'probe CPU ms':>12}  {'dockerd CPU ms':>14}  {'processes':>9}  {'output KB':>9}"
+    head = f"{'probe':<11}  {'C':>4}  {'wall ms':>7}  {'probe CPU ms':>12}  {'dockerd CPU ms':>14}  {'docker CLIs':>11}  {'output KB':>9}"
     print(f"probe cost on the target: medians of {args.repeat} runs each, interleaved, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}\n")
     print(head + "\n" + "-" * len(head))
     for r in rows:
         print(f"{r['probe']:<11}  {r['containers']:>4}  {r['wall'] * 1000:>7.0f}  {r['cpu'] * 1000:>12.0f}  {r['daemon_cpu'] * 1000:>14.0f}  "
-              f"{r['processes']:>9.0f}  {r['bytes'] / 1e3:>9.0f}")
+              f"{r['docker_starts']:>11.0f}  {r['bytes'] / 1e3:>9.0f}")
     print("\nprobe CPU: sh, the docker CLIs and every other process the probe started; dockerd CPU: the daemon over the same run;"
-          "\nprocesses: forks on the whole machine during the run (other work included: a floor, not exact)")
+          "\ndocker CLIs: docker commands the probe started (counted by a logging `docker` first on PATH, in both runs alike)")
     return 0
 
 
