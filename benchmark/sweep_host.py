@@ -47,7 +47,6 @@ class HostResult:
 
     name: str
     scan_id: str
-    target: dict[str, Any]
     summary: dict[str, Any]
     report_line: bytes
     waivers: dict[str, Any] | None = None  # the host's waivers block, for the sweep's
@@ -70,6 +69,6 @@ def judge(task: HostTask) -> HostResult | bytes:
     if task.archive_options is not None:
         record = prepare(Record("host", report["scan_id"], host_key(report), report, step, task.sweep_id, task.archive_options), keep_documents=False)
     return HostResult(
-        name=report["target"]["name"], scan_id=report["scan_id"], target=report["target"], summary=report["summary"],
+        name=report["target"]["name"], scan_id=report["scan_id"], summary=report["summary"],
         report_line=dumps(report), waivers=report.get("waivers"), facts_line=dumps(step) if task.keep_facts else None, archive_record=record,
     )

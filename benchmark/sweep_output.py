@@ -140,7 +140,7 @@ class SweepOutput:
         self.temporary = None if jsonl else spools[0]
         self.facts = FactsOut(facts_path) if facts_path else None
         self.archive = archive
-        self.hosts: list[dict[str, Any]] = []  # each host's scan id, target and summary: the terminal's line, the counts
+        self.hosts: list[dict[str, Any]] = []  # each host's scan id, name, counts and waivers: the terminal's line, the totals
         self.errors: list[dict[str, str]] = []
 
     @staticmethod
@@ -160,7 +160,11 @@ class SweepOutput:
             self.facts.host(result)
         if self.archive is not None:
             self.archive.host(result)
-        self.hosts.append({"scan_id": result.scan_id, "target": result.target, "summary": result.summary})
+        summary = {k: v for k, v in result.summary.items() if k in ("by_status", "score", "waived")}
+        light = {"scan_id": result.scan_id, "target": {"name": result.name}, "summary": summary}
+        if result.waivers is not None:
+            light["waivers"] = result.waivers
+        self.hosts.append(light)
 
     def error(self, entry: dict[str, str]) -> None:
         for lines in self.lines:
@@ -168,8 +172,8 @@ class SweepOutput:
         self.errors.append(entry)
 
     def finish(self, *, finished_at: str, interrupted: bool) -> dict[str, Any]:
-        """Complete every output; the sweep document with each host's target and summary only
-        (what the terminal summary and the exit code need)."""
+        """Complete every output; the sweep document with each host's name and counts only (what
+        the terminal summary, the exit code and the archive's sweep entry need)."""
         summary = report_mod.sweep_summary((h["summary"] for h in self.hosts), self.errors)
         document = report_mod.build_sweep(self.hosts, self.errors, benchmark=self.header["benchmark"], started_at=self.header["started_at"], finished_at=finished_at,
                                           interrupted=interrupted, sweep_id=self.header["sweep_id"], summary=summary)
