@@ -211,7 +211,8 @@ def _sweep(hosts, options, known, plan, parallel, workers, facts_out, outputs, q
     header = report_mod.build_sweep([], [], benchmark=plan.benchmark.to_dict(), started_at=clock.stamp(), finished_at="")
     paths = outputs or (_default_output("sweep", header["started_at"]),)
     archive_options = archiver.options_of(judging, plan.benchmark.id) if archiver.enabled else None
-    fleet = Sweep(hosts, options, PlanJudge(judging), parallel, workers, keep_facts=bool(facts_out), archive_options=archive_options,
+    judge_factory = PlanJudge(judging) if workers else lambda: plan.judge  # worker processes build their own plan
+    fleet = Sweep(hosts, options, judge_factory, parallel, workers, keep_facts=bool(facts_out), archive_options=archive_options,
                   sweep_id=header["sweep_id"], known_hosts=known)
     output = SweepOutput(header, [(path, _format_of(path)) for path in paths], facts_out,
                          archiver.sweep(header["sweep_id"], archive_options, quiet) if archiver.enabled else None)
