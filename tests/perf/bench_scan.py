@@ -127,7 +127,7 @@ def probe_alone(host: str) -> tuple[int, float]:
 def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[float, float]]:
     """Where a scan's time goes, each phase alone: (median wall s, median CPU s)."""
     from dockbench.benchmark import probe, render, snapshot
-    from dockbench.benchmark.cli import PlanJudge
+    from dockbench.benchmark.judging import PlanJudge
     from dockbench.benchmark.transports import LocalTransport
 
     env = dockerd.docker_env(host)
