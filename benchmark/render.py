@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dockbench.benchmark import jsonlines
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.model import Layer, Severity
 from dockbench.benchmark.report import STATUS_ORDER, score_of, score_text
@@ -139,9 +140,7 @@ def render_json(document: dict[str, Any]) -> str:
 
 def render_jsonl(document: dict[str, Any]) -> str:
     """JSON Lines: a sweep as benchmark.sweep_output streams it; a host report as one line."""
-    from dockbench.benchmark import sweep_output
-
-    lines = sweep_output.lines_of(document) if document["kind"] == "sweep" else [sweep_output.dumps(document)]
+    lines = jsonlines.lines_of(document) if document["kind"] == "sweep" else [jsonlines.dumps(document)]
     return "".join(line.decode("ascii") + "\n" for line in lines)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from dockbench.benchmark.archive import host_key
 from dockbench.benchmark.archive.base import Record
 from dockbench.benchmark.collect import advance
+from dockbench.benchmark.jsonlines import dumps
 from dockbench.benchmark.transports import ProbeRun
 
 Judge = Callable[[dict[str, Any], str], dict[str, Any]]
@@ -57,7 +58,6 @@ class HostResult:
 def judge(task: HostTask) -> HostResult | bytes:
     """The host's result, or the script of the probe round it still needs."""
     from dockbench.benchmark.archive.sqlite import prepare
-    from dockbench.benchmark.sweep_output import dumps
 
     step = advance(task.outputs, root=task.target["root"], docker_host=task.target["docker_host"], target=task.target)
     if isinstance(step, bytes):
