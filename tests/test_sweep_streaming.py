@@ -66,10 +66,14 @@ def sweep_args(lab, inventory_file: Path, *extra) -> list[str]:
 def test_streamed_outputs_equal_the_sweep_document(lab, tmp_path):
     out, lines, facts, archive = tmp_path / "s.json", tmp_path / "s.jsonl", tmp_path / "f.json", tmp_path / "a.sqlite3"
     names = ["web1", "web2", "db1", "db2"]
-    done = dockbench(*sweep_args(lab, inventory(lab, tmp_path / "inv.yaml", names, closed=True),
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(yaml.safe_dump({"waivers": [{"id": "web-accepted", "check": "*", "hosts": ["web*"], "justification": "test",
+                                                    "owner": "qa", "expires": "2099-01-01"}]}))
+    done = dockbench(*sweep_args(lab, inventory(lab, tmp_path / "inv.yaml", names, closed=True), "--waivers", waivers,
                                  "--parallel", 3, "--workers", 2, "-o", out, "-o", lines, "--facts-out", facts, "--archive", archive))
     assert done.returncode == 4, done.stderr
     document = load_report(out)
+    assert document["summary"]["waived"]["total"] > 0 and document["waivers"]["entries"][0]["id"] == "web-accepted"
     validate.check(document)
     assert [h["target"]["name"] for h in document["hosts"]] == sorted(names)
     assert [e["name"] for e in document["errors"]] == ["closed-port"]
@@ -92,7 +96,7 @@ def test_streamed_outputs_equal_the_sweep_document(lab, tmp_path):
     assert load_report(shown)["hosts"] == document["hosts"]
     # the same facts judged again in this process (no worker) give the same verdicts
     again = tmp_path / "again.json"
-    assert dockbench("evaluate", facts, "-o", again, "-q", "--fail-on", "never").returncode == 0
+    assert dockbench("evaluate", facts, "--waivers", waivers, "-o", again, "-q", "--fail-on", "never").returncode == 0
 
     def verdicts(doc):
         return {(h["target"]["name"], r["id"]): (r["status"], r["evidence"]) for h in doc["hosts"] for r in h["results"]}
