@@ -52,10 +52,10 @@ def fleet(real):
 
 
 def test_registry_names_each_format_with_its_extension():
-    assert render.formats() == ["json", "html", "junit", "csv", "md", "ocsf", "prometheus"]
-    assert [render.extension(f) for f in render.formats()] == [".json", ".html", ".xml", ".csv", ".md", ".ocsf.json", ".prom"]
+    assert render.formats() == ["json", "html", "junit", "csv", "md", "jsonl", "ocsf", "prometheus"]
+    assert [render.extension(f) for f in render.formats()] == [".json", ".html", ".xml", ".csv", ".md", ".jsonl", ".ocsf.json", ".prom"]
     for path, fmt in {"a/report.json": "json", "R.HTML": "html", "x.htm": "html", "junit.xml": "junit",
-                      "rows.csv": "csv", "ticket.md": "md", Path("t.markdown"): "md", "f.ocsf.json": "ocsf", "node.prom": "prometheus"}.items():
+                      "rows.csv": "csv", "ticket.md": "md", Path("t.markdown"): "md", "f.ocsf.json": "ocsf", "node.prom": "prometheus", "sweep.jsonl": "jsonl"}.items():
         assert render.format_for_path(path) == fmt
     with pytest.raises(ValueError, match="cannot tell the format of 'report.pdf'"):
         render.format_for_path("report.pdf")

@@ -24,6 +24,7 @@ from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
     NotFound,
+    Record,
     default_path,
     host_key,
     open_archive,
@@ -116,24 +117,67 @@ class ScanArchiver:
         return self.path is not None
 
     def store(self, document: dict[str, Any], facts: dict[str, Any] | None, judging: dict[str, Any], quiet: bool = False) -> None:
+        """A host report and its facts (a sweep stores its hosts as they come: see sweep())."""
         if not self.enabled:
             return
-        options = {k: judging.get(k) for k in OPTION_KEYS}
-        options["benchmark"] = document["benchmark"]["id"]  # what it was judged against, also when defaulted
+        options = self.options_of(judging, document["benchmark"]["id"])
         try:
             with open_archive(self.path) as archive:
-                if document["kind"] == "sweep":
-                    hosts = (facts or {}).get("hosts") or {}
-                    archive.put_sweep(document, hosts, options=options, signer=self.signer)
-                    what = f"sweep {document['sweep_id']} ({len(document['hosts'])} host scans)"
-                else:
-                    archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
-                    what = f"scan {document['scan_id']}"
+                archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
         except Exception as exc:  # noqa: BLE001 - the report is still written: a broken archive must not lose a scan
             click.echo(f"dockbench: warning: the scan was not archived in {self.path}: {type(exc).__name__}: {exc}", err=True)
             return
         if not quiet:
-            click.echo(f"dockbench: archived {what} in {self.path}", err=True)
+            click.echo(f"dockbench: archived scan {document['scan_id']} in {self.path}", err=True)
+
+    @staticmethod
+    def options_of(judging: dict[str, Any], benchmark_id: str) -> dict[str, Any]:
+        """The judging options stored with a scan, and the benchmark it was judged against (also when defaulted)."""
+        return {**{k: judging.get(k) for k in OPTION_KEYS}, "benchmark": benchmark_id}
+
+    def sweep(self, sweep_id: str, options: dict[str, Any], quiet: bool = False) -> SweepArchive | None:
+        """Where a streamed sweep stores each host as it is judged, or None without an archive."""
+        return SweepArchive(self, sweep_id, options, quiet) if self.enabled else None
+
+
+class SweepArchive:
+    """A sweep's archive entries, stored as they come: each host scan in its own transaction
+    (a crash keeps the finished ones), the sweep entry last. A storage error is a warning and
+    stops archiving; the sweep's outputs go on."""
+
+    def __init__(self, archiver: ScanArchiver, sweep_id: str, options: dict[str, Any], quiet: bool):
+        self.archiver, self.sweep_id, self.archive_options, self.quiet = archiver, sweep_id, options, quiet
+        self.stored = 0
+        try:
+            self.archive = open_archive(archiver.path)
+        except Exception as exc:  # noqa: BLE001 - see _failed
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        click.echo(f"dockbench: warning: the sweep is no longer archived in {self.archiver.path}: {type(exc).__name__}: {exc}", err=True)
+        self.archive = None
+
+    def host(self, result) -> None:
+        if self.archive is None:
+            return
+        try:
+            self.archive.append([result.archive_record], self.archiver.signer)
+            self.stored += 1
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+
+    def finish(self, document: dict[str, Any]) -> None:
+        if self.archive is None:
+            return
+        skeleton = dict(document, hosts=[h["scan_id"] for h in document["hosts"]])
+        try:
+            self.archive.append([Record("sweep", self.sweep_id, None, skeleton, None, None, self.archive_options)], self.archiver.signer)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+            return
+        self.archive.close()
+        if not self.quiet:
+            click.echo(f"dockbench: archived sweep {self.sweep_id} ({self.stored} host scans) in {self.archiver.path}", err=True)
 
 
 # ---------------------------------------------------------------- helpers

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -110,6 +111,28 @@ def _unpack(blob: bytes | None) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
 
 
+def prepare(record: Record, keep_documents: bool = True) -> dict[str, Any]:
+    """Everything about a record that does not depend on the chain: normalised, hashed input,
+    compressed blobs. Pure and picklable, so a worker process can do it. Without
+    keep_documents the normalised report and facts are dropped (the Entry append returns then
+    has none): they are the bulk of what would travel back from the worker."""
+    if record.kind not in KINDS:
+        raise ArchiveError(f"unknown entry kind {record.kind!r}")
+    if not record.scan_id:
+        raise ArchiveError("an entry needs a scan id")
+    report = normalize(record.report)
+    facts = normalize(record.facts) if record.facts is not None else None
+    stored, metas = codec.split(report) if record.kind == "host" else (report, {})
+    return {
+        "record": dataclasses.replace(record, report=None, facts=None) if not keep_documents else record,
+        "report": report if keep_documents else None, "facts": facts if keep_documents else None,
+        "options": normalize(record.options) if record.options is not None else None,
+        "report_json": canonical(report), "facts_json": canonical(facts), "metas": metas,
+        "report_blob": _pack(compact(stored)), "facts_blob": _pack(compact(facts)) if facts is not None else None,
+        "derived": derive(record.kind, report),
+    }
+
+
 class SQLiteArchive(Archive):
     def __init__(self, path: str | os.PathLike, *, create: bool = True, busy_timeout: float = 30.0):
         self.path = Path(path)
@@ -171,25 +194,9 @@ class SQLiteArchive(Archive):
 
     # ---------------------------------------------------------------- writing
 
-    def append(self, records: Sequence[Record], signer=None) -> list[Entry]:
-        prepared = []
-        for record in records:   # the heavy work, before taking the write lock
-            if record.kind not in KINDS:
-                raise ArchiveError(f"unknown entry kind {record.kind!r}")
-            if not record.scan_id:
-                raise ArchiveError("an entry needs a scan id")
-            report = normalize(record.report)
-            facts = normalize(record.facts) if record.facts is not None else None
-            options = normalize(record.options) if record.options is not None else None
-            report_json = canonical(report)
-            facts_json = canonical(facts)
-            stored, metas = codec.split(report) if record.kind == "host" else (report, {})
-            prepared.append({
-                "record": record, "report": report, "facts": facts, "options": options,
-                "report_json": report_json, "facts_json": facts_json, "metas": metas,
-                "report_blob": _pack(compact(stored)), "facts_blob": _pack(compact(facts)) if facts is not None else None,
-                "derived": derive(record.kind, report),
-            })
+    def append(self, records: Sequence[Record | dict[str, Any]], signer=None) -> list[Entry]:
+        """Records, or what prepare() made of them (e.g. in a sweep's worker process)."""
+        prepared = [r if isinstance(r, dict) else prepare(r) for r in records]   # the heavy work, before the write lock
         entries: list[Entry] = []
         try:
             self.db.execute("BEGIN IMMEDIATE")
