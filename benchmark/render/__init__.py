@@ -11,7 +11,7 @@ format is added by adding a module (see registry.py):
     document.py     reading the document: host reports, results in report order, labels, counts
     json_report.py  json          html_page.py  html        junit_xml.py  junit
     csv_rows.py     csv           markdown.py   md          ocsf.py       ocsf
-    prometheus.py   prometheus
+    json_lines.py   jsonl         prometheus.py prometheus
     trend.py        the archive's trend page (rendered from the archive's listing, not a document)
     registry.py     Format and the registry          output.py   writing to stdout or a file
 """
