@@ -16,18 +16,19 @@ from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.collect import CollectError, collect
 from dockbench.benchmark.inventory import Target
-from dockbench.benchmark.judging import Plan, benchmark_option, catalog, judging_options
+from dockbench.benchmark.judging import Plan, PlanJudge, benchmark_option, catalog, judging_options
 from dockbench.benchmark.transports import LocalTransport, TransportError
+
+WORKERS_FROM = 50  # smaller sweeps judge in their threads: a worker process costs ~0.3 s of CPU to start
 
 
 def _use_color(stream) -> bool:
     return "NO_COLOR" not in os.environ and stream.isatty()
 
 
-def _default_output(document: dict[str, Any]) -> str:
-    name = document["target"]["hostname"] if document["kind"] == "host" else "sweep"
+def _default_output(name: str | None, started_at: str) -> str:
     host = "".join(c if c.isalnum() or c in "-_." else "_" for c in name or "host")
-    stamp = document["started_at"].replace("-", "").replace(":", "")
+    stamp = started_at.replace("-", "").replace(":", "")
     return f"dockbench-{host}-{stamp}.json"
 
 
@@ -48,9 +49,10 @@ def _check_outputs(ctx, param, outputs: tuple[str, ...]) -> tuple[str, ...]:
     return outputs
 
 
-def _finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fail_on: str) -> None:
-    paths = outputs or (_default_output(document),)
-    for path in paths:
+def _finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fail_on: str, written: bool = False) -> None:
+    """Write the outputs (unless a streamed sweep already has), say where, exit with the verdict."""
+    paths = outputs or (_default_output(document["target"]["hostname"] if document["kind"] == "host" else "sweep", document["started_at"]),)
+    for path in paths if not written else ():
         render.write(document, path, _format_of(path))
     if not quiet and "-" not in paths:
         click.echo(terminal.render(document, color=_use_color(sys.stdout)))
@@ -82,6 +84,7 @@ def ssh_options(func):
         click.option("--inventory", type=click.Path(exists=True, dir_okay=False), help="Hosts to sweep: dockbench YAML, or an Ansible INI/YAML inventory."),
         click.option("--limit", metavar="PATTERN", help="Only inventory hosts or groups matching these comma-separated globs (!pattern excludes)."),
         click.option("--parallel", default=16, show_default=True, type=click.IntRange(1, 512), help="Hosts audited at once."),
+        click.option("--workers", type=click.IntRange(0, 256), help=f"Processes judging the hosts' facts (0: in the SSH threads). Default: one per CPU for sweeps of {WORKERS_FROM} hosts or more, else 0."),
         click.option("--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds to establish each SSH connection."),
         click.option("--user", "ssh_user", metavar="USER", help="SSH user when neither the target nor ~/.ssh/config names one."),
         click.option("-i", "--identity", type=click.Path(exists=True, dir_okay=False), help="SSH private key (an encrypted one asks for its passphrase once)."),
@@ -139,7 +142,7 @@ def _passphrase(identity: str | None) -> str | None:
 @judging_options
 @result_options
 @archive_commands.scan_archive_options
-def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
+def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, workers, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
     """Audit the local Docker host, or remote ones over SSH.
 
     With no TARGETS and no --inventory, the local host is audited. One ssh:// target gives a
@@ -153,8 +156,7 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     if not hosts:
         _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver, judging)
         return
-    from dockbench.benchmark.ssh import SSHOptions  # only remote scans pay for loading the SSH stack
-    from dockbench.benchmark.sweep import Progress, Sweep
+    from dockbench.benchmark.ssh import KnownHosts, SSHOptions  # only remote scans pay for loading the SSH stack
 
     options = SSHOptions(
         known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
@@ -163,28 +165,61 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     )
     hosts = [dataclasses.replace(h, docker_host=h.docker_host or docker_host, root=h.root or (root if root != "/" else None)) for h in hosts]
     try:
-        fleet = Sweep(hosts, options, plan.judge, parallel, keep_facts=bool(facts_out) or archiver.enabled)
+        known = KnownHosts(options.known_hosts, options.accept_new_host_keys)
     except TransportError as exc:
         raise click.UsageError(str(exc)) from exc
-    started = clock.stamp()
     if len(hosts) == 1 and not inventory:
-        try:
-            document = fleet.audit(hosts[0])
-        except TransportError as exc:
-            click.echo(f"dockbench: scan of {hosts[0].name} failed [{exc.kind}]: {exc}", err=True)
-            sys.exit(exit_codes.CANNOT_RUN)
-        facts = fleet.facts.get(hosts[0].name)
+        _scan_one(hosts[0], options, known, plan, facts_out, outputs, quiet, fail_on, archiver, judging)
     else:
-        progress = Progress(len(hosts), enabled=not quiet and sys.stderr.isatty())
-        reports, errors, interrupted = fleet.run(progress)
-        document = report_mod.build_sweep(reports, errors, benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=clock.stamp(), interrupted=interrupted)
-        facts = {"kind": "facts-sweep", "hosts": fleet.facts}
-    for line in fleet.known_hosts.recorded:
+        _sweep(hosts, options, known, plan, parallel, workers, facts_out, outputs, quiet, fail_on, archiver, judging)
+
+
+def _report_known_hosts(known) -> None:
+    for line in known.recorded:
         click.echo(f"dockbench: recorded new host key {line}", err=True)
+
+
+def _scan_one(target, options, known, plan, facts_out, outputs, quiet, fail_on, archiver, judging) -> None:
+    from dockbench.benchmark.ssh import SSHTransport
+
+    started = clock.stamp()
+    transport = SSHTransport(target, options, known)
+    try:
+        with transport:
+            snapshot = collect(transport, root=target.root or "/", docker_host=target.docker_host, target_name=target.name)
+    except (CollectError, TransportError) as exc:
+        kind = exc.kind if isinstance(exc, TransportError) else "probe_malformed"
+        click.echo(f"dockbench: scan of {target.name} failed [{kind}]: {exc}", err=True)
+        sys.exit(exit_codes.CANNOT_RUN)
+    document = plan.judge(snapshot, started)
+    document["target"]["address"] = f"{target.host}:{target.port or 22}"
+    document["target"]["exec_channels"] = transport.channels_opened
+    _report_known_hosts(known)
     if facts_out:
-        render.write(facts, facts_out, "json")
-    archiver.store(document, facts, judging, quiet)
+        render.write(snapshot, facts_out, "json")
+    archiver.store(document, snapshot, judging, quiet)
     _finish(document, outputs, quiet, fail_on)
+
+
+def _sweep(hosts, options, known, plan, parallel, workers, facts_out, outputs, quiet, fail_on, archiver, judging) -> None:
+    """Audit a fleet, every host's result leaving for the outputs and the archive as it is judged."""
+    from dockbench.benchmark.sweep import Progress, Sweep
+    from dockbench.benchmark.sweep_output import SweepOutput
+
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(hosts) >= WORKERS_FROM else 0
+    header = report_mod.build_sweep([], [], benchmark=plan.benchmark.to_dict(), started_at=clock.stamp(), finished_at="")
+    paths = outputs or (_default_output("sweep", header["started_at"]),)
+    archive_options = archiver.options_of(judging, plan.benchmark.id) if archiver.enabled else None
+    judge_factory = PlanJudge(judging) if workers else lambda: plan.judge  # worker processes build their own plan
+    fleet = Sweep(hosts, options, judge_factory, parallel, workers, keep_facts=bool(facts_out), archive_options=archive_options,
+                  sweep_id=header["sweep_id"], known_hosts=known)
+    output = SweepOutput(header, [(path, _format_of(path)) for path in paths], facts_out,
+                         archiver.sweep(header["sweep_id"], archive_options, quiet) if archiver.enabled else None)
+    interrupted = fleet.run(output, Progress(len(hosts), enabled=not quiet and sys.stderr.isatty()))
+    document = output.finish(finished_at=clock.stamp(), interrupted=interrupted)
+    _report_known_hosts(known)
+    _finish(document, paths, quiet, fail_on, written=True)
 
 
 def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver, judging) -> None:
@@ -273,8 +308,13 @@ def report_cmd(report_file, fmt, output) -> None:
     report exits 2 without writing anything.
     """
     try:
-        with click.open_file(report_file, "r", encoding="utf-8") as stream:
-            document = json.load(stream)
+        if report_file.endswith(".jsonl"):  # a sweep's JSON Lines, also what a killed sweep left
+            from dockbench.benchmark.sweep_output import read_lines
+
+            document = read_lines(report_file)
+        else:
+            with click.open_file(report_file, "r", encoding="utf-8") as stream:
+                document = json.load(stream)
         validate.check(document)
     except OSError as exc:
         click.echo(f"dockbench: cannot read {report_file}: {exc.strerror or exc}", err=True)
@@ -299,6 +339,19 @@ def report_cmd(report_file, fmt, output) -> None:
     render.write(document, output, fmt)
     if output != "-":
         click.echo(f"{fmt}: {output}", err=True)
+
+
+@main.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_cmd(shell) -> None:
+    """Print the shell completion script for SHELL (click's own), to source from the shell's startup file.
+
+    bash: eval "$(dockbench completion bash)" in ~/.bashrc; zsh: the same with zsh in ~/.zshrc;
+    fish: dockbench completion fish > ~/.config/fish/completions/dockbench.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    click.echo(get_completion_class(shell)(main, {}, "dockbench", "_DOCKBENCH_COMPLETE").source())
 
 
 archive_commands.register(main)

@@ -62,17 +62,31 @@ def second_round_paths(first: dict[str, Any]) -> tuple[tuple[str, ...], tuple[st
     return tuple(sorted(stat_only - seen)), tuple(sorted(read - seen))
 
 
-def collect(transport, *, root: str = "/", docker_host: str | None = None, target_name: str = "local") -> dict[str, Any]:
-    """Run the probe on the target and return its facts snapshot."""
-    target = {"name": target_name, "transport": transport.name, "root": root, "docker_host": docker_host}
-    records = _records(transport.run(probe.build(root=root, docker_host=docker_host)))
+def advance(outputs: list[ProbeRun], *, root: str = "/", docker_host: str | None = None, target: dict[str, Any]) -> dict[str, Any] | bytes:
+    """The facts snapshot the probe rounds run so far make, or the script of the round still
+    needed. Pure: sweeps call it in a worker process, away from the SSH connections."""
+    records = _records(outputs[0])
+    if len(outputs) > 1:
+        more = _records(outputs[1])
+        more.pop("probe", None)
+        more.pop("end", None)
+        return snapshot.build({**records, **more}, target=target, rounds=2)
     first = snapshot.build(records, target=target)
     stat_paths, read_paths = second_round_paths(first)
     swarm_manager = bool(((first["docker"].get("info") or {}).get("Swarm") or {}).get("ControlAvailable"))
     if not (stat_paths or read_paths or swarm_manager):
         return first
-    script = probe.build(root=root, docker_host=docker_host, round_no=2, stat_paths=stat_paths, read_paths=read_paths, swarm_manager=swarm_manager)
-    more = _records(transport.run(script))
-    more.pop("probe", None)
-    more.pop("end", None)
-    return snapshot.build({**records, **more}, target=target, rounds=2)
+    return probe.build(root=root, docker_host=docker_host, round_no=2, stat_paths=stat_paths, read_paths=read_paths, swarm_manager=swarm_manager)
+
+
+def target_of(transport, root: str, docker_host: str | None, target_name: str) -> dict[str, Any]:
+    return {"name": target_name, "transport": transport.name, "root": root, "docker_host": docker_host}
+
+
+def collect(transport, *, root: str = "/", docker_host: str | None = None, target_name: str = "local") -> dict[str, Any]:
+    """Run the probe on the target and return its facts snapshot."""
+    target = target_of(transport, root, docker_host, target_name)
+    outputs = [transport.run(probe.build(root=root, docker_host=docker_host))]
+    while isinstance(step := advance(outputs, root=root, docker_host=docker_host, target=target), bytes):
+        outputs.append(transport.run(step))
+    return step

@@ -103,3 +103,16 @@ class Plan:
         if self.waivers is not None:
             self.waivers.apply(document, snapshot)
         return document
+
+
+@dataclass(frozen=True)
+class PlanJudge:
+    """Makes the judge of a Plan from its options: what a sweep's worker processes receive."""
+
+    judging: dict[str, Any]
+
+    def plan(self) -> Plan:
+        return Plan.from_options(**self.judging)
+
+    def __call__(self):
+        return self.plan().judge

@@ -62,8 +62,11 @@ $1
 EOF
 }
 
+# inspect_all IDS...: one `docker inspect` of every object named, whatever its type, so
+# containers, images and networks cost one CLI start (xargs splits a list too long for one
+# command line and skips the empty ones).
 inspect_all() {
-	printf '%s\n' "$2" | xargs $T docker "$1" inspect
+	printf '%s\n' "$@" | xargs $T docker inspect
 }
 
 # image_configs: every image's config (its build history) from the daemon's image store, one
@@ -230,14 +233,14 @@ frame o 0 env:DOCKER_HOST "${DOCKER_HOST-}"
 run docker:info $T docker info --format '{{json .}}'
 if [ "$_rc" = 0 ]; then
 	run docker:version $T docker version --format '{{json .}}'
-	_ids=$($T docker ps -aq --no-trunc)
-	[ -n "$_ids" ] && run docker:containers inspect_all container "$_ids"
-	_ids=$($T docker image ls -aq --no-trunc | sort -u)
-	if [ -n "$_ids" ]; then
-		run docker:images inspect_all image "$_ids"
-		image_configs
-	fi
-	_ids=$($T docker network ls -q --no-trunc)
-	[ -n "$_ids" ] && run docker:networks inspect_all network "$_ids"
+	# the id lists tell the kind of each object inspected
+	_c=$($T docker ps -aq --no-trunc)
+	frame o "$?" docker:ids:containers "$_c"
+	_i=$($T docker image ls -aq --no-trunc | sort -u)
+	frame o "$?" docker:ids:images "$_i"
+	_n=$($T docker network ls -q --no-trunc)
+	frame o "$?" docker:ids:networks "$_n"
+	[ -n "$_c$_i$_n" ] && run docker:inspect inspect_all "$_c" "$_i" "$_n"
+	[ -n "$_i" ] && image_configs
 fi
 frame o 0 end ""

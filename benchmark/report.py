@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -106,23 +107,37 @@ def build(
     }
 
 
-def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, benchmark: dict[str, str], started_at: str, finished_at: str, interrupted: bool = False) -> dict[str, Any]:
-    """The fleet document: each reachable host's report (all judged against `benchmark`), and
-    an error entry for every other."""
-    by_status = {s: sum(h["summary"]["by_status"][s] for h in hosts) for s in STATUS_ORDER}
+def sweep_summary(host_summaries: Iterable[dict[str, Any]], errors: list[dict[str, str]]) -> dict[str, Any]:
+    """A sweep's counts, from each audited host's summary and the error entries."""
+    by_status = {s: 0 for s in STATUS_ORDER}
+    scanned = 0
+    for summary in host_summaries:
+        scanned += 1
+        for status in STATUS_ORDER:
+            by_status[status] += summary["by_status"][status]
     by_error: dict[str, int] = {}
     for entry in errors:
         by_error[entry["kind"]] = by_error.get(entry["kind"], 0) + 1
+    return {"targets": scanned + len(errors), "scanned": scanned, "unreachable": len(errors), "by_status": by_status, "by_error": by_error}
+
+
+def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, benchmark: dict[str, str], started_at: str, finished_at: str,
+                interrupted: bool = False, sweep_id: str | None = None, summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fleet document: each reachable host's report (all judged against `benchmark`), and
+    an error entry for every other.
+
+    A streamed sweep (benchmark.sweep_output) passes each host's counts and waivers only, and
+    writes the host reports itself."""
     document = {
         "kind": "sweep",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
         "benchmark": dict(benchmark),
-        "sweep_id": str(uuid.uuid4()),
+        "sweep_id": sweep_id or str(uuid.uuid4()),
         "started_at": started_at,
         "finished_at": finished_at,
         "interrupted": interrupted,
-        "summary": {"targets": len(hosts) + len(errors), "scanned": len(hosts), "unreachable": len(errors), "by_status": by_status, "by_error": by_error},
+        "summary": summary or sweep_summary((h["summary"] for h in hosts), errors),
         "hosts": sorted(hosts, key=lambda h: h["target"]["name"]),
         "errors": sorted(errors, key=lambda e: e["name"]),
     }
@@ -147,6 +162,20 @@ def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
             seen["matched"], seen["in_scope"] = matched, in_scope
     return {"source": blocks[0]["source"], "judged_on": max(b["judged_on"] for b in blocks), "warning_days": blocks[0]["warning_days"],
             "entries": list(entries.values())}
+
+
+def host_reports(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The host reports in a document: itself for a host report, every scanned host for a sweep."""
+    return list(document["hosts"]) if document["kind"] == "sweep" else [document]
+
+
+def unreachable(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A sweep's per-target error entries (hosts that could not be audited)."""
+    return list(document.get("errors", [])) if document["kind"] == "sweep" else []
+
+
+def cis_ids(result: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in result.get("cis", [])]
 
 
 def exit_code(document: dict[str, Any], fail_on: str) -> int:

@@ -402,6 +402,24 @@ def _daemon(records: dict[str, Record], files: dict, users: dict, target_info: d
     return None
 
 
+INSPECTED = ("containers", "images", "networks")
+
+
+def _inspected(records: dict[str, Record], errors: list[str]) -> dict[str, list[Any]]:
+    """The containers, images and networks of the probe's one `docker inspect`, told apart by
+    the id lists it printed beside it (each kind in the order its list gave)."""
+    kind_of = {}
+    for kind in INSPECTED:
+        record = records.get(f"docker:ids:{kind}")
+        kind_of.update((line, kind) for line in (record.text.split() if record else ()))
+    found: dict[str, list[Any]] = {kind: [] for kind in INSPECTED}
+    for item in _json_list(records.get("docker:inspect"), "docker inspect", errors):
+        kind = kind_of.get(item.get("Id")) if isinstance(item, dict) else None
+        if kind:
+            found[kind].append(item)
+    return {kind: redact.scrub(items) for kind, items in found.items()}
+
+
 def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, Any]:
     info = records.get("docker:info")
     docker: dict[str, Any] = {"host": docker_host, "status": "ok", "error": None, "errors": []}
@@ -417,8 +435,7 @@ def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, An
     errors = docker["errors"]
     docker["info"] = redact.scrub(_json_document(info, "docker info", errors))
     docker["version"] = redact.scrub(_json_document(records.get("docker:version"), "docker version", errors))
-    for key in ("containers", "images", "networks"):
-        docker[key] = redact.scrub(_json_list(records.get("docker:" + key), f"docker {key} inspect", errors))
+    docker.update(_inspected(records, errors))
     if docker["images"]:
         docker["image_history"] = _image_history(records, (docker["info"] or {}).get("DockerRootDir"))
     nodes = records.get("docker:nodes")

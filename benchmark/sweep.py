@@ -1,24 +1,34 @@
 """Sweep a fleet over SSH in parallel: every host ends as a report or as an error entry.
 
-Hosts run on a thread pool; each is bounded by its own deadline. Ctrl-C stops new connections,
-abandons the running ones (their connections are closed) and still returns what was gathered.
+Hosts run on a thread pool, at most --parallel at once; each is bounded by its own deadline.
+A host's probe output is judged in a worker process (benchmark.workers; every core, since
+threads share the GIL) or, without workers, in its thread, and its result is stored
+(benchmark.sweep_output) as soon as it is judged, by the sweep's own thread: no more than
+--parallel results exist at a time, whatever the size of the fleet. Ctrl-C stops new
+connections, abandons the running ones (their connections are closed) and completes every
+output with what was gathered.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from dockbench.benchmark import clock
-from dockbench.benchmark.collect import CollectError, collect
+from dockbench.benchmark import clock, probe, sweep_host
+from dockbench.benchmark.collect import CollectError, target_of
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.sweep_host import HostResult, HostTask
+from dockbench.benchmark.sweep_output import SweepOutput
 from dockbench.benchmark.transports import TransportError
+from dockbench.benchmark.workers import WorkerCrashed, WorkerPool
 
-Judge = Callable[[dict[str, Any], str], dict[str, Any]]
+Judge = sweep_host.Judge
+POLL = 0.2  # seconds between looks at Ctrl-C while waiting for hosts
 
 
 class Progress:
@@ -42,29 +52,60 @@ class Progress:
 
 
 class Sweep:
-    def __init__(self, targets: list[Target], options: SSHOptions, judge: Judge, parallel: int = 16, keep_facts: bool = False):
+    """A fleet's hosts, audited `parallel` at a time and judged by `workers` processes (0: in
+    the hosts' threads). `judge_factory` makes the judge (picklable: workers call it)."""
+
+    def __init__(self, targets: list[Target], options: SSHOptions, judge_factory: Callable[[], Judge], parallel: int = 16,
+                 workers: int = 0, keep_facts: bool = False, archive_options: dict[str, Any] | None = None, sweep_id: str = "",
+                 known_hosts: KnownHosts | None = None):
         self.targets = targets
-        self.keep_facts = keep_facts
-        self.facts: dict[str, dict] = {}
         self.options = options
-        self.judge = judge
+        self.judge_factory = judge_factory
         self.parallel = max(1, parallel)
-        self.known_hosts = KnownHosts(options.known_hosts, options.accept_new_host_keys)
+        self.workers = workers
+        self.keep_facts = keep_facts
+        self.archive_options = archive_options
+        self.sweep_id = sweep_id
+        self.known_hosts = known_hosts or KnownHosts(options.known_hosts, options.accept_new_host_keys)
         self.running: dict[int, SSHTransport] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.pool: WorkerPool | None = None
+        self._judge_here: Judge | None = None   # the judge of the hosts' threads, without workers
+        self.held = self.peak_held = 0  # host results judged and not yet stored
 
-    def audit(self, target: Target) -> dict[str, Any]:
-        """One host: connect, probe (one or two exec channels), judge."""
+    # -- one host ----------------------------------------------------------------------------
+
+    def _judge(self, task: HostTask) -> HostResult | bytes:
+        if self.pool is None:
+            if self._judge_here is None:   # audit() called alone, not from run()
+                self._judge_here = self.judge_factory()
+            return sweep_host.judge(task, self._judge_here)
+        try:
+            return self.pool.call(sweep_host.judge, task, timeout=self.options.host_timeout)
+        except WorkerCrashed as exc:
+            raise TransportError(f"{task.target['name']}: {exc}; please report this", "probe_failed") from exc
+
+    def audit(self, target: Target) -> HostResult:
+        """One host: connect, probe (one or two exec channels), judge. Raises TransportError."""
         if self.stopping.is_set():
             raise TransportError(f"{target.name}: not scanned, the sweep was interrupted", "interrupted")
         started = clock.stamp()
         transport = SSHTransport(target, self.options, self.known_hosts)
+        root = target.root or "/"
         with self.lock:
             self.running[id(transport)] = transport
         try:
             with transport:
-                snapshot = collect(transport, root=target.root or "/", docker_host=target.docker_host, target_name=target.name)
+                outputs = [transport.run(probe.build(root=root, docker_host=target.docker_host))]
+                while True:
+                    task = HostTask(target_of(transport, root, target.docker_host, target.name), outputs, started,
+                                    f"{target.host}:{target.port or 22}", transport.channels_opened, self.sweep_id,
+                                    self.keep_facts, self.archive_options)
+                    step = self._judge(task)
+                    if not isinstance(step, bytes):
+                        break
+                    outputs.append(transport.run(step))
         except (CollectError, TransportError) as exc:
             if self.stopping.is_set():
                 raise TransportError(f"{target.name}: abandoned, the sweep was interrupted", "interrupted") from exc
@@ -74,12 +115,12 @@ class Sweep:
         finally:
             with self.lock:
                 self.running.pop(id(transport), None)
-        if self.keep_facts:
-            self.facts[target.name] = snapshot
-        report = self.judge(snapshot, started)
-        report["target"]["address"] = f"{target.host}:{target.port or 22}"
-        report["target"]["exec_channels"] = transport.channels_opened
-        return report
+        with self.lock:
+            self.held += 1
+            self.peak_held = max(self.peak_held, self.held)
+        return step
+
+    # -- the fleet ---------------------------------------------------------------------------
 
     def _abandon_running(self) -> None:
         self.stopping.set()
@@ -88,46 +129,72 @@ class Sweep:
         for transport in running:
             transport.close()
 
-    def run(self, progress: Progress) -> tuple[list[dict], list[dict], bool]:
-        """Reports, error entries, and whether Ctrl-C cut the sweep short."""
-        reports: list[dict] = []
-        errors: list[dict] = []
-        interrupted = False
-        pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="dockbench-host")
-        futures = {pool.submit(self.audit, t): t for t in self.targets}
-        pending = set(futures)
+    def _on_sigint(self, signum, frame) -> None:
+        self.stopping.set()
+
+    def run(self, output: SweepOutput, progress: Progress) -> bool:
+        """Audit every target into output; whether Ctrl-C cut the sweep short."""
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self._on_sigint)  # no KeyboardInterrupt in the middle of a write
+        if self.workers:
+            self.pool = WorkerPool(self.workers, _Initializer(self.judge_factory))
+        else:
+            self._judge_here = self.judge_factory()
+        threads = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="dockbench-host")
+        todo = iter(self.targets)
+        running: dict[Future, Target] = {}
         try:
-            for future in as_completed(futures):
-                pending.discard(future)
-                self._settle(future, futures[future], reports, errors, progress)
-        except KeyboardInterrupt:
-            interrupted = True
-            self._abandon_running()
-            for future in pending:
-                future.cancel()
-            for future in pending:
-                self._settle(future, futures[future], reports, errors, progress)
+            while True:
+                while not self.stopping.is_set() and len(running) < self.parallel and (target := next(todo, None)) is not None:
+                    running[threads.submit(self.audit, target)] = target
+                if not running:
+                    break
+                done, _ = wait(running, timeout=POLL, return_when=FIRST_COMPLETED)
+                if self.stopping.is_set():
+                    self._abandon_running()
+                for future in done:
+                    self._settle(future, running.pop(future), output, progress)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            progress.finish()
-        return reports, errors, interrupted
+            threads.shutdown(wait=True)
+            if self.pool is not None:
+                self.pool.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        for target in todo:
+            self._file_error(output, progress, target, "interrupted", f"{target.name}: not scanned, the sweep was interrupted")
+        progress.finish()
+        return self.stopping.is_set()
+
+    def _settle(self, future: Future, target: Target, output: SweepOutput, progress: Progress) -> None:
+        """Store a finished host, or file it under errors; nothing is dropped."""
+        try:
+            result = future.result()
+        except TransportError as exc:
+            self._file_error(output, progress, target, exc.kind, str(exc))
+            return
+        except Exception as exc:  # a bug must cost one host, not the sweep
+            self._file_error(output, progress, target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
+            return
+        output.host(result)
+        with self.lock:
+            self.held -= 1
+        progress.update(True)
 
     @staticmethod
-    def _settle(future, target: Target, reports: list, errors: list, progress: Progress) -> None:
-        """File a finished (or cancelled) host under reports or errors; nothing is dropped."""
-        kind, message = None, None
-        if future.cancelled():
-            kind, message = "interrupted", f"{target.name}: not scanned, the sweep was interrupted"
-        else:
-            try:
-                reports.append(future.result())
-            except TransportError as exc:
-                kind, message = exc.kind, str(exc)
-            except Exception as exc:  # a bug must cost one host, not the sweep
-                kind, message = "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this"
-        if kind:
-            errors.append(error_entry(target, kind, message))
-        progress.update(kind is None)
+    def _file_error(output: SweepOutput, progress: Progress, target: Target, kind: str, message: str) -> None:
+        output.error(error_entry(target, kind, message))
+        progress.update(False)
+
+
+class _Initializer:
+    """A worker's start: install the sweep's judge (a class, so spawn can pickle it)."""
+
+    def __init__(self, judge_factory: Callable[[], Judge]):
+        self.judge_factory = judge_factory
+
+    def __call__(self) -> None:
+        sweep_host.use(self.judge_factory)
 
 
 def error_entry(target: Target, kind: str, message: str) -> dict[str, str]:

@@ -135,19 +135,20 @@ def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target) -> None:
         done = archive._execute("SELECT 1 FROM sweep_hosts WHERE sweep_id = ? AND name = ?", (sweep_id, target.name)).fetchone()
         if not done:
             plan, options = _plan(archive, setup, sweep_id)
-            fleet = Sweep([target], setup.ssh, plan.judge, keep_facts=True)
+            fleet = Sweep([target], setup.ssh, lambda: plan.judge, keep_facts=True)
             scan_id = str(uuid.uuid5(uuid.UUID(sweep_id), target.name))
             error = None
             try:
-                report = fleet.audit(target)
+                result = fleet.audit(target)
             except TransportError as exc:
                 error = error_entry(target, exc.kind, str(exc))
             except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
                 error = error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
             if error is None:
+                report = json.loads(result.report_line)
                 report["scan_id"] = scan_id
                 try:
-                    archive.append([Record("host", scan_id, host_key(report), report, fleet.facts.get(target.name), sweep_id, options)])
+                    archive.append([Record("host", scan_id, host_key(report), report, json.loads(result.facts_line), sweep_id, options)])
                 except ArchiveError as exc:
                     if "already in the archive" not in str(exc):   # stored by an earlier attempt killed before its row
                         raise
@@ -315,13 +316,15 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
     @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n`.")
     @ssh_options
     @archive_option
-    def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, inventory, limit, connect_timeout, ssh_user, identity,
+    def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, inventory, limit, workers, connect_timeout, ssh_user, identity,
                  known_hosts, accept_new_host_keys, ssh_config, archive_path) -> None:
         """Take hosts from the queue, audit each as `scan --inventory` does, store each result."""
         from dockbench.benchmark.ssh import SSHOptions
 
         if inventory or limit:
             raise click.UsageError("the hosts come from the queue (`dockbench sweep start --inventory`): no --inventory/--limit here")
+        if workers:
+            raise click.UsageError("a sweep worker judges each host in its own threads: no --workers here (start more `sweep work` instead)")
         ssh = SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
                          connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
                          passphrase=passphrase(identity), sudo=sudo)

@@ -130,6 +130,14 @@ def docker_daemon():
             dockerd.stop(daemon.root, remove=True)
 
 
+@pytest.fixture(scope="module")
+def real(docker_daemon, tmp_path_factory):
+    """Real `dockbench scan` reports of the test daemon for the renderer tests (tests/render_scans.py)."""
+    from tests.render_scans import scans
+
+    return scans(docker_daemon, tmp_path_factory.mktemp("render-scans"))
+
+
 @pytest.fixture
 def containers(docker_daemon):
     """The daemon, with every container started during the test removed afterwards."""

@@ -4,7 +4,8 @@ tests/data/probe-debian12-docker20.out is what the probe printed on a Debian 12 
 Docker 20.10 daemon at unix:///tmp/dbt/docker.sock running two containers, "web" (hardened)
 and "risky" (--pid/--ipc/--uts host, --cap-add SYS_ADMIN NET_ADMIN, seccomp=unconfined,
 the daemon socket and /etc mounted), and holding two created ones, "published" and
-"dormant" (--privileged).
+"dormant" (--privileged). Its three per-kind inspect records were later re-framed, bytes
+unchanged, as the one `docker:inspect` record (with the id lists) today's probe prints.
 
 Tests take a fresh copy with `recorded_snapshot()`, edit it the way another real host would
 look (a file's mode, a container's HostConfig, an audit rule), and `judge` one check on it.
@@ -15,6 +16,7 @@ records in the probe's own format and `build` the snapshot from them instead.
 from __future__ import annotations
 
 import copy
+import json
 import stat
 from functools import cache
 from pathlib import Path
@@ -155,3 +157,25 @@ def container(snap: dict[str, Any], name: str) -> dict[str, Any]:
 def bind(source: str, destination: str, rw: bool = True) -> dict[str, Any]:
     """A bind mount as `docker inspect` lists it under Mounts."""
     return {"Type": "bind", "Source": source, "Destination": destination, "Mode": "", "RW": rw, "Propagation": "rprivate"}
+
+
+def inspected(records: dict[str, Record]) -> dict[str, list[dict[str, Any]]]:
+    """The objects of each kind (containers, images, networks) in the probe's one `docker inspect`, as printed."""
+    ids = {kind: set(records[f"docker:ids:{kind}"].text.split()) for kind in snapshot.INSPECTED}
+    decoder, text, pos, items = json.JSONDecoder(), records["docker:inspect"].text, 0, []
+    while pos < len(text.rstrip()):
+        value, pos = decoder.raw_decode(text, pos)
+        items += value
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return {kind: [i for i in items if i["Id"] in ids[kind]] for kind in snapshot.INSPECTED}
+
+
+def set_inspected(records: dict[str, Record], kind: str, items: list[dict[str, Any]]) -> None:
+    """Make the probe records say `docker inspect` found these objects of `kind` (and the rest as before)."""
+    found = inspected(records)
+    found[kind] = items
+    for name, objects in found.items():
+        records[f"docker:ids:{name}"] = Record("\n".join(o["Id"] for o in objects).encode(), 0)
+    records["docker:inspect"] = Record(json.dumps([o for name in snapshot.INSPECTED for o in found[name]]).encode(), 0)
+

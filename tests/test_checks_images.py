@@ -33,10 +33,12 @@ from tests.recorded import (
     build,
     container,
     docker_not_installed,
+    inspected,
     judge,
     observed,
     recorded_records,
     recorded_snapshot,
+    set_inspected,
     stat_record,
 )
 
@@ -57,17 +59,16 @@ IMAGE_CHECKS = [*INVENTORY_CHECKS, "image-trusted-base", "image-healthcheck", "i
 
 def image_like_base(records, image_id, **changes):
     """A copy of the recorded image's inspect document with another id and some fields changed."""
-    image = copy.deepcopy(json.loads(records["docker:images"].text)[0])
+    image = copy.deepcopy(inspected(records)["images"][0])
     image["ContainerConfig"] = dict(image["ContainerConfig"], Cmd=changes.pop("Cmd", None))
     image.update({"Id": image_id, "RepoTags": [], "RepoDigests": [], **changes})
     return image
 
 
 def with_images(*make, snapshot_edit=None):
-    """The recorded snapshot with more images, built from a `docker:images` probe record."""
+    """The recorded snapshot with more images, built from the probe's `docker inspect` record."""
     records = recorded_records()
-    images = json.loads(records["docker:images"].text) + [m(records) for m in make]
-    records["docker:images"] = Record(json.dumps(images).encode(), 0)
+    set_inspected(records, "images", inspected(records)["images"] + [m(records) for m in make])
     snap = scanned(build(records))
     if snapshot_edit:
         snapshot_edit(snap)
@@ -305,10 +306,7 @@ def config_line(image_id, history, pretty=False):
 def with_history(*images, store_error=None, configs=True):
     """The recorded host with more images and the image-configs records of the probe."""
     records = recorded_records()
-    inspects = json.loads(records["docker:images"].text)
-    for image_id, _history, tags in images:
-        inspects.append(image_like_base(records, image_id, RepoTags=tags))
-    records["docker:images"] = Record(json.dumps(inspects).encode(), 0)
+    set_inspected(records, "images", inspected(records)["images"] + [image_like_base(records, image_id, RepoTags=tags) for image_id, _history, tags in images])
     if store_error:
         records[f"stat:{STORE}"] = Record(rc=1, err=store_error.encode())
         return scanned(build(records))

@@ -14,7 +14,6 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
@@ -22,9 +21,11 @@ import pytest
 
 from dockbench.benchmark import render, validate
 from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.render import csv_rows, html_page, markdown
 from tests import sweepdoc
 from tests.cli_run import dockbench
-from tests.render_scans import PAYLOADS, PWNED, hostile_edit, scans
+from tests.html_tags import start_tags
+from tests.render_scans import PAYLOADS, PWNED, hostile_edit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,11 +33,6 @@ else:  # pragma: no cover
     tomllib = None
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def real(docker_daemon, tmp_path_factory):
-    return scans(docker_daemon, tmp_path_factory.mktemp("render-scans"))
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +52,10 @@ def fleet(real):
 
 
 def test_registry_names_each_format_with_its_extension():
-    assert render.formats() == ["json", "html", "junit", "csv", "md"]
-    assert [render.extension(f) for f in render.formats()] == [".json", ".html", ".xml", ".csv", ".md"]
+    assert render.formats() == ["json", "html", "junit", "csv", "md", "jsonl", "ocsf", "prometheus"]
+    assert [render.extension(f) for f in render.formats()] == [".json", ".html", ".xml", ".csv", ".md", ".jsonl", ".ocsf.json", ".prom"]
     for path, fmt in {"a/report.json": "json", "R.HTML": "html", "x.htm": "html", "junit.xml": "junit",
-                      "rows.csv": "csv", "ticket.md": "md", Path("t.markdown"): "md"}.items():
+                      "rows.csv": "csv", "ticket.md": "md", Path("t.markdown"): "md", "f.ocsf.json": "ocsf", "node.prom": "prometheus", "sweep.jsonl": "jsonl"}.items():
         assert render.format_for_path(path) == fmt
     with pytest.raises(ValueError, match="cannot tell the format of 'report.pdf'"):
         render.format_for_path("report.pdf")
@@ -144,7 +140,7 @@ def test_junit_survives_control_characters_and_markup(real):
 
 def _rows(text: str) -> list[dict[str, str]]:
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    assert rows and list(rows[0]) == render.CSV_COLUMNS
+    assert rows and list(rows[0]) == csv_rows.CSV_COLUMNS
     return rows
 
 
@@ -188,7 +184,7 @@ def test_markdown_lists_every_failure_with_evidence(real):
     for result in fails:
         assert f"FAIL `{result['id']}`" in text
     assert f"## Failures ({len(fails)})" in text
-    assert f"{render.md(real['names']['risky'])}: PidMode=host" in text
+    assert f"{markdown.md(real['names']['risky'])}: PidMode=host" in text
     assert f"FAIL {doc['summary']['by_status']['FAIL']}" in text
 
 
@@ -213,28 +209,13 @@ def test_markdown_keeps_hostile_text_inert(real):
 # ------------------------------------------------------------------ HTML (static)
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
-def _tags(html_text: str) -> list[tuple[str, dict]]:
-    parser = _Tags()
-    parser.feed(html_text)
-    return parser.tags
-
-
 @pytest.mark.parametrize("which", ["host", "sweep"])
 def test_html_references_nothing_outside_itself(real, fleet, which):
     html_text = render.render(real["reports"]["both"] if which == "host" else fleet, "html")
-    tags = _tags(html_text)
-    csp = tags.index(("meta", {"http-equiv": "Content-Security-Policy", "content": render._assets()["csp"]}))
+    tags = start_tags(html_text)
+    csp = tags.index(("meta", {"http-equiv": "Content-Security-Policy", "content": html_page.page_assets()["csp"]}))
     assert csp < [t for t, _ in tags].index("style") and [t for t, _ in tags][:csp] == ["html", "head", "meta"]
-    assert "default-src 'none'" in render._assets()["csp"]
+    assert "default-src 'none'" in html_page.page_assets()["csp"]
     assert not [t for t, a in tags if t in ("link", "img", "iframe", "object", "embed", "base", "form")]
     assert not [a for _, a in tags if "src" in a or "srcset" in a or "action" in a]
     assert all(a["href"].startswith("#") for _, a in tags if "href" in a)
@@ -266,7 +247,7 @@ def test_fleet_html_orders_hosts_worst_first(fleet):
     html_text = render.render(fleet, "html")
     matrix = html_text[html_text.index('<table class="matrix">'):]
     matrix = matrix[:matrix.index("</table>")]
-    order = [a["href"] for t, a in _tags(matrix) if t == "a"]
+    order = [a["href"] for t, a in start_tags(matrix) if t == "a"]
     ranked = sorted(fleet["hosts"], key=render.badness)
     labels = [render.host_label(h) for h in ranked]
     assert [matrix.index(f">{label}</a>") for label in labels] == sorted(matrix.index(f">{label}</a>") for label in labels)
@@ -299,7 +280,7 @@ def test_fleet_page_data_holds_every_finding_of_every_host(fleet):
 def test_host_html_lists_failures_first(real):
     doc = real["reports"]["both"]
     html_text = render.render(doc, "html")
-    statuses = [a["data-s"] for t, a in _tags(html_text) if t == "details" and "data-s" in a]
+    statuses = [a["data-s"] for t, a in start_tags(html_text) if t == "details" and "data-s" in a]
     assert len(statuses) == doc["summary"]["total"]
     assert statuses == sorted(statuses, key=report_mod.STATUS_ORDER.index)
 
@@ -449,3 +430,21 @@ def test_report_command_usage_errors(real, tmp_path):
     assert done.returncode == 2 and "cannot tell the format" in done.stderr
     done = dockbench("report", real["paths"]["web"], "--format", "pdf")
     assert done.returncode == 2 and "'pdf' is not one of" in done.stderr
+
+
+def test_each_format_is_a_module_of_the_render_package_that_declares_it():
+    import importlib
+    import pkgutil
+
+    from dockbench.benchmark.render import registry
+
+    declared = {}
+    for module in pkgutil.iter_modules(render.__path__):
+        found = getattr(importlib.import_module(f"dockbench.benchmark.render.{module.name}"), "FORMAT", None)
+        if found is not None:
+            declared[found.name] = module.name
+    assert sorted(declared) == sorted(render.formats())
+    assert set(declared.values()) == {"json_report", "html_page", "junit_xml", "csv_rows", "markdown", "json_lines", "ocsf", "prometheus"}
+    for name, fmt in registry.registry().items():
+        assert fmt.renderer.__module__ == f"dockbench.benchmark.render.{declared[name]}"
+        assert all(render.format_for_path(f"out/file{ext}") == name for ext in fmt.extensions)

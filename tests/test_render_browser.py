@@ -22,12 +22,7 @@ from dockbench.benchmark import report as report_mod
 from tests import sweepdoc
 from tests.browser import Browser, wait_for
 from tests.cli_run import dockbench
-from tests.render_scans import PAYLOADS, PWNED, hostile_edit, scans
-
-
-@pytest.fixture(scope="module")
-def real(docker_daemon, tmp_path_factory):
-    return scans(docker_daemon, tmp_path_factory.mktemp("render-scans"))
+from tests.render_scans import PAYLOADS, PWNED, hostile_edit
 
 
 @pytest.fixture(scope="module")

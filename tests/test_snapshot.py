@@ -19,7 +19,7 @@ CLIENT_CONFIG = "/root/.docker/config.json"
 
 def test_container_env_keeps_names_and_drops_values():
     snap = recorded_snapshot()
-    raw = recorded_records()["docker:containers"].text
+    raw = recorded_records()["docker:inspect"].text
     assert "hunter2" in raw and "tok-123" in raw  # the recording does hold the secrets
     assert container(snap, "web")["Config"]["Env"] == ["DB_PASSWORD", "LOG_LEVEL"]
     assert container(snap, "risky")["Config"]["Env"] == ["API_TOKEN"]

@@ -24,6 +24,7 @@ from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
     NotFound,
+    Record,
     default_path,
     host_key,
     open_archive,
@@ -34,6 +35,7 @@ from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
 from dockbench.benchmark.judging import Plan, judging_options
 from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.render import trend
 from dockbench.benchmark.terminal import clean
 from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
@@ -127,24 +129,67 @@ class ScanArchiver:
         return self.path is not None
 
     def store(self, document: dict[str, Any], facts: dict[str, Any] | None, judging: dict[str, Any], quiet: bool = False) -> None:
+        """A host report and its facts (a sweep stores its hosts as they come: see sweep())."""
         if not self.enabled:
             return
-        options = {k: judging.get(k) for k in OPTION_KEYS}
-        options["benchmark"] = document["benchmark"]["id"]  # what it was judged against, also when defaulted
+        options = self.options_of(judging, document["benchmark"]["id"])
         try:
             with open_archive(self.path) as archive:
-                if document["kind"] == "sweep":
-                    hosts = (facts or {}).get("hosts") or {}
-                    archive.put_sweep(document, hosts, options=options, signer=self.signer)
-                    what = f"sweep {document['sweep_id']} ({len(document['hosts'])} host scans)"
-                else:
-                    archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
-                    what = f"scan {document['scan_id']}"
+                archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
         except Exception as exc:  # noqa: BLE001 - the report is still written: a broken archive must not lose a scan
             click.echo(f"dockbench: warning: the scan was not archived in {shown(self.path)}: {type(exc).__name__}: {exc}", err=True)
             return
         if not quiet:
-            click.echo(f"dockbench: archived {what} in {shown(self.path)}", err=True)
+            click.echo(f"dockbench: archived scan {document['scan_id']} in {shown(self.path)}", err=True)
+
+    @staticmethod
+    def options_of(judging: dict[str, Any], benchmark_id: str) -> dict[str, Any]:
+        """The judging options stored with a scan, and the benchmark it was judged against (also when defaulted)."""
+        return {**{k: judging.get(k) for k in OPTION_KEYS}, "benchmark": benchmark_id}
+
+    def sweep(self, sweep_id: str, options: dict[str, Any], quiet: bool = False) -> SweepArchive | None:
+        """Where a streamed sweep stores each host as it is judged, or None without an archive."""
+        return SweepArchive(self, sweep_id, options, quiet) if self.enabled else None
+
+
+class SweepArchive:
+    """A sweep's archive entries, stored as they come: each host scan in its own transaction
+    (a crash keeps the finished ones), the sweep entry last. A storage error is a warning and
+    stops archiving; the sweep's outputs go on."""
+
+    def __init__(self, archiver: ScanArchiver, sweep_id: str, options: dict[str, Any], quiet: bool):
+        self.archiver, self.sweep_id, self.archive_options, self.quiet = archiver, sweep_id, options, quiet
+        self.stored = 0
+        try:
+            self.archive = open_archive(archiver.path)
+        except Exception as exc:  # noqa: BLE001 - see _failed
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        click.echo(f"dockbench: warning: the sweep is no longer archived in {shown(self.archiver.path)}: {type(exc).__name__}: {exc}", err=True)
+        self.archive = None
+
+    def host(self, result) -> None:
+        if self.archive is None:
+            return
+        try:
+            self.archive.append([result.archive_record], self.archiver.signer)
+            self.stored += 1
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+
+    def finish(self, document: dict[str, Any]) -> None:
+        if self.archive is None:
+            return
+        skeleton = dict(document, hosts=[h["scan_id"] for h in document["hosts"]])
+        try:
+            self.archive.append([Record("sweep", self.sweep_id, None, skeleton, None, None, self.archive_options)], self.archiver.signer)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+            return
+        self.archive.close()
+        if not self.quiet:
+            click.echo(f"dockbench: archived sweep {self.sweep_id} ({self.stored} host scans) in {shown(self.archiver.path)}", err=True)
 
 
 # ---------------------------------------------------------------- helpers
@@ -209,13 +254,29 @@ def _table(head: list[str], rows: list[list[str]], right: set[int]) -> list[str]
 @click.option("--since", metavar="DATE", help="Only scans started since: a date, an ISO time, or an age (7d, 12h, 2w).")
 @click.option("--sweeps", is_flag=True, help="List fleet sweeps instead of host scans.")
 @click.option("--last", type=click.IntRange(1), metavar="N", help="Only the newest N.")
-@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output (the same as --format json).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True,
+              help="html: the trend page (score and status counts per scan as charts, the checks that flipped), one self-contained file.")
+@click.option("-o", "--output", metavar="FILE", default="-", show_default=True, help="Where to write.")
 @archive_option
-def history_cmd(host, check_id, since, sweeps, last, as_json, archive_path) -> None:
-    """Scans and their score over time, oldest first (with --check: that check's status)."""
+def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archive_path) -> None:
+    """Scans and their score over time, oldest first (with --check: that check's status).
+
+    --format html -o trend.html writes the trend page of every host in the archive, or of
+    --host alone; --since and --last narrow it as they narrow the table.
+    """
     since_at = parse_since(since) if since else None
+    if fmt == "html" and (sweeps or check_id or as_json):
+        raise click.UsageError("the trend page (--format html) follows host scans: drop --sweeps, --check and --json")
     with _open(archive_path) as archive:
         infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last)
+        if fmt == "html":
+            selection = f"host {host}" if host else "every host"
+            render.write_text(trend.render_trend(infos, archive.location, selection + (f", since {since_at}" if since_at else "")), output)
+            if output != "-":
+                click.echo(f"html: {output} ({len(infos)} scans)", err=True)
+            return
+        as_json = as_json or fmt == "json"
         show_waived = any(s.endswith(WAIVED) for i in infos for s in i.statuses.values())
         previous: dict[str | None, Any] = {}
         rows, records = [], []

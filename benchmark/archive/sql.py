@@ -9,6 +9,7 @@ Statements use ``?`` placeholders; a backend whose driver wants another style co
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from collections.abc import Iterator, Sequence
@@ -48,9 +49,11 @@ def unpack(blob: bytes | None) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
 
 
-def prepare(record: Record) -> dict[str, Any]:
+def prepare(record: Record, keep_documents: bool = True) -> dict[str, Any]:
     """The heavy work of storing a record (normalising, canonical JSON, compressing), done
-    before the write lock is taken."""
+    before the write lock is taken. Pure and picklable, so a sweep's worker process can do it.
+    Without keep_documents the normalised report and facts are dropped (the Entry append
+    returns then has none): they are the bulk of what would travel back from the worker."""
     if record.kind not in KINDS:
         raise ArchiveError(f"unknown entry kind {record.kind!r}")
     if not record.scan_id:
@@ -60,7 +63,8 @@ def prepare(record: Record) -> dict[str, Any]:
     options = normalize(record.options) if record.options is not None else None
     stored, metas = codec.split(report) if record.kind == "host" else (report, {})
     return {
-        "record": record, "report": report, "facts": facts, "options": options,
+        "record": record if keep_documents else dataclasses.replace(record, report=None, facts=None),
+        "report": report if keep_documents else None, "facts": facts if keep_documents else None, "options": options,
         "report_json": canonical(report), "facts_json": canonical(facts), "metas": metas,
         "report_blob": pack(compact(stored)), "facts_blob": pack(compact(facts)) if facts is not None else None,
         "derived": derive(record.kind, report),
@@ -114,8 +118,9 @@ class SQLArchive(Archive):
 
     # ---------------------------------------------------------------- writing
 
-    def append(self, records: Sequence[Record], signer=None) -> list[Entry]:
-        prepared = [prepare(record) for record in records]
+    def append(self, records: Sequence[Record | dict[str, Any]], signer=None) -> list[Entry]:
+        """Records, or what prepare() made of them (e.g. in a sweep's worker process)."""
+        prepared = [r if isinstance(r, dict) else prepare(r) for r in records]   # the heavy work, before the write lock
         entries: list[Entry] = []
         prev, count, seq = self._lock_head()
         try:

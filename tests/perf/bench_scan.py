@@ -16,7 +16,9 @@ none, started in parallel, scaling from the previous N), and times, interleaved:
 It prints the median of each, their ratio, the probe's raw output size and time (the probe
 alone, run once), and the CPU time the commands' own processes used (steadier than wall time
 on a busy machine; dockerd's share is not in it). Targets: 100 containers scan in under 2 s,
-and the scan stays within 3x the floor. The daemon, its containers and its directory are
+and the scan stays within 3x the floor. Then it times each phase of a scan alone: the CLI's
+start-up, importing the check catalog, the probe (sh and the docker CLIs it starts), parsing
+into facts, judging with the JSON report. The daemon, its containers and its directory are
 removed at the end, on Ctrl-C too.
 """
 
@@ -122,6 +124,33 @@ def probe_alone(host: str) -> tuple[int, float]:
     return len(run.stdout), elapsed
 
 
+def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[float, float]]:
+    """Where a scan's time goes, each phase alone: (median wall s, median CPU s)."""
+    from dockbench.benchmark import probe, render, snapshot
+    from dockbench.benchmark.judging import PlanJudge
+    from dockbench.benchmark.transports import LocalTransport
+
+    env = dockerd.docker_env(host)
+    judging = {"level": None, "include": (), "exclude": (), "config_file": None, "include_stopped": False, "containers": (), "labels": ()}
+    catalog = [sys.executable, "-c", "from dockbench import checks; checks.load()"]
+    phases: dict[str, list[tuple[float, float]]] = {"start-up (dockbench --version)": [], "imports + check catalog": [],
+                                                   "probe (sh + docker CLIs)": [], "parse + facts": [], "judge + JSON report": []}
+    judge = PlanJudge(judging)()
+    for _ in range(repeat):
+        phases["start-up (dockbench --version)"].append(timed([dockbench_cli, "--version"], env, "dockbench --version"))
+        phases["imports + check catalog"].append(timed(catalog, env, "catalog import"))
+        cpu, began = _children_cpu(), time.perf_counter()
+        run = LocalTransport().run(probe.build(docker_host=host))
+        phases["probe (sh + docker CLIs)"].append((time.perf_counter() - began, _children_cpu() - cpu))
+        began, cpu = time.perf_counter(), time.process_time()
+        snap = snapshot.build(probe.parse(run.stdout), target={"name": "local", "transport": "local", "root": "/", "docker_host": host})
+        phases["parse + facts"].append((time.perf_counter() - began, time.process_time() - cpu))
+        began, cpu = time.perf_counter(), time.process_time()
+        render.render_json(judge(snap, "2026-01-01T00:00:00Z"))
+        phases["judge + JSON report"].append((time.perf_counter() - began, time.process_time() - cpu))
+    return {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)) for name, runs in phases.items()}
+
+
 def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str) -> dict:
     env = dockerd.docker_env(host)
     scan_argv = [dockbench_cli, "scan", "--docker-host", host, "-o", "/dev/null", "-q", "--fail-on", "never", "--no-archive"]
@@ -142,6 +171,7 @@ def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str)
     scan_med, floor_med = statistics.median(scans), statistics.median(floors)
     return {
         "containers": count,
+        "breakdown": breakdown(host, repeat, dockbench_cli),
         "scan_s": scans,
         "floor_s": floors,
         "scan_median_s": scan_med,
@@ -165,6 +195,13 @@ def table(rows: list[dict]) -> str:
         lines.append(f"{r['containers']:>5}  {r['scan_median_s']:>10.3f}  {r['floor_median_s']:>11.3f}  "
                      f"{ratio:>10}  {r['probe_bytes']:>11,}  {r['probe_s']:>7.3f}  "
                      f"{r['scan_cpu_median_s']:>7.2f} / {r['floor_cpu_median_s']:<6.2f}")
+    return "\n".join(lines)
+
+
+def breakdown_table(rows: list[dict]) -> str:
+    lines = ["where a scan's time goes, each phase alone (median wall s / CPU s):"]
+    for r in rows:
+        lines.append(f"  N={r['containers']}: " + ";  ".join(f"{name} {wall:.3f} / {cpu:.3f}" for name, (wall, cpu) in r["breakdown"].items()))
     return "\n".join(lines)
 
 
@@ -239,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             f"dockbench scan vs inspect floor: median of {args.repeat} interleaved runs "
             f"({args.warmup} warm-up), dockerd {server.get('ServerVersion', '?')}, {os.cpu_count()} CPUs, "
             f"load {os.getloadavg()[0]:.2f}",
-            "", table(rows), "", *verdicts(rows),
+            "", table(rows), "", *verdicts(rows), "", breakdown_table(rows), "",
             f"floor: {FLOOR_SHELL}",
             "probe s / probe bytes: the probe alone (benchmark.probe.build + LocalTransport), one run",
             "cpu s: median user+sys CPU of the command's own processes (dockerd's work not included)",

@@ -1,0 +1,36 @@
+"""Every output format, rendered from the one JSON document (a host report or a fleet sweep).
+
+Each format is one module of this package: a pure renderer ``document -> str`` and its
+``FORMAT`` declaration, which the registry finds, so any command can write any format and a
+format is added by adding a module (see registry.py):
+
+    render(document, "html")            the text of the report in that format
+    format_for_path("out/report.html")  "html" (by extension)
+    write(document, "report.xml")       render by the path's extension, write atomically
+
+    document.py     reading the document: host reports, results in report order, labels, counts
+    json_report.py  json          html_page.py  html        junit_xml.py  junit
+    csv_rows.py     csv           markdown.py   md          ocsf.py       ocsf
+    json_lines.py   jsonl         prometheus.py prometheus
+    trend.py        the archive's trend page (rendered from the archive's listing, not a document)
+    registry.py     Format and the registry          output.py   writing to stdout or a file
+"""
+
+from __future__ import annotations
+
+from dockbench.benchmark.render.document import (
+    STATUS_LABEL,
+    badness,
+    host_label,
+    observed_lines,
+    sorted_results,
+    worst_status,
+)
+from dockbench.benchmark.render.output import write, write_text
+from dockbench.benchmark.render.registry import Format, extension, format_for_path, formats, render
+from dockbench.benchmark.report import host_reports, unreachable
+
+__all__ = [
+    "STATUS_LABEL", "Format", "badness", "extension", "format_for_path", "formats", "host_label", "host_reports",
+    "observed_lines", "render", "sorted_results", "unreachable", "worst_status", "write", "write_text",
+]

@@ -1,0 +1,73 @@
+"""The one registry of formats: every module of this package that declares a ``FORMAT``.
+
+A format is added by adding a module with a renderer (document -> str) and
+
+    FORMAT = Format("name", (".ext",), renderer, order=80)  # what it is, in a few words
+
+``order`` places it in formats() (the order the formats are documented in); the first
+extension is the one a file gets by default, and every extension tells the format of a path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    extensions: tuple[str, ...]
+    renderer: Callable[[dict[str, Any]], str]
+    order: int = 100
+
+    @property
+    def extension(self) -> str:
+        return self.extensions[0]
+
+
+@cache
+def registry() -> dict[str, Format]:
+    """The formats of the package's modules, by name, in their documented order (the modules
+    are found on disk and imported by name, so this module imports none of them)."""
+    found = []
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        declared = getattr(importlib.import_module(f"{__package__}.{module.name}"), "FORMAT", None)
+        if isinstance(declared, Format):
+            found.append(declared)
+    return {f.name: f for f in sorted(found, key=lambda f: (f.order, f.name))}
+
+
+def formats() -> list[str]:
+    """The format names, in the order they are documented."""
+    return list(registry())
+
+
+def extension(fmt: str) -> str:
+    return registry()[fmt].extension
+
+
+def format_for_path(path: str | os.PathLike) -> str:
+    """The format a file name asks for by its extension (report.html -> html, junit.xml -> junit,
+    findings.ocsf.json -> ocsf: the longest known extension the name ends with)."""
+    by_extension = {ext: f.name for f in registry().values() for ext in f.extensions}
+    name = Path(path).name.lower()
+    suffix = max((ext for ext in by_extension if name.endswith(ext)), key=len, default=None)
+    if suffix is None:
+        known = ", ".join(sorted(by_extension))
+        raise ValueError(f"cannot tell the format of {os.fspath(path)!r} from its extension (known: {known}); name the format")
+    return by_extension[suffix]
+
+
+def render(document: dict[str, Any], fmt: str) -> str:
+    """The document rendered in format fmt (one of formats())."""
+    formats_ = registry()
+    if fmt not in formats_:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(formats_)})")
+    return formats_[fmt].renderer(document)

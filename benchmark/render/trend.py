@@ -1,0 +1,125 @@
+"""The archive's trend page: how each host's score and status counts moved from scan to scan.
+
+Rendered from the archive's listing (ScanInfo: score, counts and every check's status per scan),
+not from the stored reports, so a page over hundreds of scans reads no report. It follows the
+report page's rules: one self-contained HTML file (the same inline style and script, allowed by
+hash in a strict Content-Security-Policy), Jinja2 autoescape for every host-supplied string,
+charts as inline SVG whose points link within the page.
+
+A point links to that scan's section on the same page (its counts, the checks that flipped in
+it, and the `dockbench show` command that renders its full report): one offline file cannot
+point at a report that does not exist yet, and embedding every report would make the page as
+large as the archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from dockbench.benchmark import __version__
+from dockbench.benchmark.render.html_page import jinja_environment, page_assets
+from dockbench.benchmark.report import STATUS_ORDER
+
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 820, 200, 44, 16, 12, 28
+
+
+def _x(index: int, count: int) -> float:
+    span = WIDTH - LEFT - RIGHT
+    return round(LEFT + (span / 2 if count == 1 else span * index / (count - 1)), 1)
+
+
+def _ticks(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most six date labels under a chart, first and last always."""
+    count = len(scans)
+    step = max(1, (count + 4) // 5)
+    chosen = sorted(set(range(0, count, step)) | {count - 1})
+    return [{"x": _x(i, count), "text": (scans[i]["started_at"] or "?")[:10]} for i in chosen]
+
+
+def score_chart(scans: list[dict[str, Any]]) -> dict[str, Any]:
+    """A line of the score (0-100 %) per scan; scans without a score leave a gap."""
+    plot = HEIGHT - TOP - BOTTOM
+    points: list[dict[str, Any]] = []
+    runs: list[list[dict[str, Any]]] = []
+    run: list[dict[str, Any]] = []
+    for i, scan in enumerate(scans):
+        if scan["score"] is None:
+            run = []
+            continue
+        point = {"x": _x(i, len(scans)), "y": round(TOP + plot * (1 - scan["score"] / 100), 1), "scan": scan}
+        points.append(point)
+        if not run:
+            runs.append(run)
+        run.append(point)
+    lines = [" ".join(f"{p['x']},{p['y']}" for p in r) for r in runs if len(r) > 1]
+    grid = [{"y": round(TOP + plot * (1 - v / 100), 1), "label": f"{v}%"} for v in (0, 25, 50, 75, 100)]
+    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "points": points,
+            "lines": lines, "grid": grid, "ticks": _ticks(scans)}
+
+
+def counts_chart(scans: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stacked bar of the status counts per scan."""
+    plot = HEIGHT - TOP - BOTTOM
+    most = max([sum(s["counts"].values()) for s in scans] or [1]) or 1
+    width = max(2.0, min(28.0, (WIDTH - LEFT - RIGHT) / max(1, len(scans)) * 0.7))
+    bars = []
+    for i, scan in enumerate(scans):
+        y, segments = float(HEIGHT - BOTTOM), []
+        for status in STATUS_ORDER:
+            n = scan["counts"].get(status, 0)
+            if n:
+                h = plot * n / most
+                y -= h
+                segments.append({"status": status, "y": round(y, 1), "height": round(h, 1), "count": n})
+        bars.append({"x": round(_x(i, len(scans)) - width / 2, 1), "width": round(width, 1), "segments": segments, "scan": scan})
+    grid = [{"y": round(TOP + plot * (1 - f), 1), "label": str(round(most * f))} for f in (0, 0.5, 1)]
+    legend = [{"status": s, "x": LEFT + i * 90} for i, s in enumerate(STATUS_ORDER)]
+    return {"width": WIDTH, "height": HEIGHT + 18, "left": LEFT, "right": WIDTH - RIGHT, "bars": bars, "grid": grid,
+            "ticks": _ticks(scans), "legend": legend, "legend_y": HEIGHT + 4}
+
+
+def listed_status(text: str | None) -> dict[str, str] | None:
+    """A status as the archive lists it ("FAIL", or "FAIL+waived" for a waived result) split into
+    the status and its note; None when the check did not run in that scan."""
+    if text is None:
+        return None
+    status, _, note = text.partition("+")
+    return {"status": status, "note": note}
+
+
+def flips(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every check whose status changed from one scan to the next, a result becoming waived or
+    no longer waived included (None: not run in that scan)."""
+    out = []
+    for before, after in zip(scans, scans[1:]):
+        for check in sorted(set(before["statuses"]) | set(after["statuses"])):
+            was, now = before["statuses"].get(check), after["statuses"].get(check)
+            if was != now:
+                out.append({"check": check, "was": listed_status(was), "now": listed_status(now), "scan": after})
+    for flip in out:
+        flip["scan"]["flips"].append(flip)
+    return out
+
+
+def host_view(index: int, host: str, infos: list[Any]) -> dict[str, Any]:
+    scans = [{"anchor": f"h{index}-s{i + 1}", "scan_id": info.scan_id, "started_at": info.started_at, "finished_at": info.finished_at,
+              "hostname": info.hostname, "sweep_id": info.sweep_id, "score": info.score, "counts": dict(info.counts),
+              "total": info.total, "statuses": dict(info.statuses), "flips": []} for i, info in enumerate(infos)]
+    changes = flips(scans)
+    hostnames = list(dict.fromkeys(s["hostname"] for s in scans if s["hostname"]))
+    return {"anchor": f"h{index}", "host": host, "hostnames": hostnames, "scans": scans, "flips": changes,
+            "latest": scans[-1], "score": score_chart(scans), "counts": counts_chart(scans)}
+
+
+def render_trend(infos: Iterable[Any], source: str, selection: str) -> str:
+    """The trend page over these host scans (oldest first), grouped by host in order of first scan."""
+    by_host: dict[str, list[Any]] = {}
+    for info in infos:
+        by_host.setdefault(info.host or info.hostname or "?", []).append(info)
+    hosts = [host_view(i + 1, host, scans) for i, (host, scans) in enumerate(by_host.items())]
+    env = jinja_environment()
+    return env.get_template("trend.html.j2").render(
+        doc={"tool": {"version": __version__}}, hosts=hosts, source=source, selection=selection,
+        scans=sum(len(h["scans"]) for h in hosts), assets=page_assets(),
+    )

@@ -1,0 +1,75 @@
+"""One host of a sweep, from its probe output to what every output stores: the CPU-heavy part.
+
+`judge` runs in a worker process (benchmark.workers) or, for small sweeps, in the host's own
+thread. It turns the probe rounds into facts, judges them and serialises the results once:
+the report as one JSON line, the facts likewise when kept, and the archive record prepared
+for appending. What travels back to the sweep is bytes and a few small fields, never the
+documents themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockbench.benchmark.archive import host_key
+from dockbench.benchmark.archive.base import Record
+from dockbench.benchmark.collect import advance
+from dockbench.benchmark.jsonlines import dumps
+from dockbench.benchmark.transports import ProbeRun
+
+Judge = Callable[[dict[str, Any], str], dict[str, Any]]
+_installed: dict[str, Judge] = {}
+
+
+def use(judge_factory: Callable[[], Judge]) -> None:
+    """Set the judge of this process (a worker's initializer; a factory, so it is picklable)."""
+    _installed["judge"] = judge_factory()
+
+
+@dataclass
+class HostTask:
+    """What the sweep knows of a host once its probe rounds have run."""
+
+    target: dict[str, Any]          # the snapshot's target block (name, transport, root, docker_host)
+    outputs: list[ProbeRun]
+    started_at: str
+    address: str
+    exec_channels: int
+    sweep_id: str
+    keep_facts: bool = False
+    archive_options: dict[str, Any] | None = None  # None: not archived
+
+
+@dataclass
+class HostResult:
+    """A judged host, ready to store: every field small or already serialised."""
+
+    name: str
+    scan_id: str
+    summary: dict[str, Any]
+    report_line: bytes
+    waivers: dict[str, Any] | None = None  # the host's waivers block, for the sweep's
+    facts_line: bytes | None = None
+    archive_record: dict[str, Any] | None = field(default=None, repr=False)
+
+
+def judge(task: HostTask, judge_with: Judge | None = None) -> HostResult | bytes:
+    """The host's result, or the script of the probe round it still needs; judged by
+    `judge_with`, else by this process's judge (see use())."""
+    from dockbench.benchmark.archive.sql import prepare
+
+    step = advance(task.outputs, root=task.target["root"], docker_host=task.target["docker_host"], target=task.target)
+    if isinstance(step, bytes):
+        return step
+    report = (judge_with or _installed["judge"])(step, task.started_at)
+    report["target"]["address"] = task.address
+    report["target"]["exec_channels"] = task.exec_channels
+    record = None
+    if task.archive_options is not None:
+        record = prepare(Record("host", report["scan_id"], host_key(report), report, step, task.sweep_id, task.archive_options), keep_documents=False)
+    return HostResult(
+        name=report["target"]["name"], scan_id=report["scan_id"], summary=report["summary"],
+        report_line=dumps(report), waivers=report.get("waivers"), facts_line=dumps(step) if task.keep_facts else None, archive_record=record,
+    )
