@@ -79,22 +79,33 @@ def main() -> None:
     """
 
 
-def ssh_options(func):
-    options = [
+def _apply(options, func):
+    """func with these click options, in the order listed (as stacked decorators would give)."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def fleet_options(func):
+    """Which hosts a sweep audits and how many at once (scan only: `sweep work` takes its hosts from the queue)."""
+    return _apply([
         click.option("--inventory", type=click.Path(exists=True, dir_okay=False), help="Hosts to sweep: dockbench YAML, or an Ansible INI/YAML inventory."),
         click.option("--limit", metavar="PATTERN", help="Only inventory hosts or groups matching these comma-separated globs (!pattern excludes)."),
         click.option("--parallel", default=16, show_default=True, type=click.IntRange(1, 512), help="Hosts audited at once."),
         click.option("--workers", type=click.IntRange(0, 256), help=f"Processes judging the hosts' facts (0: in the SSH threads). Default: one per CPU for sweeps of {WORKERS_FROM} hosts or more, else 0."),
+    ], func)
+
+
+def ssh_options(func):
+    """How every SSH connection is made and its host key verified."""
+    return _apply([
         click.option("--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds to establish each SSH connection."),
         click.option("--user", "ssh_user", metavar="USER", help="SSH user when neither the target nor ~/.ssh/config names one."),
         click.option("-i", "--identity", type=click.Path(exists=True, dir_okay=False), help="SSH private key (an encrypted one asks for its passphrase once)."),
         click.option("--known-hosts", default="~/.ssh/known_hosts", show_default=True, help="known_hosts file used to verify host keys."),
         click.option("--accept-new-host-keys", is_flag=True, help="Record the keys of hosts not yet in known_hosts (a changed key still fails)."),
         click.option("--ssh-config", default="~/.ssh/config", show_default=True, help="OpenSSH client config (HostName, User, Port, IdentityFile, ProxyJump)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    ], func)
 
 
 def _targets(urls, inventory_file, limit_pattern) -> list[Target]:
@@ -138,6 +149,7 @@ def _passphrase(identity: str | None) -> str | None:
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (read-only, but needs root to see everything).")
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
 @click.option("--facts-out", metavar="FILE", help="Also save the facts snapshot (evidence; re-judge it with `dockbench evaluate`).")
+@fleet_options
 @ssh_options
 @judging_options
 @result_options

@@ -316,15 +316,11 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
     @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n`.")
     @ssh_options
     @archive_option
-    def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, inventory, limit, workers, connect_timeout, ssh_user, identity,
+    def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, connect_timeout, ssh_user, identity,
                  known_hosts, accept_new_host_keys, ssh_config, archive_path) -> None:
         """Take hosts from the queue, audit each as `scan --inventory` does, store each result."""
         from dockbench.benchmark.ssh import SSHOptions
 
-        if inventory or limit:
-            raise click.UsageError("the hosts come from the queue (`dockbench sweep start --inventory`): no --inventory/--limit here")
-        if workers:
-            raise click.UsageError("a sweep worker judges each host in its own threads: no --workers here (start more `sweep work` instead)")
         ssh = SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
                          connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
                          passphrase=passphrase(identity), sudo=sudo)
