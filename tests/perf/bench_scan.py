@@ -100,15 +100,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(argv: list[str] | str, env: dict[str, str], what: str, shell: bool = False) -> tuple[float, float]:
-    """Wall seconds, and CPU seconds of the command's own processes (not dockerd's): the CPU
-    figure moves much less than wall time on a busy machine."""
-    cpu, started = _children_cpu(), time.perf_counter()
-    proc = subprocess.run(argv, env=env, shell=shell, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def timed(argv: list[str] | str, env: dict[str, str], what: str, shell: bool = False) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds of the command's own processes (not dockerd's: the CPU figure
+    moves much less than wall time on a busy machine), and their peak resident memory in MB."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, shell=shell, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
-    check(proc, what)
-    return elapsed, _children_cpu() - cpu
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    check(subprocess.CompletedProcess(argv, proc.returncode, None, err), what)
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def probe_alone(host: str) -> tuple[int, float]:
@@ -137,8 +141,8 @@ def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[flo
                                                    "probe (sh + docker CLIs)": [], "parse + facts": [], "judge + JSON report": []}
     judge = PlanJudge(judging)()
     for _ in range(repeat):
-        phases["start-up (dockbench --version)"].append(timed([dockbench_cli, "--version"], env, "dockbench --version"))
-        phases["imports + check catalog"].append(timed(catalog, env, "catalog import"))
+        phases["start-up (dockbench --version)"].append(timed([dockbench_cli, "--version"], env, "dockbench --version")[:2])
+        phases["imports + check catalog"].append(timed(catalog, env, "catalog import")[:2])
         cpu, began = _children_cpu(), time.perf_counter()
         run = LocalTransport().run(probe.build(docker_host=host))
         phases["probe (sh + docker CLIs)"].append((time.perf_counter() - began, _children_cpu() - cpu))
@@ -146,7 +150,7 @@ def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[flo
         snap = snapshot.build(probe.parse(run.stdout), target={"name": "local", "transport": "local", "root": "/", "docker_host": host})
         phases["parse + facts"].append((time.perf_counter() - began, time.process_time() - cpu))
         began, cpu = time.perf_counter(), time.process_time()
-        render.render_json(judge(snap, "2026-01-01T00:00:00Z"))
+        render.render(judge(snap, "2026-01-01T00:00:00Z"), "json")
         phases["judge + JSON report"].append((time.perf_counter() - began, time.process_time() - cpu))
     return {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)) for name, runs in phases.items()}
 
@@ -157,14 +161,16 @@ def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str)
     for _ in range(warmup):
         timed(scan_argv, env, "dockbench scan")
         timed(FLOOR_SHELL, env, "floor", shell=True)
-    scans, floors, scan_cpu, floor_cpu = [], [], [], []
+    scans, floors, scan_cpu, floor_cpu, scan_rss, floor_rss = [], [], [], [], [], []
     for i in range(repeat):  # interleaved, so drifting machine load hits both alike
-        wall, cpu = timed(scan_argv, env, "dockbench scan")
+        wall, cpu, rss = timed(scan_argv, env, "dockbench scan")
         scans.append(wall)
         scan_cpu.append(cpu)
-        wall, cpu = timed(FLOOR_SHELL, env, "floor", shell=True)
+        scan_rss.append(rss)
+        wall, cpu, rss = timed(FLOOR_SHELL, env, "floor", shell=True)
         floors.append(wall)
         floor_cpu.append(cpu)
+        floor_rss.append(rss)
         log(f"  N={count} run {i + 1}/{repeat}: scan {scans[-1]:.3f} s (cpu {scan_cpu[-1]:.2f}), "
             f"floor {floors[-1]:.3f} s (cpu {floor_cpu[-1]:.2f})")
     probe_bytes, probe_s = probe_alone(host)
@@ -181,6 +187,9 @@ def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str)
         "floor_cpu_s": floor_cpu,
         "scan_cpu_median_s": statistics.median(scan_cpu),
         "floor_cpu_median_s": statistics.median(floor_cpu),
+        "cpu_ratio": statistics.median(scan_cpu) / statistics.median(floor_cpu) if statistics.median(floor_cpu) > 0 else None,
+        "scan_peak_rss_mb": max(scan_rss),
+        "floor_peak_rss_mb": max(floor_rss),
         "probe_bytes": probe_bytes,
         "probe_s": probe_s,
     }
@@ -188,13 +197,16 @@ def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str)
 
 def table(rows: list[dict]) -> str:
     head = (f"{'N':>5}  {'scan med s':>10}  {'floor med s':>11}  {'scan/floor':>10}  {'probe bytes':>11}  "
-            f"{'probe s':>7}  {'cpu s scan/floor':>16}")
+            f"{'probe s':>7}  {'cpu s scan/floor':>16}  {'cpu ratio':>9}  {'peak MB scan/floor':>18}")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "-"
+        cpu_ratio = f"{r['cpu_ratio']:.1f}x" if r["cpu_ratio"] is not None else "-"
         lines.append(f"{r['containers']:>5}  {r['scan_median_s']:>10.3f}  {r['floor_median_s']:>11.3f}  "
                      f"{ratio:>10}  {r['probe_bytes']:>11,}  {r['probe_s']:>7.3f}  "
-                     f"{r['scan_cpu_median_s']:>7.2f} / {r['floor_cpu_median_s']:<6.2f}")
+                     f"{r['scan_cpu_median_s']:>7.2f} / {r['floor_cpu_median_s']:<6.2f}  "
+                     f"{cpu_ratio:>9}  "
+                     f"{r['scan_peak_rss_mb']:>8.0f} / {r['floor_peak_rss_mb']:<7.0f}")
     return "\n".join(lines)
 
 
@@ -279,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             "", table(rows), "", *verdicts(rows), "", breakdown_table(rows), "",
             f"floor: {FLOOR_SHELL}",
             "probe s / probe bytes: the probe alone (benchmark.probe.build + LocalTransport), one run",
-            "cpu s: median user+sys CPU of the command's own processes (dockerd's work not included)",
+            "cpu s: median user+sys CPU of the command's own processes (dockerd's work not included); cpu ratio: scan/floor of those",
+            "peak MB: the largest resident memory of the command's processes over the runs (ru_maxrss of wait4)",
         ])
         print(report, flush=True)
         if args.json:
