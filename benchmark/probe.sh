@@ -21,36 +21,195 @@ frame() {
 }
 
 # run NAME COMMAND...: one record of the command's stdout and exit status, one of its stderr.
-# The exit status is also left in _rc.
+# The exit status is also left in _rc. With _keep set, the stdout also goes to fd 5 (run_keep).
 run() {
+	flush
 	_name=$1
 	shift
 	{
 		_err=$( {
 			_out=$("$@" 2>&3; printf 'x%s' "$?")
 			frame o "${_out##*x}" "$_name" "${_out%x*}" >&4
+			[ -z "$_keep" ] || printf '%s' "${_out%x*}" >&5
 			exit "${_out##*x}"
 		} 3>&1)
 		_rc=$?
 	} 4>&1
 	[ -z "$_err" ] || frame e - "$_name" "$_err"
+	return "$_rc"
 }
 
-# stat_path PATH: its type, owner and mode. A path missing from a directory we can search is
-# recorded as absent without a stat process: most candidate paths do not exist on any host.
+# run_keep NAME COMMAND...: as run, and the command's stdout is also left in _kept.
+run_keep() {
+	flush # here: the subshell below cannot empty the queue
+	_keep=1
+	{ _kept=$(run "$@" 5>&1 >&7); } 7>&1
+	_rc=$?
+	_keep=
+}
+
+# record STREAM RC NAME DATA: a record of the probe's own, after those of the queued paths.
+record() {
+	flush
+	frame "$@"
+}
+
+# --- paths to stat and read: queued, then looked at in batches (one stat process for many
+# paths, small files read by the shell itself), and recorded in the order they were queued,
+# exactly as one stat and one cat per path would record them. Everything that records
+# anything else flushes the queue first. A path holding a newline is looked at alone.
+NL='
+'
+STAT_FORMAT='%f %u %g %s %Y'
+SHELL_READ_MAX=2048 # bytes; above this a cat process costs less than the shell's read loop
+_q=
+
 stat_path() {
-	if [ ! -e "$R$1" ] && [ ! -L "$R$1" ] && [ -x "$R${1%/*}/" ]; then
-		frame o 1 "stat:$1" ""
-		frame e - "stat:$1" "No such file or directory"
-		_rc=1
-		return
-	fi
-	run "stat:$1" stat -L -c '%f %u %g %s %Y' -- "$R$1"
+	queue s "$1"
 }
 
 read_path() {
-	stat_path "$1"
-	[ "$_rc" = 0 ] && [ ! -d "$R$1" ] && run "read:$1" cat -- "$R$1"
+	queue r "$1"
+}
+
+# queue KIND PATH: KIND s (stat) or r (stat, and read if it is not a directory).
+queue() {
+	case $2 in
+	*"$NL"*)
+		flush
+		look_alone "$1" "$2"
+		;;
+	*) _q="$_q$1$2$NL" ;;
+	esac
+}
+
+# look_alone KIND PATH: one stat (and cat) process for this path. A path missing from a
+# directory we can search is recorded as absent without a process: most candidate paths
+# do not exist on any host.
+look_alone() {
+	if absent "$2"; then
+		frame o 1 "stat:$2" ""
+		frame e - "stat:$2" "No such file or directory"
+		_rc=1
+		return
+	fi
+	run "stat:$2" stat -L -c "$STAT_FORMAT" -- "$R$2"
+	[ "$1" = r ] && [ "$_rc" = 0 ] && [ ! -d "$R$2" ] && run "read:$2" cat -- "$R$2"
+}
+
+absent() {
+	[ ! -e "$R$1" ] && [ ! -L "$R$1" ] && [ -x "$R${1%/*}/" ]
+}
+
+# flush: the records of every queued path. _rc is left as for the last path: its cat's
+# status if it was read, else its stat's.
+flush() {
+	[ -n "$_q" ] || return 0
+	_fq=$_q
+	_q=
+	# sort the paths: those stat will find (-e follows links, as stat -L), those it will
+	# not and must say why, and those absent from a directory we can search
+	_found=
+	_missing=
+	_kinds=
+	while IFS= read -r _e; do
+		[ -n "$_e" ] || continue
+		if [ -e "$R${_e#?}" ]; then
+			_found="$_found${_e#?}$NL"
+			_kinds=${_kinds}f
+		elif absent "${_e#?}"; then
+			_kinds=${_kinds}a
+		else
+			_missing="$_missing${_e#?}$NL"
+			_kinds=${_kinds}m
+		fi
+	done <<EOF
+$_fq
+EOF
+	# a batch is trusted only if each of its paths printed exactly one line (of stat output
+	# for the found, of error for the missing); otherwise its paths are looked at alone
+	_fs=$(stat_batch "$_found" 2>/dev/null; printf 'x%s' "$?")
+	[ "${_fs##*x}" = 0 ] && same_lines "${_fs%x*}" "$_found" || _kinds=$(printf '%s' "$_kinds" | tr f F)
+	_fs=${_fs%x*}
+	_ms=$(stat_batch "$_missing" 2>&1 >/dev/null; printf 'x%s' "$?")
+	[ "${_ms##*x}" = 1 ] && same_lines "${_ms%x*}" "$_missing" || _kinds=$(printf '%s' "$_kinds" | tr m M)
+	_ms=${_ms%x*}
+	while IFS= read -r _e; do
+		[ -n "$_e" ] || continue
+		_kind=${_kinds%"${_kinds#?}"}
+		_kinds=${_kinds#?}
+		_p=${_e#?}
+		case $_kind in
+		f)
+			_line=${_fs%%"$NL"*}
+			_fs=${_fs#*"$NL"}
+			frame o 0 "stat:$_p" "$_line$NL"
+			_rc=0
+			[ "${_e%"$_p"}" = r ] && [ ! -d "$R$_p" ] && read_file "$_p" "$_line"
+			;;
+		m)
+			_line=${_ms%%"$NL"*}
+			_ms=${_ms#*"$NL"}
+			frame o 1 "stat:$_p" ""
+			frame e - "stat:$_p" "$_line"
+			_rc=1
+			;;
+		*) look_alone "${_e%"$_p"}" "$_p" ;;
+		esac
+	done <<EOF
+$_fq
+EOF
+}
+
+# stat_batch LIST: one stat of every path in the newline-separated LIST (none: no process).
+stat_batch() {
+	_list=$1
+	set --
+	while IFS= read -r _b; do
+		[ -n "$_b" ] && set -- "$@" "$R$_b"
+	done <<EOF
+$_list
+EOF
+	[ "$#" = 0 ] || stat -L -c "$STAT_FORMAT" -- "$@"
+}
+
+# same_lines A B: A and B hold as many newlines.
+same_lines() {
+	_a=$1
+	_b=$2
+	while :; do
+		case $_a in *"$NL"*) ;; *) break ;; esac
+		case $_b in *"$NL"*) ;; *) return 1 ;; esac
+		_a=${_a#*"$NL"}
+		_b=${_b#*"$NL"}
+	done
+	case $_b in *"$NL"*) return 1 ;; esac
+}
+
+# read_file PATH STAT_LINE: the read: record of a path stat found. A small regular file is
+# read by the shell (the bytes cat would print, NUL bytes dropped as by any command
+# substitution); anything else, or a file the shell cannot open, by cat.
+read_file() {
+	_size=${2#* * * }
+	_size=${_size%% *}
+	if [ -f "$R$1" ] && [ -r "$R$1" ] && [ "$_size" -gt 0 ] && [ "$_size" -le "$SHELL_READ_MAX" ] && shell_read "$R$1"; then
+		frame o 0 "read:$1" "$_v"
+		_rc=0
+	else
+		run "read:$1" cat -- "$R$1"
+	fi
+}
+
+# shell_read FILE: its contents in _v, trailing newlines and a last line without one kept.
+shell_read() {
+	_v=
+	_l=
+	{
+		while IFS= read -r _l; do
+			_v="$_v$_l$NL"
+		done <"$1"
+	} 2>/dev/null || return
+	_v="$_v$_l"
 }
 
 # each_line VAR FUNCTION: call FUNCTION for each non-empty line of VAR.
@@ -69,19 +228,25 @@ inspect_all() {
 	printf '%s\n' "$@" | xargs $T docker inspect
 }
 
-# image_configs: every image's config (its build history) from the daemon's image store, one
-# record per store, whatever the number of images; the store is readable by root only.
+# image_configs INFO: every image's config (its build history) from the daemon's image store,
+# one record per store, whatever the number of images; the store is readable by root only.
+# The store's place is read from docker info's JSON (INFO), asked of the daemon again only
+# where the JSON escapes a character of it.
 image_configs() {
-	_dr=$($T docker info --format '{{.DockerRootDir}}' 2>/dev/null) || return
+	_dr=${1#*'"DockerRootDir":"'}
+	_dr=${_dr%%'"'*}
+	case $1 in *'"DockerRootDir":"'*) ;; *) _dr='\' ;; esac
+	case $_dr in *'\'*) _dr=$($T docker info --format '{{.DockerRootDir}}' 2>/dev/null) || return ;; esac
 	stat_path "$_dr/image"
+	flush
 	[ "$_rc" = 0 ] || return
-	frame o 0 image-store "$_dr/image"
+	record o 0 image-store "$_dr/image"
 	for _d in "$R$_dr"/image/*/imagedb/content/sha256; do
 		[ -d "$_d" ] && run "image-configs:${_d#"$R"}" grep -r '' "$_d"
 	done
 }
 
-frame o 0 probe "1 $DB_ROUND"
+record o 0 probe "1 $DB_ROUND"
 
 if [ -n "$DB_DOCKER_HOST" ]; then
 	DOCKER_HOST=$DB_DOCKER_HOST
@@ -92,7 +257,7 @@ if [ "$DB_ROUND" = 2 ]; then
 	each_line "$DB_STAT" stat_path
 	each_line "$DB_READ" read_path
 	[ "$DB_SWARM_MANAGER" = 1 ] && run docker:nodes $T docker node ls --format '{{json .}}'
-	frame o 0 end ""
+	record o 0 end ""
 	exit 0
 fi
 
@@ -112,12 +277,12 @@ for k in kernel/unprivileged_bpf_disabled kernel/kptr_restrict kernel/dmesg_rest
 	_v=
 	[ -e "$R/proc/sys/$k" ] || continue
 	{ read -r _v <"$R/proc/sys/$k"; } 2>/dev/null # procfs may answer 1 with a value read
-	frame o 0 "sysctl:$k" "$_v"
+	record o 0 "sysctl:$k" "$_v"
 done
-[ -e "$R/sys/kernel/security/apparmor" ] && frame o 0 lsm:apparmor ""
+[ -e "$R/sys/kernel/security/apparmor" ] && record o 0 lsm:apparmor ""
 if [ -e "$R/sys/fs/selinux/enforce" ]; then
 	{ read -r _v <"$R/sys/fs/selinux/enforce"; } 2>/dev/null
-	frame o 0 lsm:selinux "$_v"
+	record o 0 lsm:selinux "$_v"
 fi
 # the Seccomp lines of our own status (the running kernel, whatever the root): the kernel
 # prints them only when built with seccomp. The shell's read keeps it to no new process.
@@ -127,11 +292,12 @@ if [ -r /proc/self/status ]; then
 		case $_line in Seccomp*) _v="$_v$_line
 " ;; esac
 	done </proc/self/status
-	frame o 0 kernel:seccomp "$_v"
+	record o 0 kernel:seccomp "$_v"
 fi
 
 # --- mounts: the host's view when readable, our own otherwise
 read_path /proc/1/mountinfo
+flush
 [ "$_rc" = 0 ] || read_path /proc/self/mountinfo
 
 # --- audit rules: the loaded set, the files that load them, and the daemon that would
@@ -180,7 +346,7 @@ for f in "$R"/etc/docker/certs.d/* "$R"/etc/docker/certs.d/*/*; do
 	*.crt | *.cert | *.pem)
 		if [ -f "$f" ] && grep -q 'PRIVATE KEY-----' "$f" 2>/dev/null; then
 			stat_path "${f#"$R"}"
-			frame o 0 "private-key:${f#"$R"}" ""
+			record o 0 "private-key:${f#"$R"}" ""
 		elif [ -f "$f" ]; then
 			read_path "${f#"$R"}"
 		fi
@@ -195,22 +361,26 @@ done
 
 # --- every dockerd process (command line, owner, --config-file), which cgroup any sshd is in,
 # and whether an audit daemon runs ("processes" says the process table was there to look at)
-[ -d "$R/proc/1" ] && frame o 0 processes ""
+[ -d "$R/proc/1" ] && record o 0 processes ""
 for d in "$R"/proc/[0-9]*; do
 	_c=
 	{ read -r _c <"$d/comm"; } 2>/dev/null
 	_pid=${d##*/}
 	if [ "$_c" = auditd ]; then
-		frame o 0 "process:auditd:$_pid" ""
+		record o 0 "process:auditd:$_pid" ""
 		continue
 	fi
 	if [ "$_c" = sshd ]; then
-		run "cgroup:$_pid" cat "$d/cgroup"
+		if shell_read "$d/cgroup"; then
+			record o 0 "cgroup:$_pid" "$_v"
+		else
+			run "cgroup:$_pid" cat "$d/cgroup" # gone meanwhile: cat says so
+		fi
 		continue
 	fi
 	[ "$_c" = dockerd ] || continue
 	_argv=$(tr '\000' '\n' <"$d/cmdline" 2>/dev/null) || continue
-	frame o 0 "cmdline:$_pid" "$_argv"
+	record o 0 "cmdline:$_pid" "$_argv"
 	stat_path "/proc/$_pid"
 	_next=
 	while IFS= read -r _a; do
@@ -228,19 +398,19 @@ EOF
 done
 
 # --- the Docker daemon, in batched calls whatever the number of containers
-frame o 0 env:DOCKER_CONTENT_TRUST "${DOCKER_CONTENT_TRUST-}"
-frame o 0 env:DOCKER_HOST "${DOCKER_HOST-}"
-run docker:info $T docker info --format '{{json .}}'
+record o 0 env:DOCKER_CONTENT_TRUST "${DOCKER_CONTENT_TRUST-}"
+record o 0 env:DOCKER_HOST "${DOCKER_HOST-}"
+run_keep docker:info $T docker info --format '{{json .}}'
 if [ "$_rc" = 0 ]; then
 	run docker:version $T docker version --format '{{json .}}'
 	# the id lists tell the kind of each object inspected
 	_c=$($T docker ps -aq --no-trunc)
-	frame o "$?" docker:ids:containers "$_c"
+	record o "$?" docker:ids:containers "$_c"
 	_i=$($T docker image ls -aq --no-trunc | sort -u)
-	frame o "$?" docker:ids:images "$_i"
+	record o "$?" docker:ids:images "$_i"
 	_n=$($T docker network ls -q --no-trunc)
-	frame o "$?" docker:ids:networks "$_n"
+	record o "$?" docker:ids:networks "$_n"
 	[ -n "$_c$_i$_n" ] && run docker:inspect inspect_all "$_c" "$_i" "$_n"
-	[ -n "$_i" ] && image_configs
+	[ -n "$_i" ] && image_configs "$_kept"
 fi
-frame o 0 end ""
+record o 0 end ""
