@@ -9,7 +9,9 @@ the local transport, --repeat times interleaved; both must see the same containe
 and networks. It prints the medians of: wall time, the CPU
 of the probe's own processes (sh, the docker CLIs and whatever else it starts: user + system of
 the waited children), the daemon's CPU over the same run (what answering cost dockerd), the
-number of docker CLI starts (a logging `docker` wrapper first on PATH) and the output size.
+number of docker CLI starts (a logging `docker` wrapper first on PATH), the programs executed and
+processes forked (one more run under strace -f) and the output size. It also builds the facts
+snapshot from each probe's output and fails if they differ beyond what moves between runs.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +63,21 @@ def run_once(script: bytes, daemon_pid: int, starts: Path) -> dict:
             "bytes": len(done.stdout), "records": probe.parse(done.stdout)}
 
 
+STRACE_RESULT = re.compile(r"\b(execve|clone3|clone|vfork|fork)\b.*= (-?\d+)(?: E\w+ .*)?$")
+
+
+def process_starts(script: bytes, directory: Path) -> tuple[int, int]:
+    """Programs the probe executed and processes it forked (subshells too), from one run under
+    strace (not timed); (-1, -1) without strace."""
+    if not shutil.which("strace"):
+        return -1, -1
+    trace = directory / "strace.log"
+    subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve,fork,vfork,clone,clone3", "-o", str(trace), "sh", "-s"],
+                   input=script, capture_output=True, check=True)
+    calls = [m.groups() for m in map(STRACE_RESULT.search, trace.read_text().splitlines()) if m]  # also "<... resumed>" lines
+    return sum(call == "execve" and rc == "0" for call, rc in calls), sum(call != "execve" and int(rc) > 0 for call, rc in calls)
+
+
 def object_ids(records) -> dict[str, list[str]]:
     """The ids of the containers, images and networks a probe's output holds (either layout:
     one `docker inspect` with id lists, or one inspect record per kind)."""
@@ -67,6 +86,22 @@ def object_ids(records) -> dict[str, list[str]]:
     else:
         found = {kind: json.loads(records[f"docker:{kind}"].text) if f"docker:{kind}" in records else [] for kind in snapshot.INSPECTED}
     return {kind: [o["Id"] for o in objects] for kind, objects in found.items()}
+
+
+MOVING_FACTS = ("collected_at", "listening", "container_processes", "sysctl")
+
+
+def stable_facts(records, host: str) -> dict:
+    """The facts snapshot of a probe's records without what moves between two runs: the
+    clock, sockets and processes that come and go, docker info's counters (its keys stay)."""
+    facts = snapshot.build(records, target={"name": "bench", "transport": "local", "root": "/", "docker_host": host})
+    for key in MOVING_FACTS:
+        facts.pop(key, None)
+    facts["files"] = {path: entry for path, entry in facts["files"].items() if not path.startswith("/proc/")}
+    facts["docker"]["info"] = sorted(facts["docker"].get("info") or {})
+    for container in facts["docker"].get("containers", []):
+        container.get("State", {}).pop("Health", None)
+    return facts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,22 +137,32 @@ def main(argv: list[str] | None = None) -> int:
             differ = [k for k in facts["this probe"] if facts["this probe"][k] != facts["--against"][k]]
             if differ:
                 raise BenchError(f"{count} containers: the two probes saw different {', '.join(differ)}")
+            snaps = {name: stable_facts(done[-1]["records"], host) for name, done in runs.items()}
+            differ = [k for k in snaps["this probe"] if snaps["this probe"][k] != snaps["--against"].get(k)]
+            if differ or snaps["this probe"].keys() != snaps["--against"].keys():
+                raise BenchError(f"{count} containers: the two probes' facts snapshots differ in {', '.join(differ) or 'their sections'}")
+            log(f"{count} containers: the two probes' facts snapshots are the same (moving parts aside: {', '.join(MOVING_FACTS)}, /proc files, docker info's values)")
             for name, done in runs.items():
-                rows.append({"probe": name, "containers": count, **{k: statistics.median(r[k] for r in done) for k in ("wall", "cpu", "daemon_cpu", "docker_starts", "bytes")}})
+                execs, forks = process_starts(scripts[name], root)
+                rows.append({"probe": name, "containers": count, "execs": execs, "forks": forks,
+                             **{k: statistics.median(r[k] for r in done) for k in ("wall", "cpu", "daemon_cpu", "docker_starts", "bytes")}})
             log(f"{count} containers done")
     except (BenchError, dockerd.DaemonError) as exc:
         print(f"bench_probe: FAILED: {exc}", file=sys.stderr)
         return 1
     finally:
         dockerd.stop(root, remove=True)
-    head = f"{'probe':<11}  {'C':>4}  {'wall ms':>7}  {'probe CPU ms':>12}  {'dockerd CPU ms':>14}  {'docker CLIs':>11}  {'output KB':>9}"
+    head = (f"{'probe':<11}  {'C':>4}  {'wall ms':>7}  {'probe CPU ms':>12}  {'dockerd CPU ms':>14}  {'docker CLIs':>11}  "
+            f"{'execs':>5}  {'forks':>5}  {'output KB':>9}")
     print(f"probe cost on the target: medians of {args.repeat} runs each, interleaved, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}\n")
     print(head + "\n" + "-" * len(head))
     for r in rows:
         print(f"{r['probe']:<11}  {r['containers']:>4}  {r['wall'] * 1000:>7.0f}  {r['cpu'] * 1000:>12.0f}  {r['daemon_cpu'] * 1000:>14.0f}  "
-              f"{r['docker_starts']:>11.0f}  {r['bytes'] / 1e3:>9.0f}")
+              f"{r['docker_starts']:>11.0f}  {r['execs']:>5}  {r['forks']:>5}  {r['bytes'] / 1e3:>9.0f}")
     print("\nprobe CPU: sh, the docker CLIs and every other process the probe started; dockerd CPU: the daemon over the same run;"
-          "\ndocker CLIs: docker commands the probe started (counted by a logging `docker` first on PATH, in both runs alike)")
+          "\ndocker CLIs: docker commands the probe started (counted by a logging `docker` first on PATH, in both runs alike)"
+          "\nexecs / forks: programs the probe executed (the wrapper and the docker it runs count 2) and processes it forked,"
+          "\nsubshells included, from one more run of each under strace -f")
     return 0
 
 
