@@ -20,7 +20,6 @@ Exactly once, though a worker may die anywhere:
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -93,6 +92,7 @@ def start(url: str, targets: list[Target], options: dict[str, Any]) -> str:
         ensure_queue_schema(archive, app)
         archive._execute("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, clock.stamp(), len(targets), json.dumps(options)))
     jobs = [{"sweep_id": sweep_id, "target": dataclasses.asdict(t)} for t in targets]
+    import asyncio  # here, not at the top: every dockbench command would pay its ~30 ms import
 
     async def defer() -> None:
         async with app.open_async():
@@ -200,6 +200,8 @@ def _pending(url: str) -> int:
 def work(setup: WorkerSetup, parallel: int, until_empty: bool, stalled_after: float, say) -> None:
     """Run procrastinate workers on the queue: until no job is left (--until-empty) or forever.
     Jobs of workers that stopped sending heartbeats are put back in the queue meanwhile."""
+    import asyncio  # here, not at the top: every dockbench command would pay its ~30 ms import
+
     app = make_app(setup.url, pool_size=parallel + 2)
     with open_team_archive(setup.url) as archive:
         ensure_queue_schema(archive, app)

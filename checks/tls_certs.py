@@ -12,11 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from typing import TYPE_CHECKING
 
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import (
@@ -35,10 +31,12 @@ from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, scanned_at
 from dockbench.checks.locations import CERTS_D, is_private_key, tls_file
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
 CERT_SUFFIXES = (".crt", ".cert", ".pem")
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
-WEAK_HASHES = (hashes.SHA1, hashes.MD5)
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL)
 
 
@@ -93,6 +91,12 @@ def _unseen(facts: Facts, path: str) -> Evidence | None:
     return None
 
 
+def _load_pem(block: str) -> x509.Certificate:
+    from cryptography import x509  # here: most hosts have no certificate, and importing it costs a scan ~20 ms
+
+    return x509.load_pem_x509_certificate(block.encode())
+
+
 def _certificates(facts: Facts) -> tuple[list[Certificate], list[Evidence], list[Evidence]]:
     """Parsed certificates, files that do not exist, and files that could not be judged."""
     certs, missing, problems = [], [], []
@@ -111,7 +115,7 @@ def _certificates(facts: Facts) -> tuple[list[Certificate], list[Evidence], list
         for n, block in enumerate(blocks, 1):
             label = path if len(blocks) == 1 else f"{path} #{n}"
             try:
-                certs.append(Certificate(label, x509.load_pem_x509_certificate(block.encode())))
+                certs.append(Certificate(label, _load_pem(block)))
             except ValueError as exc:
                 problems.append(Evidence(label, f"not a parseable PEM certificate ({exc})"))
     return certs, missing, problems
@@ -174,6 +178,8 @@ def cert_expiry(facts: Facts) -> Outcome:
 
 
 def _key_strength(cert: Certificate) -> tuple[bool, str]:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa  # loaded with the certificate
+
     key = cert.cert.public_key()
     if isinstance(key, (rsa.RSAPublicKey, dsa.DSAPublicKey)):
         kind = "RSA" if isinstance(key, rsa.RSAPublicKey) else "DSA"
@@ -199,12 +205,15 @@ def cert_key_strength(facts: Facts) -> Outcome:
 
 
 def _signature(cert: Certificate) -> tuple[bool, str]:
+    from cryptography.exceptions import UnsupportedAlgorithm  # loaded with the certificate
+    from cryptography.hazmat.primitives import hashes
+
     try:
         algorithm = cert.cert.signature_hash_algorithm
     except UnsupportedAlgorithm:
         algorithm = None
     name = algorithm.name if algorithm else cert.cert.signature_algorithm_oid.dotted_string
-    if not isinstance(algorithm, WEAK_HASHES):
+    if not isinstance(algorithm, (hashes.SHA1, hashes.MD5)):
         return True, f"{cert.subject}: signed with {name}"
     if cert.cert.issuer == cert.cert.subject:
         # A self-signed certificate is trusted because it is installed, not because of its signature.
