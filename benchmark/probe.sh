@@ -29,9 +29,11 @@ run() {
 	{
 		_err=$( {
 			_out=$("$@" 2>&3; printf 'x%s' "$?")
-			frame o "${_out##*x}" "$_name" "${_out%x*}" >&4
-			[ -z "$_keep" ] || printf '%s' "${_out%x*}" >&5
-			exit "${_out##*x}"
+			_rc=${_out##*x}
+			_out=${_out%x*}
+			frame o "$_rc" "$_name" "$_out" >&4
+			[ -z "$_keep" ] || printf '%s' "$_out" >&5
+			exit "$_rc"
 		} 3>&1)
 		_rc=$?
 	} 4>&1
@@ -128,12 +130,16 @@ $_fq
 EOF
 	# a batch is trusted only if each of its paths printed exactly one line (of stat output
 	# for the found, of error for the missing); otherwise its paths are looked at alone
-	_fs=$(stat_batch "$_found" 2>/dev/null; printf 'x%s' "$?")
-	[ "${_fs##*x}" = 0 ] && same_lines "${_fs%x*}" "$_found" || _kinds=$(printf '%s' "$_kinds" | tr f F)
-	_fs=${_fs%x*}
-	_ms=$(stat_batch "$_missing" 2>&1 >/dev/null; printf 'x%s' "$?")
-	[ "${_ms##*x}" = 1 ] && same_lines "${_ms%x*}" "$_missing" || _kinds=$(printf '%s' "$_kinds" | tr m M)
-	_ms=${_ms%x*}
+	if [ -n "$_found" ]; then
+		_fs=$(stat_batch "$_found" 2>/dev/null; printf 'x%s' "$?")
+		[ "${_fs##*x}" = 0 ] && same_lines "${_fs%x*}" "$_found" || _kinds=$(printf '%s' "$_kinds" | tr f F)
+		_fs=${_fs%x*}
+	fi
+	if [ -n "$_missing" ]; then
+		_ms=$(stat_batch "$_missing" 2>&1 >/dev/null; printf 'x%s' "$?")
+		[ "${_ms##*x}" = 1 ] && same_lines "${_ms%x*}" "$_missing" || _kinds=$(printf '%s' "$_kinds" | tr m M)
+		_ms=${_ms%x*}
+	fi
 	while IFS= read -r _e; do
 		[ -n "$_e" ] || continue
 		_kind=${_kinds%"${_kinds#?}"}
@@ -161,7 +167,7 @@ $_fq
 EOF
 }
 
-# stat_batch LIST: one stat of every path in the newline-separated LIST (none: no process).
+# stat_batch LIST: one stat of every path in the newline-separated LIST.
 stat_batch() {
 	_list=$1
 	set --
@@ -170,7 +176,7 @@ stat_batch() {
 	done <<EOF
 $_list
 EOF
-	[ "$#" = 0 ] || stat -L -c "$STAT_FORMAT" -- "$@"
+	stat -L -c "$STAT_FORMAT" -- "$@"
 }
 
 # same_lines A B: A and B hold as many newlines.
