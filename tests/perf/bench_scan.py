@@ -4,6 +4,7 @@ Not a test (pytest does not collect this file). Run it as root from the reposito
 
     .venv/bin/python -m tests.perf.bench_scan                       # N = 0, 100, 500; 3 repeats
     .venv/bin/python -m tests.perf.bench_scan --counts 0,100 --repeat 5 --json perf.json
+    .venv/bin/python -m tests.perf.bench_scan --counts 0,100 --baseline /tmp/main/.venv/bin/dockbench
 
 It starts its own dockerd in a temporary directory (tests.support.dockerd; never the system
 daemon), brings it to exactly N running containers for each N (busybox `sleep`, --network
@@ -12,6 +13,7 @@ none, started in parallel, scaling from the previous N), and times, interleaved:
     scan   the whole CLI process: dockbench scan --docker-host ... -o /dev/null -q --fail-on never
     floor  what any tool must pay to read the containers:
            docker ps -aq --no-trunc | xargs -r docker inspect >/dev/null
+    baseline  (with --baseline PATH) the same scan by another dockbench CLI, e.g. main's
 
 It prints the median of each, their ratio, the probe's raw output size and time (the probe
 alone, run once), and the CPU time the commands' own processes used (steadier than wall time
@@ -155,44 +157,50 @@ def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[flo
     return {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)) for name, runs in phases.items()}
 
 
-def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str) -> dict:
+def measure(host: str, count: int, repeat: int, warmup: int, dockbench_cli: str, baseline_cli: str | None = None) -> dict:
     env = dockerd.docker_env(host)
-    scan_argv = [dockbench_cli, "scan", "--docker-host", host, "-o", "/dev/null", "-q", "--fail-on", "never", "--no-archive"]
+    scan_args = ["scan", "--docker-host", host, "-o", "/dev/null", "-q", "--fail-on", "never", "--no-archive"]
+    commands = {"scan": ([dockbench_cli, *scan_args], False), "floor": (FLOOR_SHELL, True)}
+    if baseline_cli:
+        commands["baseline"] = ([baseline_cli, *scan_args], False)
     for _ in range(warmup):
-        timed(scan_argv, env, "dockbench scan")
-        timed(FLOOR_SHELL, env, "floor", shell=True)
-    scans, floors, scan_cpu, floor_cpu, scan_rss, floor_rss = [], [], [], [], [], []
-    for i in range(repeat):  # interleaved, so drifting machine load hits both alike
-        wall, cpu, rss = timed(scan_argv, env, "dockbench scan")
-        scans.append(wall)
-        scan_cpu.append(cpu)
-        scan_rss.append(rss)
-        wall, cpu, rss = timed(FLOOR_SHELL, env, "floor", shell=True)
-        floors.append(wall)
-        floor_cpu.append(cpu)
-        floor_rss.append(rss)
-        log(f"  N={count} run {i + 1}/{repeat}: scan {scans[-1]:.3f} s (cpu {scan_cpu[-1]:.2f}), "
-            f"floor {floors[-1]:.3f} s (cpu {floor_cpu[-1]:.2f})")
+        for name, (argv, shell) in commands.items():
+            timed(argv, env, name, shell=shell)
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+    for i in range(repeat):  # interleaved, so drifting machine load hits all alike
+        for name, (argv, shell) in commands.items():
+            runs[name].append(timed(argv, env, name, shell=shell))
+        log(f"  N={count} run {i + 1}/{repeat}: " + ", ".join(f"{name} {runs[name][-1][0]:.3f} s (cpu {runs[name][-1][1]:.2f})" for name in commands))
     probe_bytes, probe_s = probe_alone(host)
-    scan_med, floor_med = statistics.median(scans), statistics.median(floors)
-    return {
+    med = {name: (statistics.median(w for w, _, _ in done), statistics.median(c for _, c, _ in done)) for name, done in runs.items()}
+    row = {
         "containers": count,
         "breakdown": breakdown(host, repeat, dockbench_cli),
-        "scan_s": scans,
-        "floor_s": floors,
-        "scan_median_s": scan_med,
-        "floor_median_s": floor_med,
-        "ratio": scan_med / floor_med if floor_med > 0 else None,
-        "scan_cpu_s": scan_cpu,
-        "floor_cpu_s": floor_cpu,
-        "scan_cpu_median_s": statistics.median(scan_cpu),
-        "floor_cpu_median_s": statistics.median(floor_cpu),
-        "cpu_ratio": statistics.median(scan_cpu) / statistics.median(floor_cpu) if statistics.median(floor_cpu) > 0 else None,
-        "scan_peak_rss_mb": max(scan_rss),
-        "floor_peak_rss_mb": max(floor_rss),
+        "scan_s": [w for w, _, _ in runs["scan"]],
+        "floor_s": [w for w, _, _ in runs["floor"]],
+        "scan_median_s": med["scan"][0],
+        "floor_median_s": med["floor"][0],
+        "ratio": med["scan"][0] / med["floor"][0] if med["floor"][0] > 0 else None,
+        "scan_cpu_s": [c for _, c, _ in runs["scan"]],
+        "floor_cpu_s": [c for _, c, _ in runs["floor"]],
+        "scan_cpu_median_s": med["scan"][1],
+        "floor_cpu_median_s": med["floor"][1],
+        "cpu_ratio": med["scan"][1] / med["floor"][1] if med["floor"][1] > 0 else None,
+        "scan_peak_rss_mb": max(r for _, _, r in runs["scan"]),
+        "floor_peak_rss_mb": max(r for _, _, r in runs["floor"]),
         "probe_bytes": probe_bytes,
         "probe_s": probe_s,
     }
+    if baseline_cli:
+        row["baseline"] = {
+            "cli": baseline_cli,
+            "median_s": med["baseline"][0],
+            "cpu_median_s": med["baseline"][1],
+            "ratio": med["baseline"][0] / med["floor"][0] if med["floor"][0] > 0 else None,
+            "cpu_ratio": med["baseline"][1] / med["floor"][1] if med["floor"][1] > 0 else None,
+            "peak_rss_mb": max(r for _, _, r in runs["baseline"]),
+        }
+    return row
 
 
 def table(rows: list[dict]) -> str:
@@ -207,6 +215,10 @@ def table(rows: list[dict]) -> str:
                      f"{r['scan_cpu_median_s']:>7.2f} / {r['floor_cpu_median_s']:<6.2f}  "
                      f"{cpu_ratio:>9}  "
                      f"{r['scan_peak_rss_mb']:>8.0f} / {r['floor_peak_rss_mb']:<7.0f}")
+        if "baseline" in r:
+            b = r["baseline"]
+            lines.append(f"{'':>5}  {b['median_s']:>10.3f}  {'(baseline)':>11}  {b['ratio']:>9.1f}x  {'':>11}  {'':>7}  "
+                         f"{b['cpu_median_s']:>7.2f} /         {b['cpu_ratio']:>8.1f}x  {b['peak_rss_mb']:>8.0f}")
     return "\n".join(lines)
 
 
@@ -247,6 +259,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--settle", type=float, default=5.0, help="seconds to wait after scaling, before timing (default: 5)")
     p.add_argument("--workers", type=int, default=4, help="parallel `docker run`s while scaling (default: 4)")
     p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    p.add_argument("--baseline", metavar="PATH", help="another dockbench CLI (e.g. of main, in its own venv) timed in the same runs, interleaved")
     p.add_argument("--dockbench", default=default_cli(), metavar="PATH", help="the dockbench CLI to time (default: the one beside this Python)")
     args = p.parse_args(argv)
     try:
@@ -281,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             settle = args.settle if count else 0.0  # let the daemon finish its start-up work
             log(f"N={count}: {count} running containers ({setup_s:.1f} s); timing in {settle:g} s")
             time.sleep(settle)
-            row = measure(host, count, args.repeat, args.warmup, args.dockbench)
+            row = measure(host, count, args.repeat, args.warmup, args.dockbench, args.baseline)
             row["setup_s"] = setup_s
             rows.append(row)
         report = "\n".join([
@@ -291,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             "", table(rows), "", *verdicts(rows), "", breakdown_table(rows), "",
             f"floor: {FLOOR_SHELL}",
             "probe s / probe bytes: the probe alone (benchmark.probe.build + LocalTransport), one run",
+            "(baseline): the --baseline CLI's scan, timed in the same interleaved runs, against the same floor",
             "cpu s: median user+sys CPU of the command's own processes (dockerd's work not included); cpu ratio: scan/floor of those",
             "peak MB: the largest resident memory of the command's processes over the runs (ru_maxrss of wait4)",
         ])
