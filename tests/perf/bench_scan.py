@@ -15,6 +15,7 @@ none, started in parallel, scaling from the previous N), and times, interleaved:
            docker ps -aq --no-trunc | xargs -r docker inspect >/dev/null
     baseline  (with --baseline PATH) the same scan by another dockbench CLI, e.g. main's
 
+Both CLIs' modules are byte-compiled first, as a wheel install does (--no-compile: as they are).
 It prints the median of each, their ratio, the probe's raw output size and time (the probe
 alone, run once), and the CPU time the commands' own processes used (steadier than wall time
 on a busy machine; dockerd's share is not in it). Targets: 100 containers scan in under 2 s,
@@ -245,6 +246,15 @@ def verdicts(rows: list[dict]) -> list[str]:
     return lines
 
 
+def byte_compile(cli: str) -> None:
+    """Compile the CLI's dockbench modules, as installing a wheel does: with
+    PYTHONDONTWRITEBYTECODE set (as in this project's environment), an editable checkout
+    would otherwise compile every module again at every start, over 0.1 s of CPU per scan."""
+    code = ("import compileall, sys, dockbench.benchmark, dockbench.checks\n"
+            "sys.exit(not all(compileall.compile_dir(p, quiet=1) for m in (dockbench.benchmark, dockbench.checks) for p in m.__path__))")
+    check(subprocess.run([str(Path(cli).parent / "python"), "-c", code], capture_output=True, text=True), f"byte-compiling {cli}")
+
+
 def default_cli() -> str:
     beside = Path(sys.executable).parent / "dockbench"
     return str(beside) if beside.exists() else (shutil.which("dockbench") or "dockbench")
@@ -259,6 +269,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--settle", type=float, default=5.0, help="seconds to wait after scaling, before timing (default: 5)")
     p.add_argument("--workers", type=int, default=4, help="parallel `docker run`s while scaling (default: 4)")
     p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    p.add_argument("--no-compile", action="store_true", help="time the CLIs as they are, without byte-compiling their modules first")
     p.add_argument("--baseline", metavar="PATH", help="another dockbench CLI (e.g. of main, in its own venv) timed in the same runs, interleaved")
     p.add_argument("--dockbench", default=default_cli(), metavar="PATH", help="the dockbench CLI to time (default: the one beside this Python)")
     args = p.parse_args(argv)
@@ -285,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     pool = ThreadPoolExecutor(max_workers=args.workers)
     rows: list[dict] = []
     try:
+        if not args.no_compile:
+            for cli in filter(None, (args.dockbench, args.baseline)):
+                byte_compile(cli)
         log(f"starting a private dockerd in {root}")
         host = dockerd.start(root)
         server = dockerd.info(host) or {}
@@ -305,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             f"floor: {FLOOR_SHELL}",
             "probe s / probe bytes: the probe alone (benchmark.probe.build + LocalTransport), one run",
             "(baseline): the --baseline CLI's scan, timed in the same interleaved runs, against the same floor",
+            f"modules: {'as they were (--no-compile)' if args.no_compile else 'byte-compiled first, as a wheel install does'}",
             "cpu s: median user+sys CPU of the command's own processes (dockerd's work not included); cpu ratio: scan/floor of those",
             "peak MB: the largest resident memory of the command's processes over the runs (ru_maxrss of wait4)",
         ])
