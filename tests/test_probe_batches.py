@@ -4,7 +4,7 @@ records must be exactly those one stat and one cat per path give, whatever the f
 Every stat: and read: record of a probe run on an awkward tree (no trailing newline, NUL and
 other binary bytes, text that looks like the probe's framing, empty, large, unreadable and
 missing files, dangling links, directories, a name holding a newline) is compared with the
-same command run alone on that path, under dash and under busybox's own sh and applets, as
+same command run alone on that path, under dash, bash and busybox's own sh and applets, as
 an unprivileged user so that permission errors happen.
 """
 
@@ -23,7 +23,7 @@ from dockbench.benchmark import probe
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 STAT_FORMAT = "%f %u %g %s %Y"
 FRAMING = b"@@dockbench o 0 10 3\nread:/etc/xabc\n"
-SHELLS = {"dash": (["dash"], []), "busybox": (["busybox", "sh"], ["busybox"])}
+SHELLS = {"dash": (["dash"], []), "bash": (["bash", "--posix"], []), "busybox": (["busybox", "sh"], ["busybox"])}
 
 
 def put(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:
@@ -121,3 +121,34 @@ def test_a_few_processes_look_at_many_paths(awkward_tree):
     cat_read = {"/etc/os-release", "/etc/containerd/config.toml", "/etc/docker/daemon.json", "/etc/audit/rules.d/over-limit.rules"}
     assert cat_read <= {name[5:] for name in records if name.startswith("read:")}
     assert starts.count("cat") <= len(cat_read) + 2, starts  # and mountinfo, if /proc is in the tree
+
+
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >> {log}
+case "$*" in
+"info --format {{{{json .}}}}") printf '%s\\n' '{{"ID":"x","Labels":["a=\\"DockerRootDir\\":\\"/decoy"],"DockerRootDir":"{json_root}"}}' ;;
+"info --format {{{{.DockerRootDir}}}}") printf '%s\\n' '{root}' ;;
+"version --format {{{{json .}}}}") echo '{{"Client":{{}},"Server":{{}}}}' ;;
+"image ls -aq --no-trunc") echo sha256:{hex} ;;
+"inspect "*) echo '[{{"Id":"sha256:{hex}","RepoTags":[]}}]' ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("data_root, asked_again", [("data", False), ("data&root", True)])
+def test_the_image_store_is_found_from_docker_info(tmp_path, data_root, asked_again):
+    """docker info's JSON names the data root; only a root the JSON escapes (& as \\u0026) is
+    asked of the daemon again. A label that quotes the key cannot pass for it."""
+    root = tmp_path / data_root
+    hex_id = "ab" * 32
+    put(root, f"/image/overlay2/imagedb/content/sha256/{hex_id}", b'{"history":[{"created_by":"RUN true"}]}')
+    log = tmp_path / "docker.log"
+    (tmp_path / "docker").write_text(FAKE_DOCKER.format(log=log, root=root, json_root=str(root).replace("&", "\\u0026"), hex=hex_id))
+    (tmp_path / "docker").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    done = subprocess.run(["dash", "-s"], input=probe.build(docker_host="unix:///fake.sock"), capture_output=True, check=True, env=env)
+    records = probe.parse(done.stdout)
+    assert records["image-store"].text == f"{root}/image"
+    assert f"image-configs:{root}/image/overlay2/imagedb/content/sha256" in records
+    infos = [line for line in log.read_text().splitlines() if line.startswith("info")]
+    assert infos == ["info --format {{json .}}"] + (["info --format {{.DockerRootDir}}"] if asked_again else [])
