@@ -289,8 +289,8 @@ def _evaluate_sweep(plan, snapshots, started: str, paths) -> dict[str, Any]:
 
     header = report_mod.build_sweep([], [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at="")
     output = SweepOutput(header, [(path, _format_of(path)) for path in paths])
-    for snapshot in snapshots:
-        output.host(HostResult.of(plan.judge(snapshot, started)))
+    for result in (HostResult.of(plan.judge(snapshot, started)) for snapshot in snapshots):  # no snapshot outlives its turn
+        output.host(result)
     return output.finish(finished_at=clock.stamp(), interrupted=False)
 
 

@@ -51,10 +51,11 @@ def load_host(text: str | bytes) -> Any:
 
 class Spans:
     """Host reports left in a file as JSON texts (offset and length in bytes), decoded one at a
-    time when iterated; iterate again to read them again."""
+    time when iterated; iterate again to read them again. names: the member names when they are
+    the values of an object (a facts-sweep's hosts), else None (an array's elements)."""
 
-    def __init__(self, file: IO[bytes], spans: list[tuple[int, int]], name: str):
-        self.file, self.spans, self.name = file, spans, name
+    def __init__(self, file: IO[bytes], spans: list[tuple[int, int]], name: str, names: list[str] | None = None):
+        self.file, self.spans, self.name, self.names = file, spans, name, names
 
     def __len__(self) -> int:
         return len(self.spans)
@@ -74,6 +75,10 @@ class Spans:
                 yield load_host(text.decode("utf-8"))
             except ValueError as exc:  # the file changed since it was read
                 raise ReadError(self.name, f"the host report at byte {offset} no longer reads: {exc}") from None
+
+    def value(self) -> list[Any] | dict[str, Any]:
+        """The array (or object) itself, in memory."""
+        return list(self) if self.names is None else dict(zip(self.names, self))
 
 
 class Source:
@@ -107,7 +112,7 @@ class Source:
         """The whole document in memory (every host report: for what cannot be rendered host by host)."""
         document = self.lazy()
         if self.order is not None and isinstance(self.hosts, Spans):
-            document[HOSTS] = list(self.hosts)
+            document[HOSTS] = self.hosts.value()
         return document
 
     def close(self) -> None:
@@ -217,8 +222,8 @@ class _Scanner:
                 if cut and self._more():
                     continue
                 raise self._fail(exc.msg, exc.pos) from None
-            if end == len(self.text) and self._more():  # a number may go on in what is not read yet
-                continue
+            if isinstance(value, (int, float)) and len(self.text) - end <= _NEAR_END and self._more():
+                continue  # a number may go on in what is not read yet ("3" of "3.5e7")
             self._advance(end)
             return value
 
@@ -241,7 +246,8 @@ class _Scanner:
                 key = self._value()
                 self._expect(":", "Expecting ':' delimiter")
                 if key == HOSTS and self._peek() in "[{":
-                    hosts = Spans(self.file, self._spans(), self.name)
+                    spans, names = self._spans()
+                    hosts = Spans(self.file, spans, self.name, names)
                     head[key] = None  # its place among the keys (json.load keeps the first, with the last value)
                 else:
                     value = self._value()
@@ -262,14 +268,15 @@ class _Scanner:
         if self._peek():
             raise self._fail("Extra data")
 
-    def _spans(self) -> list[tuple[int, int]]:
+    def _spans(self) -> tuple[list[tuple[int, int]], list[str] | None]:
         """Where each element of the array (or member value of the object) here starts and ends in
-        the file; an object's repeated names keep the last value, in the place of the first."""
+        the file, and an object's member names; repeated names keep the last value, in the place
+        of the first."""
         close = "]" if self._expect("[{", "Expecting value") == "[" else "}"
         members: dict[Any, tuple[int, int]] = {}
         if self._peek() == close:
             self._advance(self.pos + 1)
-            return []
+            return [], None if close == "]" else []
         while True:
             key: Any = len(members)
             if close == "}":
@@ -282,7 +289,7 @@ class _Scanner:
             self._value()
             members[key] = (start, self.byte - start)
             if self._expect("," + close, "Expecting ',' delimiter") == close:
-                return list(members.values())
+                return list(members.values()), None if close == "]" else list(members)
 
 
 # ----------------------------------------------------------------------------- JSON Lines

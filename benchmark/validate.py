@@ -23,7 +23,7 @@ KEYWORDS = {
 }
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, (list, Spans)),  # Spans: a sweep's hosts, read one at a time
+    "array": lambda v: isinstance(v, list) or (isinstance(v, Spans) and v.names is None),  # Spans: a sweep's hosts, read one at a time
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),

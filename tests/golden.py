@@ -53,31 +53,32 @@ def digests() -> dict[str, dict[str, str]]:
     return json.loads(DIGESTS.read_text())
 
 
-def _judged(hostname: str, containers: list[int], waivers: bool, started: str) -> dict[str, Any]:
-    from dockbench.benchmark.judging import Plan
+def _judged(plans: dict[bool, Any], hostname: str, containers: list[int], waivers: bool, started: str) -> dict[str, Any]:
     from tests.recorded import recorded_snapshot
 
     snap = recorded_snapshot()
     snap["host"]["hostname"] = hostname
     snap["target"].update(name=f"ssh://audit@{hostname}", transport="ssh")
     snap["docker"]["containers"] = [snap["docker"]["containers"][i] for i in containers]
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
-        json.dump(WAIVERS, file)  # JSON is YAML
-        file.flush()
-        plan = Plan.from_options(None, (), (), None, True, (), (), waivers_file=file.name if waivers else None)
-        report = plan.judge(snap, started)
+    report = plans[waivers].judge(snap, started)
     report["finished_at"] = started.replace(":00Z", ":07Z")
     return report
 
 
 def make_documents() -> None:
+    from dockbench.benchmark.judging import Plan
     from tests import sweepdoc
     from tests.render_scans import hostile_edit
 
-    first = _judged("web-01.dc1.example.test", [0, 1, 2, 3], True, "2026-11-23T14:00:00Z")
-    hosts = [first, _judged("db-01.dc2.example.test", [1], False, "2026-11-23T14:01:00Z"),
-             hostile_edit(_judged("odd-01.dc1.example.test", [0, 3], True, "2026-11-23T14:02:00Z")),
-             _judged("web-02.dc1.example.test", [0], True, "2026-11-23T14:03:00Z")]
+    with tempfile.TemporaryDirectory() as directory:
+        waivers = Path(directory) / "waivers.yaml"
+        waivers.write_text(json.dumps(WAIVERS))  # JSON is YAML
+        plans = {with_waivers: Plan.from_options(None, (), (), None, True, (), (), waivers_file=str(waivers) if with_waivers else None)
+                 for with_waivers in (False, True)}
+        first = _judged(plans, "web-01.dc1.example.test", [0, 1, 2, 3], True, "2026-11-23T14:00:00Z")
+        hosts = [first, _judged(plans, "db-01.dc2.example.test", [1], False, "2026-11-23T14:01:00Z"),
+                 hostile_edit(_judged(plans, "odd-01.dc1.example.test", [0, 3], True, "2026-11-23T14:02:00Z")),
+                 _judged(plans, "web-02.dc1.example.test", [0], True, "2026-11-23T14:03:00Z")]
     errors = [sweepdoc.error_entry("ssh://audit@down-01.example.test", "auth_failed", "Authentication failed for audit@down-01 <script>x</script>", name="down-01"),
               sweepdoc.error_entry("ssh://audit@down-02.example.test:2222", "timeout", "no answer within 30 s", name="down-02")]
     sweep = report_mod.build_sweep(copy.deepcopy(hosts), errors, benchmark=first["benchmark"], started_at="2026-11-23T14:00:00Z",

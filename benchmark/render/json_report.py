@@ -17,12 +17,12 @@ def _dumps(value: Any, level: int) -> str:
 def write_json(source: Source, out: IO[str]) -> None:
     """json.dumps(document, indent=2), with a sweep's hosts read and written one at a time."""
     document = source.lazy()
-    if not isinstance(document, dict) or not any(isinstance(v, Spans) for v in document.values()):
-        out.write(_dumps(document, 0) + "\n")
+    if not isinstance(source.hosts, Spans) or source.hosts.names is not None:
+        out.write(_dumps(source.whole(), 0) + "\n")
         return
     for i, (key, value) in enumerate(document.items()):
         out.write(("{\n  " if i == 0 else ",\n  ") + json.dumps(key, ensure_ascii=False) + ": ")
-        if isinstance(value, Spans):
+        if value is source.hosts:
             for j, host in enumerate(value):
                 out.write(("[\n    " if j == 0 else ",\n    ") + _dumps(host, 2))
             out.write("\n  ]" if len(value) else "[]")
