@@ -19,7 +19,6 @@ finding of its own (check "host-reachable", compliance Unknown), as in JUnit.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from dockbench.benchmark.archive import host_key
+from dockbench.benchmark.render.json_report import dumps_at
 from dockbench.benchmark.render.registry import Format
 from dockbench.benchmark.report import cis_ids, unreachable
 from dockbench.benchmark.sweep_reader import Source
@@ -146,7 +146,7 @@ def write_ocsf(source: Source, out: IO[str]) -> None:
     """The findings as one JSON array, as json.dumps(indent=2) writes it, a finding at a time."""
     first = True
     for item in each_finding(source):
-        out.write(("[\n  " if first else ",\n  ") + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+        out.write(("[\n  " if first else ",\n  ") + dumps_at(item, 1))
         first = False
     out.write("[]\n" if first else "\n]\n")
 
