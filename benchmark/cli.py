@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, sweep_queue, terminal, validate, waiver_commands
+from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, sweep_queue, sweep_reader, terminal, validate, waiver_commands
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.collect import CollectError, collect
@@ -254,26 +254,44 @@ def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quie
 
 
 @main.command("evaluate")
-@click.argument("facts_file", type=click.File("r"))
+@click.argument("facts_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @judging_options
 @result_options
 def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
-    """Judge a saved facts snapshot (of a host, or of a sweep) again, with no access to any host."""
+    """Judge a saved facts snapshot (of a host, or of a sweep) again, with no access to any host.
+
+    A sweep's facts are read, judged and written one host at a time, as a sweep writes them."""
     plan = Plan.from_options(**judging)
     try:
-        saved = json.load(facts_file)
-        if not isinstance(saved, dict) or not ("facts_version" in saved or saved.get("kind") == "facts-sweep"):
-            raise ValueError("not a dockbench facts snapshot (no facts_version)")
-    except ValueError as exc:
-        click.echo(f"dockbench: cannot read {facts_file.name}: {exc}", err=True)
+        source = sweep_reader.read(facts_file, lines=False)
+    except OSError as exc:
+        click.echo(f"dockbench: cannot read {facts_file}: {exc.strerror or exc}", err=True)
         sys.exit(exit_codes.CANNOT_RUN)
-    started = clock.stamp()
-    if saved.get("kind") == "facts-sweep":
-        reports = [plan.judge(snapshot, started) for snapshot in saved["hosts"].values()]
-        document = report_mod.build_sweep(reports, [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
-    else:
-        document = plan.judge(saved, started)
-    _finish(document, outputs, quiet, fail_on)
+    except sweep_reader.ReadError as exc:
+        click.echo(f"dockbench: cannot read {exc}", err=True)
+        sys.exit(exit_codes.CANNOT_RUN)
+    with source:
+        saved = source.head
+        if not isinstance(saved, dict) or not ("facts_version" in saved or saved.get("kind") == "facts-sweep"):
+            click.echo(f"dockbench: cannot read {facts_file}: not a dockbench facts snapshot (no facts_version)", err=True)
+            sys.exit(exit_codes.CANNOT_RUN)
+        started = clock.stamp()
+        if saved.get("kind") == "facts-sweep":
+            paths = outputs or (_default_output("sweep", started),)
+            _finish(_evaluate_sweep(plan, source.hosts or (), started, paths), paths, quiet, fail_on, written=True)
+        _finish(plan.judge(source.whole(), started), outputs, quiet, fail_on)
+
+
+def _evaluate_sweep(plan, snapshots, started: str, paths) -> dict[str, Any]:
+    """Judge a sweep's snapshots one at a time, each report leaving for the outputs as a sweep's do."""
+    from dockbench.benchmark.sweep_host import HostResult
+    from dockbench.benchmark.sweep_output import SweepOutput
+
+    header = report_mod.build_sweep([], [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at="")
+    output = SweepOutput(header, [(path, _format_of(path)) for path in paths])
+    for result in (HostResult.of(plan.judge(snapshot, started)) for snapshot in snapshots):  # no snapshot outlives its turn
+        output.host(result)
+    return output.finish(finished_at=clock.stamp(), interrupted=False)
 
 
 @main.group("checks")
@@ -314,41 +332,39 @@ def checks_list(fmt, benchmark) -> None:
 @click.option("-f", "--format", "fmt", type=click.Choice(render.formats()), help="Output format. Default: from -o's extension, else html.")
 @click.option("-o", "--output", metavar="FILE", help="Where to write ('-' for stdout). Default: FILE with the format's extension.")
 def report_cmd(report_file, fmt, output) -> None:
-    """Render a saved JSON report (a host report or a fleet sweep) as html, json, junit, csv or md.
+    """Render a saved JSON report (a host report or a fleet sweep, FILE.json or FILE.jsonl) in another format.
 
     The input is checked against the report schema first; a file that is not a dockbench
-    report exits 2 without writing anything.
+    report exits 2 without writing anything. A sweep is read one host at a time (html excepted).
     """
     try:
-        if report_file.endswith(".jsonl"):  # a sweep's JSON Lines, also what a killed sweep left
-            from dockbench.benchmark.sweep_output import read_lines
-
-            document = read_lines(report_file)
-        else:
-            with click.open_file(report_file, "r", encoding="utf-8") as stream:
-                document = json.load(stream)
-        validate.check(document)
+        source = sweep_reader.read(report_file)  # FILE.jsonl: a sweep's JSON Lines, also what a killed sweep left
     except OSError as exc:
         click.echo(f"dockbench: cannot read {report_file}: {exc.strerror or exc}", err=True)
         sys.exit(exit_codes.CANNOT_RUN)
-    except ValueError as exc:  # bad JSON (JSONDecodeError, UnicodeDecodeError) or not a report (InvalidDocument)
-        kind = "not a dockbench report" if isinstance(exc, validate.InvalidDocument) else "not valid JSON"
-        click.echo(f"dockbench: {report_file}: {kind}: {exc}", err=True)
+    except sweep_reader.ReadError as exc:
+        click.echo(f"dockbench: {exc}", err=True)
         sys.exit(exit_codes.CANNOT_RUN)
-    if fmt is None:
+    with source:
         try:
-            fmt = render.format_for_path(output) if output and output != "-" else "html"
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--output") from exc
-    if output is None:
-        if report_file == "-":
-            output = "-"
-        else:
-            source = Path(report_file)
-            output = str(source.with_suffix(render.extension(fmt)))
-            if Path(output).resolve() == source.resolve():
-                raise click.UsageError(f"rendering {report_file} as {fmt} would overwrite it: name the output with -o")
-    render.write(document, output, fmt)
+            validate.check(source)
+        except validate.InvalidDocument as exc:
+            click.echo(f"dockbench: {report_file}: not a dockbench report: {exc}", err=True)
+            sys.exit(exit_codes.CANNOT_RUN)
+        if fmt is None:
+            try:
+                fmt = render.format_for_path(output) if output and output != "-" else "html"
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--output") from exc
+        if output is None:
+            if report_file == "-":
+                output = "-"
+            else:
+                path = Path(report_file)
+                output = str(path.with_suffix(render.extension(fmt)))
+                if Path(output).resolve() == path.resolve():
+                    raise click.UsageError(f"rendering {report_file} as {fmt} would overwrite it: name the output with -o")
+        render.write(source, output, fmt)
     if output != "-":
         click.echo(f"{fmt}: {output}", err=True)
 

@@ -26,11 +26,12 @@ def end_line(document: dict[str, Any]) -> bytes:
     return dumps({k: v for k, v in document.items() if k not in ("hosts", "errors")})
 
 
-def lines_of(document: dict[str, Any]):
-    """A whole sweep document as JSON Lines (what a streamed sweep writes, hosts by name)."""
-    yield start_line(document)
-    for host in document["hosts"]:
+def lines_of(head: dict[str, Any], hosts):
+    """A sweep document (its head, and its hosts one at a time) as JSON Lines (what a streamed
+    sweep writes, hosts by name)."""
+    yield start_line(head)
+    for host in hosts:
         yield dumps(host)
-    for entry in document["errors"]:
+    for entry in head["errors"]:
         yield error_line(entry)
-    yield end_line(document)
+    yield end_line(head)

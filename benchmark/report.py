@@ -121,6 +121,15 @@ def sweep_summary(host_summaries: Iterable[dict[str, Any]], errors: list[dict[st
     return {"targets": scanned + len(errors), "scanned": scanned, "unreachable": len(errors), "by_status": by_status, "by_error": by_error}
 
 
+def host_summary(scan_id: str, name: str, summary: dict[str, Any], waivers: dict[str, Any] | None) -> dict[str, Any]:
+    """What a streamed sweep keeps of a host instead of its report: its name and counts (the
+    terminal's line, the sweep's totals) and its waivers block (the sweep's)."""
+    light = {"scan_id": scan_id, "target": {"name": name}, "summary": {k: v for k, v in summary.items() if k in ("by_status", "score", "waived")}}
+    if waivers is not None:
+        light["waivers"] = waivers
+    return light
+
+
 def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, benchmark: dict[str, str], started_at: str, finished_at: str,
                 interrupted: bool = False, sweep_id: str | None = None, summary: dict[str, Any] | None = None) -> dict[str, Any]:
     """The fleet document: each reachable host's report (all judged against `benchmark`), and

@@ -54,6 +54,12 @@ class HostResult:
     facts_line: bytes | None = None
     archive_record: dict[str, Any] | None = field(default=None, repr=False)
 
+    @classmethod
+    def of(cls, report: dict[str, Any], **stored: Any) -> HostResult:
+        """The result of a judged host report (stored: its facts_line, archive_record)."""
+        return cls(name=report["target"]["name"], scan_id=report["scan_id"], summary=report["summary"], report_line=dumps(report),
+                   waivers=report.get("waivers"), **stored)
+
 
 def judge(task: HostTask, judge_with: Judge | None = None) -> HostResult | bytes:
     """The host's result, or the script of the probe round it still needs; judged by
@@ -69,7 +75,4 @@ def judge(task: HostTask, judge_with: Judge | None = None) -> HostResult | bytes
     record = None
     if task.archive_options is not None:
         record = prepare(Record("host", report["scan_id"], host_key(report), report, step, task.sweep_id, task.archive_options), keep_documents=False)
-    return HostResult(
-        name=report["target"]["name"], scan_id=report["scan_id"], summary=report["summary"],
-        report_line=dumps(report), waivers=report.get("waivers"), facts_line=dumps(step) if task.keep_facts else None, archive_record=record,
-    )
+    return HostResult.of(report, facts_line=dumps(step) if task.keep_facts else None, archive_record=record)

@@ -17,12 +17,10 @@ not grow with the fleet (the sweep keeps a small index per host: name, summary, 
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import IO, Any
 
-from dockbench.benchmark import render
+from dockbench.benchmark import render, sweep_reader
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.jsonlines import dumps, end_line, error_line, start_line
 from dockbench.benchmark.sweep_host import HostResult
@@ -61,13 +59,6 @@ class JsonLines:
         self._line(end_line(document))
         self.stream.close()
 
-    def host_lines(self):
-        """Each host's report line, sorted by host name (as the sweep document has them)."""
-        with open(self.path, "rb") as stream:
-            for _, offset, length in sorted(self.index):
-                stream.seek(offset)
-                yield stream.read(length)
-
 
 def write_document(document: dict[str, Any], host_lines, stream: IO[bytes]) -> None:
     """The sweep document, its hosts from host_lines (one per line), so that a reader of this
@@ -99,8 +90,9 @@ class FactsOut:
 class SweepOutput:
     """Every place a sweep's results go, fed one host at a time (from one thread).
 
-    outputs: (path, format) pairs; json and jsonl stream, any other format is rendered at the
-    end from the whole document read back (so it holds every host in memory)."""
+    outputs: (path, format) pairs; json and jsonl stream; any other format is rendered at the
+    end from the JSON Lines, host by host (html alone from the whole document read back, so it
+    holds every host in memory)."""
 
     def __init__(self, header: dict[str, Any], outputs: list[tuple[str, str]], facts_path: str | None = None, archive=None):
         self.header = header
@@ -131,11 +123,7 @@ class SweepOutput:
             self.facts.host(result)
         if self.archive is not None:
             self.archive.host(result)
-        summary = {k: v for k, v in result.summary.items() if k in ("by_status", "score", "waived")}
-        light = {"scan_id": result.scan_id, "target": {"name": result.name}, "summary": summary}
-        if result.waivers is not None:
-            light["waivers"] = result.waivers
-        self.hosts.append(light)
+        self.hosts.append(report_mod.host_summary(result.scan_id, result.name, result.summary, result.waivers))
 
     def error(self, entry: dict[str, str]) -> None:
         for lines in self.lines:
@@ -150,14 +138,15 @@ class SweepOutput:
                                           interrupted=interrupted, sweep_id=self.header["sweep_id"], summary=summary)
         for lines in self.lines:
             lines.finish(document)
-        spool = self.lines[0]
-        whole = None
-        for path, fmt in self.outputs:
-            if fmt == "json":
-                _write_atomically(path, lambda stream: write_document(document, spool.host_lines(), stream))
-            elif fmt != "jsonl":
-                whole = whole or read_lines(spool.path)
-                render.write(whole, path, fmt)
+        read_back = [(path, fmt) for path, fmt in self.outputs if fmt != "jsonl"]
+        if read_back:
+            spool = self.lines[0]
+            with sweep_reader.spooled(document, spool.path, spool.index) as source:
+                for path, fmt in read_back:
+                    if fmt == "json":
+                        render.write_with(path, lambda stream: write_document(document, source.hosts.texts(), stream), binary=True)
+                    else:
+                        render.write(source, path, fmt)
         if self.temporary:
             os.unlink(self.temporary)
         if self.facts:
@@ -165,40 +154,3 @@ class SweepOutput:
         if self.archive is not None:
             self.archive.finish(document)
         return document
-
-
-def _write_atomically(path: str, write) -> None:
-    if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
-        with _open(path) as stream:
-            write(stream)
-        return
-    tmp = Path(path).with_name(Path(path).name + ".tmp")
-    with open(tmp, "wb") as stream:
-        write(stream)
-    os.replace(tmp, path)
-
-
-def read_lines(path: str | os.PathLike) -> dict[str, Any]:
-    """A sweep document from a JSON Lines file (a finished one, or what a crashed sweep left)."""
-    hosts, errors, header, finished = [], [], None, None
-    with open(path, encoding="utf-8") as stream:
-        for number, text in enumerate(stream, 1):
-            try:
-                line = json.loads(text)
-                kind = line["kind"]
-            except (ValueError, TypeError, KeyError) as exc:
-                raise ValueError(f"line {number} is not a dockbench sweep line ({exc})") from None
-            if kind == "host":
-                hosts.append(line)
-            elif kind == "unreachable":
-                errors.append(line["error"])
-            elif kind == "sweep_start":
-                header = line
-            elif kind == "sweep":
-                finished = line
-    if header is None:
-        raise ValueError("no sweep_start line: not a dockbench sweep in JSON Lines")
-    if finished is not None:
-        return {**finished, "hosts": sorted(hosts, key=lambda h: h["target"]["name"]), "errors": sorted(errors, key=lambda e: e["name"])}
-    return report_mod.build_sweep(hosts, errors, benchmark=header["benchmark"], started_at=header["started_at"], finished_at=header["started_at"],
-                                  interrupted=True, sweep_id=header["sweep_id"])

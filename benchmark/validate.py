@@ -3,7 +3,9 @@
 `dockbench report` validates its input before rendering it. The tool's runtime dependencies do
 not include jsonschema, so this module implements the part of JSON Schema (draft 2020-12) that
 benchmark/schema/report.schema.json uses, and refuses a schema that uses anything else (a test
-keeps the two in step and compares the verdicts with jsonschema's).
+keeps the two in step and compares the verdicts with jsonschema's). A document read from a
+file (benchmark.sweep_reader.Source) is checked one host report at a time, in document order,
+so the first mismatch named is the one the whole document would give.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from typing import Any
 
 from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.sweep_reader import Source, Spans
 
 ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description"}
 KEYWORDS = {
@@ -20,7 +23,7 @@ KEYWORDS = {
 }
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
+    "array": lambda v: isinstance(v, list) or (isinstance(v, Spans) and v.names is None),  # Spans: a sweep's hosts, read one at a time
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -107,7 +110,7 @@ class _Validator:
                 return found
         if isinstance(value, dict):
             return self._object(value, schema, path)
-        if isinstance(value, list) and "items" in schema:
+        if _TYPES["array"](value) and "items" in schema:
             for i, item in enumerate(value):
                 found = self.errors(item, schema["items"], path + (i,))
                 if found:
@@ -167,7 +170,9 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 def check(document: Any, schema: dict[str, Any] | None = None) -> None:
-    """Raise InvalidDocument unless document is a valid dockbench report (host or sweep)."""
+    """Raise InvalidDocument unless document (in memory, or a Source) is a valid dockbench report (host or sweep)."""
+    if isinstance(document, Source):
+        document = document.lazy()
     found = _Validator(schema or report_mod.schema()).errors(document, schema or report_mod.schema())
     if found:
         raise InvalidDocument(found[0])

@@ -446,5 +446,5 @@ def test_each_format_is_a_module_of_the_render_package_that_declares_it():
     assert sorted(declared) == sorted(render.formats())
     assert set(declared.values()) == {"json_report", "html_page", "junit_xml", "csv_rows", "markdown", "json_lines", "ocsf", "prometheus"}
     for name, fmt in registry.registry().items():
-        assert fmt.renderer.__module__ == f"dockbench.benchmark.render.{declared[name]}"
+        assert (fmt.writer or fmt.renderer).__module__ == f"dockbench.benchmark.render.{declared[name]}"
         assert all(render.format_for_path(f"out/file{ext}") == name for ext in fmt.extensions)

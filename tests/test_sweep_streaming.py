@@ -17,14 +17,14 @@ import jsonschema
 import pytest
 import yaml
 
-from dockbench.benchmark import render, validate
+from dockbench.benchmark import render, sweep_reader, validate
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import open_archive
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.judging import PlanJudge
 from dockbench.benchmark.ssh import SSHOptions
 from dockbench.benchmark.sweep import Progress, Sweep
-from dockbench.benchmark.sweep_output import PARTIAL, SweepOutput, read_lines
+from dockbench.benchmark.sweep_output import PARTIAL, SweepOutput
 from tests.cli_run import DOCKBENCH, dockbench, load_report
 from tests.support.sshd import Lab, free_port
 
@@ -80,7 +80,8 @@ def test_streamed_outputs_equal_the_sweep_document(lab, tmp_path):
     # the in-memory document of the same hosts and errors is the streamed one
     assert report_mod.build_sweep(document["hosts"], document["errors"], benchmark=document["benchmark"], started_at=document["started_at"], finished_at=document["finished_at"],
                                   sweep_id=document["sweep_id"]) == document
-    assert read_lines(lines) == document
+    with sweep_reader.read(str(lines)) as read_back:
+        assert read_back.whole() == document
     assert sorted(lines.read_text().splitlines()) == sorted(render.render(document, "jsonl").splitlines())
     assert not list(tmp_path.glob(f"*{PARTIAL}"))
     # one host per line: a reader needs one host in memory at a time
@@ -143,7 +144,8 @@ def test_a_killed_sweep_leaves_its_finished_hosts_saved(lab, tmp_path):
     assert not out.exists()
     finished = _finished(partial)
     assert 2 <= len(finished) < len(names)
-    recovered = read_lines(partial)  # what a crashed sweep left can still be read, and rendered
+    with sweep_reader.read(str(partial)) as left:  # what a crashed sweep left can still be read, and rendered
+        recovered = left.whole()
     assert recovered["interrupted"] is True and sorted(h["target"]["name"] for h in recovered["hosts"]) == finished
     jsonschema.validate(recovered, report_mod.schema())
     rendered = tmp_path / "recovered.json"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import io
-from typing import Any
+from typing import IO, Any
 
 from dockbench.benchmark.render.document import evidence_text, sorted_results, waived_label
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import cis_ids, host_reports, unreachable
+from dockbench.benchmark.report import cis_ids, unreachable
+from dockbench.benchmark.sweep_reader import Source
 
 CSV_COLUMNS = ["target", "hostname", "scan_id", "started_at", "check_id", "title", "cis_ids", "layer", "level", "severity", "status", "message", "evidence",
                "waived", "waiver_ids", "waiver_owners", "waiver_expires", "waiver_justifications"]
@@ -22,16 +22,15 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def render_csv(document: dict[str, Any]) -> str:
+def write_csv(source: Source, out: IO[str]) -> None:
     """One row per host and check; a sweep's unreachable target is one row with status UNREACHABLE.
 
     waived is "yes" (the result is waived), "partly" (some offenders are) or empty; the waiver
     columns list each covering waiver's id, owner, expiry and justification, joined by " | ".
     """
-    out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for report in host_reports(document):
+    for report in source.reports():
         target = report["target"]
         for r in sorted_results(report["results"]):
             writer.writerow([_cell(v) for v in (
@@ -40,12 +39,11 @@ def render_csv(document: dict[str, Any]) -> str:
                 {"waived": "yes", "partly waived": "partly", None: ""}[waived_label(r)],
                 *(" | ".join(w[key] for w in r.get("waivers") or []) for key in ("id", "owner", "expires", "justification")),
             )])
-    for entry in unreachable(document):
+    for entry in unreachable(source.head):
         writer.writerow([_cell(v) for v in (
-            entry["target"], entry.get("name", ""), "", document.get("started_at", ""), "", "host could not be audited",
+            entry["target"], entry.get("name", ""), "", source.head.get("started_at", ""), "", "host could not be audited",
             "", "", "", "", "UNREACHABLE", entry["message"], f"kind: {entry['kind']}", "", "", "", "", "",
         )])
-    return out.getvalue()
 
 
-FORMAT = Format("csv", (".csv",), render_csv, order=40)  # one row per host and check, for spreadsheets
+FORMAT = Format("csv", (".csv",), writer=write_csv, order=40)  # one row per host and check, for spreadsheets

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO
 
 from dockbench.benchmark import jsonlines
 from dockbench.benchmark.render.registry import Format
+from dockbench.benchmark.sweep_reader import Source
 
 
-def render_jsonl(document: dict[str, Any]) -> str:
+def write_jsonl(source: Source, out: IO[str]) -> None:
     """A sweep as its streamed lines; a host report as one line."""
-    lines = jsonlines.lines_of(document) if document["kind"] == "sweep" else [jsonlines.dumps(document)]
-    return "".join(line.decode("ascii") + "\n" for line in lines)
+    lines = jsonlines.lines_of(source.head, source.hosts) if source.head["kind"] == "sweep" else [jsonlines.dumps(source.whole())]
+    for line in lines:
+        out.write(line.decode("ascii") + "\n")
 
 
-FORMAT = Format("jsonl", (".jsonl",), render_jsonl, order=55)  # JSON Lines for pipelines: one line per host of a sweep, as it finishes
+FORMAT = Format("jsonl", (".jsonl",), writer=write_jsonl, order=55)  # JSON Lines for pipelines: one line per host of a sweep, as it finishes

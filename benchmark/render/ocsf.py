@@ -19,15 +19,17 @@ finding of its own (check "host-reachable", compliance Unknown), as in JUnit.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from dockbench.benchmark.archive import host_key
+from dockbench.benchmark.render.json_report import dumps_at
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import cis_ids, host_reports, unreachable
+from dockbench.benchmark.report import cis_ids, unreachable
+from dockbench.benchmark.sweep_reader import Source
 
 OCSF_VERSION = "1.5.0"
 CLASS = {"category_uid": 2, "category_name": "Findings", "class_uid": 2003, "class_name": "Compliance Finding",
@@ -128,12 +130,25 @@ def unreachable_finding(document: dict[str, Any], entry: dict[str, Any]) -> dict
 
 def findings(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Every host's results as findings, and one for each target a sweep could not audit."""
-    out = [finding(report, result) for report in host_reports(document) for result in report["results"]]
-    return out + [unreachable_finding(document, entry) for entry in unreachable(document)]
+    return list(each_finding(Source.of(document)))
 
 
-def render_ocsf(document: dict[str, Any]) -> str:
-    return json.dumps(findings(document), indent=2, ensure_ascii=False) + "\n"
+def each_finding(source: Source) -> Iterator[dict[str, Any]]:
+    """The findings, host by host."""
+    for report in source.reports():
+        for result in report["results"]:
+            yield finding(report, result)
+    for entry in unreachable(source.head):
+        yield unreachable_finding(source.head, entry)
 
 
-FORMAT = Format("ocsf", (".ocsf.json",), render_ocsf, order=60)  # OCSF Compliance Findings (class 2003): one per result per host, a JSON array
+def write_ocsf(source: Source, out: IO[str]) -> None:
+    """The findings as one JSON array, as json.dumps(indent=2) writes it, a finding at a time."""
+    first = True
+    for item in each_finding(source):
+        out.write(("[\n  " if first else ",\n  ") + dumps_at(item, 1))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
+FORMAT = Format("ocsf", (".ocsf.json",), writer=write_ocsf, order=60)  # OCSF Compliance Findings (class 2003): one per result per host, a JSON array

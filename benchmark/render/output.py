@@ -4,38 +4,64 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from dockbench.benchmark.render.registry import format_for_path, render
+from dockbench.benchmark.render.registry import format_for_path, registry
+from dockbench.benchmark.sweep_reader import Source
 
 
-def write(document: dict[str, Any], path: str | os.PathLike, fmt: str | None = None) -> str:
+def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str | None = None) -> str:
     """Render and write to path ('-' for stdout), atomically for regular files. Returns the format used.
 
-    Without fmt, the format comes from the path's extension (format_for_path); stdout needs fmt.
+    document: a document in memory or a Source (benchmark.sweep_reader); a format that renders
+    host by host writes as it goes, holding one host report at a time. Without fmt, the format
+    comes from the path's extension (format_for_path); stdout needs fmt.
     """
     target = os.fspath(path)
     if fmt is None:
         if target == "-":
             raise ValueError("writing to stdout needs a format")
         fmt = format_for_path(target)
-    write_text(render(document, fmt), target)
+    source = document if isinstance(document, Source) else Source.of(document)
+    chosen = registry()[fmt]
+    if chosen.writer is None:
+        write_text(chosen.renderer(source.whole()), target)
+    else:
+        write_with(target, lambda stream: chosen.writer(source, stream))
     return fmt
 
 
 def write_text(text: str, target: str) -> None:
-    """Write text to target ('-' for stdout); a regular file is replaced atomically (a temp file
-    beside it, then renamed over it), so a reader such as a metrics collector never sees half of it."""
+    """Write text to target ('-' for stdout), a regular file atomically (see write_with)."""
+    write_with(target, lambda stream: stream.write(text))
+
+
+def write_with(target: str, write_to: Callable[[IO], Any], binary: bool = False) -> None:
+    """Call write_to with a stream to target: stdout for '-', the file itself for a device
+    (/dev/null, a FIFO), else a temp file beside target renamed over it once complete (and
+    removed if writing fails), so a reader such as a metrics collector never sees half of it.
+    Text is UTF-8, its line ends as written (CSV rows end in CRLF, as RFC 4180 says)."""
+    text = {"encoding": "utf-8", "newline": ""} if not binary else {}
+    mode = "wb" if binary else "w"
     if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if binary:
+            with os.fdopen(os.dup(1), "wb") as stream:
+                write_to(stream)
+        else:
+            write_to(sys.stdout)
+            sys.stdout.flush()
         return
     if os.path.exists(target) and not os.path.isfile(target):
-        with open(target, "w", encoding="utf-8", newline="") as stream:  # /dev/null, a FIFO: write in place
-            stream.write(text)
+        with open(target, mode, **text) as stream:
+            write_to(stream)
         return
     tmp = Path(target).with_name(Path(target).name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as stream:  # CSV rows end in CRLF, as RFC 4180 says
-        stream.write(text)
+    try:
+        with open(tmp, mode, **text) as stream:
+            write_to(stream)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, target)

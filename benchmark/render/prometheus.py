@@ -10,10 +10,12 @@ No sample carries a timestamp: the textfile collector refuses them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import STATUS_ORDER, cis_ids, host_reports, unreachable
+from dockbench.benchmark.render.spool import Spool
+from dockbench.benchmark.report import STATUS_ORDER, cis_ids, unreachable
+from dockbench.benchmark.sweep_reader import Source
 
 PREFIX = "dockbench_"
 WAIVER_STATES = ("active", "expiring", "expired")
@@ -36,28 +38,34 @@ def _number(value: float) -> str:
 
 
 class Exposition:
-    """Metric families in the order first declared, each with its samples kept together."""
+    """Metric families in the order first declared, each with its samples kept together: a
+    host's samples are set aside (a Spool) family by family once the host is done."""
 
-    def __init__(self) -> None:
-        self.families: dict[str, dict[str, Any]] = {}
+    def __init__(self, spool: Spool) -> None:
+        self.families: dict[str, str] = {}  # name -> help text
+        self.pending: dict[str, list[str]] = {}  # the current host's sample lines, by family
+        self.spool = spool
 
     def family(self, name: str, help_text: str) -> None:
-        self.families.setdefault(PREFIX + name, {"help": help_text, "samples": []})
+        self.families.setdefault(PREFIX + name, help_text)
 
     def add(self, name: str, labels: dict[str, Any], value: float | None) -> None:
         if value is not None:
-            self.families[PREFIX + name]["samples"].append((labels, value))
+            pairs = ",".join(f'{key}="{label_value(v)}"' for key, v in labels.items())
+            name = PREFIX + name
+            self.pending.setdefault(name, []).append(f"{name}{{{pairs}}} {_number(value)}\n" if pairs else f"{name} {_number(value)}\n")
 
-    def text(self) -> str:
-        lines = []
-        for name, family in self.families.items():
-            if not family["samples"]:
-                continue
-            lines += [f"# HELP {name} {family['help']}", f"# TYPE {name} gauge"]
-            for labels, value in family["samples"]:
-                pairs = ",".join(f'{key}="{label_value(v)}"' for key, v in labels.items())
-                lines.append(f"{name}{{{pairs}}} {_number(value)}" if pairs else f"{name} {_number(value)}")
-        return "\n".join(lines) + "\n" if lines else ""
+    def flush(self) -> None:
+        for name, lines in self.pending.items():
+            self.spool.add(name, "".join(lines))
+        self.pending = {}
+
+    def write(self, out: IO[str]) -> None:
+        self.flush()
+        for name, help_text in self.families.items():
+            if name in self.spool:
+                out.write(f"# HELP {name} {help_text}\n# TYPE {name} gauge\n")
+                self.spool.copy(name, out)
 
 
 FAMILIES = (
@@ -106,19 +114,22 @@ def _host(out: Exposition, report: dict[str, Any]) -> None:
             out.add("check_failed", labels, 1)
 
 
-def render_prometheus(document: dict[str, Any]) -> str:
+def write_prometheus(source: Source, out: IO[str]) -> None:
     """Gauges per host: score, counts by status and by layer, waivers, scan end and duration,
     one series per failing check; for a sweep also its targets and each unreachable one."""
-    out = Exposition()
-    for name, help_text in FAMILIES:
-        out.family(name, help_text)
-    for report in host_reports(document):
-        _host(out, report)
-    if document["kind"] == "sweep":
-        out.add("sweep_targets", {}, document["summary"]["targets"])
-        for entry in unreachable(document):
-            out.add("target_unreachable", {"target": entry["target"], "name": entry.get("name") or "", "kind": entry["kind"], "message": entry["message"]}, 1)
-    return out.text()
+    head = source.head
+    with Spool() as spool:
+        exposition = Exposition(spool)
+        for name, help_text in FAMILIES:
+            exposition.family(name, help_text)
+        for report in source.reports():
+            _host(exposition, report)
+            exposition.flush()
+        if head["kind"] == "sweep":
+            exposition.add("sweep_targets", {}, head["summary"]["targets"])
+            for entry in unreachable(head):
+                exposition.add("target_unreachable", {"target": entry["target"], "name": entry.get("name") or "", "kind": entry["kind"], "message": entry["message"]}, 1)
+        exposition.write(out)
 
 
-FORMAT = Format("prometheus", (".prom",), render_prometheus, order=70)  # Prometheus text format for node_exporter's textfile collector
+FORMAT = Format("prometheus", (".prom",), writer=write_prometheus, order=70)  # Prometheus text format for node_exporter's textfile collector

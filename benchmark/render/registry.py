@@ -1,8 +1,12 @@
 """The one registry of formats: every module of this package that declares a ``FORMAT``.
 
-A format is added by adding a module with a renderer (document -> str) and
+A format is added by adding a module with a writer, which renders a document host by host
+(source, stream -> None; see benchmark.sweep_reader.Source) and
 
-    FORMAT = Format("name", (".ext",), renderer, order=80)  # what it is, in a few words
+    FORMAT = Format("name", (".ext",), writer=write_name, order=80)  # what it is, in a few words
+
+or, for a format that needs the whole document at once, a renderer (document -> str) instead:
+``Format("name", (".ext",), render_name, order=80)``.
 
 ``order`` places it in formats() (the order the formats are documented in); the first
 extension is the one a file gets by default, and every extension tells the format of a path.
@@ -11,6 +15,7 @@ extension is the one a file gets by default, and every extension tells the forma
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import pkgutil
 from collections.abc import Callable
@@ -19,13 +24,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from dockbench.benchmark.sweep_reader import Source
+
 
 @dataclass(frozen=True)
 class Format:
     name: str
     extensions: tuple[str, ...]
-    renderer: Callable[[dict[str, Any]], str]
+    renderer: Callable[[dict[str, Any]], str] | None = None  # the whole document -> its text
     order: int = 100
+    writer: Callable[[Any, Any], None] | None = None  # (Source, text stream): writes host by host
 
     @property
     def extension(self) -> str:
@@ -66,8 +74,12 @@ def format_for_path(path: str | os.PathLike) -> str:
 
 
 def render(document: dict[str, Any], fmt: str) -> str:
-    """The document rendered in format fmt (one of formats())."""
+    """The document (in memory) rendered in format fmt (one of formats())."""
     formats_ = registry()
     if fmt not in formats_:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(formats_)})")
-    return formats_[fmt].renderer(document)
+    if formats_[fmt].writer is None:
+        return formats_[fmt].renderer(document)
+    out = io.StringIO()
+    formats_[fmt].writer(Source.of(document), out)
+    return out.getvalue()
