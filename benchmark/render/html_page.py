@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from dockbench.benchmark.render.document import (
@@ -14,8 +14,8 @@ from dockbench.benchmark.render.document import (
     SEVERITY_ORDER,
     STATUS_LABEL,
     badness,
-    checks_across,
-    fleet_counts,
+    count_check,
+    gravest_first,
     host_label,
     observed_lines,
     sorted_results,
@@ -47,12 +47,13 @@ def jinja_environment():
     return env
 
 
-@lru_cache(maxsize=1)
-def page_assets() -> dict[str, str]:
-    """The inline style and script, and the CSP that allows exactly them (by SHA-256) and nothing else."""
+@cache
+def page_assets(script: str = "report.js") -> dict[str, str]:
+    """The inline style and script (a template of its own: report.js, or the fleet summary's),
+    and the CSP that allows exactly them (by SHA-256) and nothing else."""
     env = jinja_environment()
     css = env.get_template("report.css").render()
-    js = env.get_template("report.js").render()
+    js = env.get_template(script).render()
 
     def digest(text: str) -> str:
         return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
@@ -84,14 +85,51 @@ def _chart(by_layer: dict[str, dict[str, int]]) -> dict[str, Any]:
     return {"width": CHART_WIDTH, "height": 36 + len(layers) * CHART_ROW, "rows": rows, "legend": legend, "label_x": CHART_LABEL - 8}
 
 
-def _by_layer_fleet(hosts: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for host in hosts:
+class Tally:
+    """What a fleet's pages add up over its hosts, taken one host at a time: results by layer
+    and status, each check's counts, the layers and CIS levels seen, whether any host was
+    judged with waivers."""
+
+    def __init__(self):
+        self.by_layer: dict[str, dict[str, int]] = {}
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.levels: set = set()
+        self.waivers = False
+
+    def add(self, host: dict[str, Any]) -> None:
         for layer, counts in host["summary"]["by_layer"].items():
-            total = out.setdefault(layer, {s: 0 for s in STATUS_ORDER})
+            total = self.by_layer.setdefault(layer, {s: 0 for s in STATUS_ORDER})
             for status, n in counts.items():
                 total[status] = total.get(status, 0) + n
-    return out
+        for r in host["results"]:
+            count_check(self.checks, r)
+            self.levels.add(r["level"])
+        self.waivers = self.waivers or bool(host.get("waivers"))
+
+    def counts(self) -> dict[str, int]:
+        """Results by status over every host."""
+        counts = {s: 0 for s in STATUS_ORDER}
+        for check in self.checks.values():
+            for status, n in check["counts"].items():
+                counts[status] = counts.get(status, 0) + n
+        return counts
+
+    def filters(self) -> dict[str, Any]:
+        """The choices the filter bar offers: the layers and CIS levels seen, and waivers if any."""
+        layers = {c["layer"] for c in self.checks.values()}
+        return {
+            "layers": [layer for layer in LAYER_ORDER if layer in layers] + sorted(layers - set(LAYER_ORDER)),
+            "levels": sorted(level for level in self.levels if level is not None) + (["none"] if None in self.levels else []),
+            "waivers": self.waivers,
+        }
+
+    def view(self) -> dict[str, Any]:
+        """The template variables of a fleet page's header, chart and check list."""
+        checks = gravest_first(self.checks)
+        for check in checks:
+            check["statuses"] = " ".join(s for s in STATUS_ORDER if check["counts"][s])
+        counts = self.counts()
+        return {"checks": checks, "counts": counts, "score": score_of(counts), "chart": _chart(self.by_layer), "filters": self.filters()}
 
 
 def _host_view(report: dict[str, Any], anchor: str) -> dict[str, Any]:
@@ -106,38 +144,30 @@ def _host_view(report: dict[str, Any], anchor: str) -> dict[str, Any]:
     }
 
 
-def _filters(hosts: list[dict[str, Any]]) -> dict[str, list]:
-    layers = {r["layer"] for h in hosts for r in h["results"]}
-    levels = {r["level"] for h in hosts for r in h["results"]}
-    return {
-        "layers": [layer for layer in LAYER_ORDER if layer in layers] + sorted(layers - set(LAYER_ORDER)),
-        "levels": sorted(level for level in levels if level is not None) + (["none"] if None in levels else []),
-        "waivers": any(h.get("waivers") for h in hosts),
-    }
+def host_page(report: dict[str, Any], fleet: str | None = None) -> str:
+    """A host report's page; with fleet (the relative address of a fleet summary page) it links back to it."""
+    tally = Tally()
+    tally.add(report)
+    return jinja_environment().get_template("host.html.j2").render(
+        doc=report, host=_host_view(report, "findings"), chart=_chart(report["summary"]["by_layer"]), filters=tally.filters(),
+        assets=page_assets(), fleet=fleet,
+    )
 
 
 def render_html(document: dict[str, Any]) -> str:
-    env = jinja_environment()
-    assets = page_assets()
     if document["kind"] == "host":
-        host = _host_view(document, "findings")
-        return env.get_template("host.html.j2").render(
-            doc=document, host=host, chart=_chart(document["summary"]["by_layer"]), filters=_filters([document]), assets=assets,
-        )
+        return host_page(document)
     hosts = sorted(host_reports(document), key=badness)
     views = [_host_view(h, f"h{i + 1}") for i, h in enumerate(hosts)]
-    checks = checks_across(hosts)
-    for check in checks:
-        check["statuses"] = " ".join(s for s in STATUS_ORDER if check["counts"][s])
-        del check["hosts"]
-    counts = fleet_counts(document)
-    layers = _filters(hosts)["layers"]
-    for view in views:
-        view["cells"] = _matrix_cells(view, layers)
-    return env.get_template("fleet.html.j2").render(
-        doc=document, hosts=views, checks=checks, layers=layers, unreachable=unreachable(document),
-        counts=counts, score=score_of(counts), chart=_chart(_by_layer_fleet(hosts)), filters=_filters(hosts),
-        data=_fleet_data(views, checks), assets=assets,
+    tally = Tally()
+    for host in hosts:
+        tally.add(host)
+    view = tally.view()
+    layers = view["filters"]["layers"]
+    for host in views:
+        host["cells"] = _matrix_cells(host, layers)
+    return jinja_environment().get_template("fleet.html.j2").render(
+        doc=document, hosts=views, layers=layers, unreachable=unreachable(document), data=_fleet_data(views, view["checks"]), assets=page_assets(), **view,
     )
 
 

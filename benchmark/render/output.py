@@ -7,20 +7,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dockbench.benchmark.render.registry import format_for_path, render
+from dockbench.benchmark.render.registry import format_for_path, registry, render
 
 
 def write(document: dict[str, Any], path: str | os.PathLike, fmt: str | None = None) -> str:
     """Render and write to path ('-' for stdout), atomically for regular files. Returns the format used.
 
     Without fmt, the format comes from the path's extension (format_for_path); stdout needs fmt.
+    A format with a writer may write a file its own way (html: a big sweep as several pages).
     """
     target = os.fspath(path)
     if fmt is None:
         if target == "-":
             raise ValueError("writing to stdout needs a format")
         fmt = format_for_path(target)
-    write_text(render(document, fmt), target)
+    writer = registry()[fmt].writer if fmt in registry() else None
+    if writer is None or not writer(document, target):
+        write_text(render(document, fmt), target)
     return fmt
 
 

@@ -26,6 +26,7 @@ class Format:
     extensions: tuple[str, ...]
     renderer: Callable[[dict[str, Any]], str]
     order: int = 100
+    writer: Callable[[dict[str, Any], str], bool] | None = None  # writes a file its own way when it returns True
 
     @property
     def extension(self) -> str:
