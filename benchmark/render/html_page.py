@@ -48,11 +48,11 @@ def jinja_environment():
 
 
 @cache
-def page_assets(script: str = "report.js") -> dict[str, str]:
-    """The inline style and script (a template of its own: report.js, or the fleet summary's),
+def page_assets(script: str = "report.js", style: str | None = None) -> dict[str, str]:
+    """The inline style (report.css, then style's) and script (report.js, or the fleet summary's),
     and the CSP that allows exactly them (by SHA-256) and nothing else."""
     env = jinja_environment()
-    css = env.get_template("report.css").render()
+    css = "".join(env.get_template(name).render() for name in ("report.css", style) if name)
     js = env.get_template(script).render()
 
     def digest(text: str) -> str:
@@ -171,6 +171,14 @@ def render_html(document: dict[str, Any]) -> str:
     )
 
 
+def write_html(document: dict[str, Any], target: str) -> bool:
+    """A sweep of more than fleet_pages.PAGES_FROM hosts, to a file, becomes a summary page and a
+    page per host (fleet_pages); True if so, False for anything else (one page, as render_html)."""
+    from dockbench.benchmark.render import fleet_pages  # it builds on this module
+
+    return fleet_pages.write_if_big(document, target)
+
+
 def _matrix_cells(view: dict[str, Any], layers: list[str]) -> list[dict[str, str] | None]:
     """One cell per layer for the hosts x layers matrix: the worst status, its count, all counts."""
     by_layer = view["report"]["summary"]["by_layer"]
@@ -229,4 +237,4 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
     }
 
 
-FORMAT = Format("html", (".html", ".htm"), render_html, order=20)  # one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps
+FORMAT = Format("html", (".html", ".htm"), render_html, order=20, writer=write_html)  # one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps
