@@ -30,35 +30,7 @@
   });
   var shown = [], listed = 0;
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-
-  function cisMatch(ids, q) {
-    for (var i = 0; i < ids.length; i++) {
-      if (ids[i] === q || ids[i].indexOf(q + ".") === 0) { return true; }
-    }
-    return false;
-  }
-
-  function state() {
-    var f = { statuses: {}, all: true };
-    each(bar.querySelectorAll("input[name=status]"), function (box) {
-      f.statuses[box.value] = box.checked;
-      f.all = f.all && box.checked;
-    });
-    f.layer = document.getElementById("f-layer").value;
-    f.severity = document.getElementById("f-severity").value;
-    f.level = document.getElementById("f-level").value;
-    f.waived = waived ? waived.value : "";
-    f.q = search.value.trim().toLowerCase();
-    f.cis = isCis.test(f.q);
-    f.active = !f.all || !!(f.layer || f.severity || f.level || f.waived || f.q);
-    return f;
-  }
+  {% include "filters_read.js" +%}
 
   // A host is kept when one of its results passes every filter (or a search matches its name).
   function apply() {
@@ -106,16 +78,7 @@
     window.dockbenchFilterMs = performance.now() - started;
   }
 
-  function describe(f) {
-    var parts = [], statuses = S.filter(function (s) { return f.statuses[s]; });
-    if (!f.all) { parts.push("status " + (statuses.join(", ") || "none")); }
-    if (f.layer) { parts.push("layer " + f.layer); }
-    if (f.severity) { parts.push("severity " + f.severity); }
-    if (f.level) { parts.push("CIS level " + f.level); }
-    if (f.waived) { parts.push(f.waived === "yes" ? "waived only" : "not waived"); }
-    if (f.q) { parts.push("search \u201c" + f.q + "\u201d"); }
-    return parts.join("; ");
-  }
+  {% include "filters_text.js" +%}
 
   // One host's row: its link, score, results by status, and the worst status of each layer
   // (F 3: three FAILs; the first three statuses are FAIL, ERROR, MANUAL; the cell's title has all counts).
@@ -200,19 +163,6 @@
     apply();
   });
 
-  // A link to a check (#c-ID) opens it, clearing filters that hide it.
-  function reveal() {
-    var id;
-    try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
-    var target = id ? document.getElementById(id) : null;
-    if (!target) { return; }
-    if (target.hidden) { document.getElementById("reset").click(); }
-    if (target.tagName === "DETAILS") { target.open = true; }
-    target.scrollIntoView();
-  }
-  window.addEventListener("hashchange", reveal);
-
   bar.hidden = false;
   apply();
-  reveal();
 })();

@@ -16,13 +16,14 @@ import pytest
 from dockbench.benchmark import render
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.render import fleet_pages, html_page
-from tests import sweepdoc
-from tests.browser import Browser, wait_for
+from tests import sweepdoc, test_render_browser
+from tests.browser import wait_for
 from tests.cli_run import dockbench
 from tests.render_scans import PAYLOADS, PWNED, hostile_edit
 from tests.test_render_browser import no_console_errors, set_filter
 
 OVER = fleet_pages.PAGES_FROM + 1
+browser = test_render_browser.browser  # the same Chromium fixture, one browser for this module
 HOSTILE_NAMES = ("../../etc/x", "..", "a/b\\c", f"host{PWNED[0]}", PWNED[1], "höst-ünï-名前", "x" * 300, "")
 
 
@@ -56,13 +57,6 @@ def over(real, tmp_path_factory):
     document = big_fleet(real, OVER)
     html = report_cmd(document, tmp_path_factory.mktemp("over") / "fleet.html")
     return document, html
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    b = Browser(tmp_path_factory.mktemp("chromium"))
-    yield b
-    b.quit()
 
 
 def labels_shown(browser) -> list[str]:

@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` imp
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests import sweepdoc
-from tests.perf.bench_render import APPLY, FILTERS, OPEN, recorded_hosts
+from tests.perf.bench_render import APPLY, FILTERS, OPEN, filter_figures, js_heap_mb, recorded_hosts
 
 VARIANTS = 8  # distinct judged host reports the fleet cycles through
 
@@ -90,12 +90,7 @@ def browser_figures(summary: Path, repeat: int) -> dict:
     browser = Browser(Path(tempfile.mkdtemp(prefix="dockbench-bench-")))
     try:
         browser.driver.set_script_timeout(300)
-        out = {"summary": loaded(browser, summary), "filters": []}
-        out["summary"]["js_heap_mb"] = round(browser.js("return performance.memory ? performance.memory.usedJSHeapSize / 1e6 : 0"), 1)
-        for name, spec in FILTERS:
-            runs = [browser.driver.execute_async_script(APPLY, spec) for _ in range(repeat)]
-            out["filters"].append({"filter": name, "script_ms": round(statistics.median(r[0] for r in runs), 1),
-                                   "to_paint_ms": round(statistics.median(r[1] for r in runs), 1), "shown": runs[-1][2]})
+        out = {"summary": {**loaded(browser, summary), "js_heap_mb": js_heap_mb(browser)}, "filters": filter_figures(browser, repeat)}
         ms, rows = browser.driver.execute_async_script(OPEN, "details.f[id^='c-']")
         out["open_check"] = {"ms": round(ms, 1), "rows": rows}
         ms, rows = browser.js("const more = document.getElementById('more'), t0 = performance.now(); if (!more.hidden) { more.click(); } "
