@@ -15,7 +15,7 @@ import pytest
 
 from dockbench.benchmark import render
 from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.render import fleet_pages, html_page
+from dockbench.benchmark.render import fleet_pages, html_parts
 from tests import sweepdoc, test_render_browser
 from tests.browser import wait_for
 from tests.cli_run import dockbench
@@ -88,7 +88,7 @@ def test_over_the_threshold_a_summary_and_a_page_per_host_inside_its_folder(over
             assert payload not in page  # escaped wherever a host's text lands
     # the host page is that host's own report page, with a link back to the summary
     first = document["hosts"][0]
-    assert pages[0].read_text(encoding="utf-8") == html_page.host_page(first, fleet="../fleet.html")
+    assert pages[0].read_text(encoding="utf-8") == html_parts.host_page(first, fleet="../fleet.html")
     assert '<a href="../fleet.html">fleet summary</a>' in pages[0].read_text(encoding="utf-8")
 
     # rendering again replaces the folder whole; a folder holding anything else is refused

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dockbench.benchmark.render.document import STATUS_LABEL, badness, host_label
-from dockbench.benchmark.render.html_page import Tally, host_page, jinja_environment, page_assets
+from dockbench.benchmark.render.html_parts import Tally, host_page, jinja_environment, page_assets
 from dockbench.benchmark.render.output import write_text
 from dockbench.benchmark.report import STATUS_ORDER
 
