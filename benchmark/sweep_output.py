@@ -91,8 +91,8 @@ class SweepOutput:
     """Every place a sweep's results go, fed one host at a time (from one thread).
 
     outputs: (path, format) pairs; json and jsonl stream; any other format is rendered at the
-    end from the JSON Lines, host by host (html alone from the whole document read back, so it
-    holds every host in memory)."""
+    end from the JSON Lines, host by host (the single html page of a small sweep from the whole
+    document read back; a big sweep's summary and host pages host by host)."""
 
     def __init__(self, header: dict[str, Any], outputs: list[tuple[str, str]], facts_path: str | None = None, archive=None):
         self.header = header

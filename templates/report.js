@@ -28,28 +28,7 @@
     items.forEach(function (it) { if (it.el.id.indexOf("c-") === 0) { it.check = fleet.checkIndex[it.el.id.slice(2)]; } });
   }
 
-  function cisMatch(ids, q) {
-    for (var i = 0; i < ids.length; i++) {
-      if (ids[i] === q || ids[i].indexOf(q + ".") === 0) { return true; }
-    }
-    return false;
-  }
-
-  function state() {
-    var f = { statuses: {}, all: true };
-    each(bar.querySelectorAll("input[name=status]"), function (box) {
-      f.statuses[box.value] = box.checked;
-      f.all = f.all && box.checked;
-    });
-    f.layer = document.getElementById("f-layer").value;
-    f.severity = document.getElementById("f-severity").value;
-    f.level = document.getElementById("f-level").value;
-    f.waived = waived ? waived.value : "";  // "yes": waived results only, "no": the others
-    f.q = search.value.trim().toLowerCase();
-    f.cis = isCis.test(f.q);
-    f.active = !f.all || !!(f.layer || f.severity || f.level || f.waived || f.q);
-    return f;
-  }
+  {% include "filters_read.js" +%}
 
   function apply() {
     var started = performance.now(), f = state(), shown = 0, found = fleet ? fleet.apply(f) : null;
@@ -84,23 +63,7 @@
     window.dockbenchFilterMs = performance.now() - started;
   }
 
-  function describe(f) {
-    var parts = [], statuses = Object.keys(f.statuses).filter(function (s) { return f.statuses[s]; });
-    if (!f.all) { parts.push("status " + (statuses.join(", ") || "none")); }
-    if (f.layer) { parts.push("layer " + f.layer); }
-    if (f.severity) { parts.push("severity " + f.severity); }
-    if (f.level) { parts.push("CIS level " + f.level); }
-    if (f.waived) { parts.push(f.waived === "yes" ? "waived only" : "not waived"); }
-    if (f.q) { parts.push("search \u201c" + f.q + "\u201d"); }
-    return parts.join("; ");
-  }
-
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
+  {% include "filters_text.js" +%}
 
   // A fleet's host findings live in a JSON block (see render._fleet_data) and become markup
   // only when a host or check is opened. Host data is only ever set as text (textContent).

@@ -12,6 +12,8 @@ format is added by adding a module (see registry.py):
     json_report.py  json          html_page.py  html        junit_xml.py  junit
     csv_rows.py     csv           markdown.py   md          ocsf.py       ocsf
     json_lines.py   jsonl         prometheus.py prometheus
+    html_parts.py   what the HTML pages share: Jinja2, inline assets and CSP, chart, tally, host page
+    fleet_pages.py  a big sweep's HTML: a summary page and a page per host in a folder
     trend.py        the archive's trend page (rendered from the archive's listing, not a document)
     registry.py     Format and the registry          output.py   writing to stdout or a file
 """

@@ -93,15 +93,26 @@ def checks_across(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     checks: dict[str, dict[str, Any]] = {}
     for host in hosts:
         for r in host["results"]:
-            c = checks.get(r["id"])
-            if c is None:
-                c = checks[r["id"]] = {
-                    "id": r["id"], "title": r["title"], "layer": r["layer"], "severity": r["severity"], "level": r["level"],
-                    "cis": cis_ids(r), "rationale": r["rationale"], "remediation": r["remediation"],
-                    "counts": {s: 0 for s in STATUS_ORDER}, "hosts": [], "total": 0,
-                }
-            c["counts"][r["status"]] = c["counts"].get(r["status"], 0) + 1
-            c["total"] += 1
-            c["hosts"].append((host, r))
+            count_check(checks, r)["hosts"].append((host, r))
+    return gravest_first(checks)
+
+
+def count_check(checks: dict[str, dict[str, Any]], r: dict[str, Any]) -> dict[str, Any]:
+    """Count a result in its check's entry of checks (made when the check is first seen; its
+    "hosts" list is the caller's to fill); the entry."""
+    c = checks.get(r["id"])
+    if c is None:
+        c = checks[r["id"]] = {
+            "id": r["id"], "title": r["title"], "layer": r["layer"], "severity": r["severity"], "level": r["level"],
+            "cis": cis_ids(r), "rationale": r["rationale"], "remediation": r["remediation"],
+            "counts": {s: 0 for s in STATUS_ORDER}, "hosts": [], "total": 0,
+        }
+    c["counts"][r["status"]] = c["counts"].get(r["status"], 0) + 1
+    c["total"] += 1
+    return c
+
+
+def gravest_first(checks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The checks, most failing hosts first, then most errors, then severity."""
     severity = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     return sorted(checks.values(), key=lambda c: (-c["counts"]["FAIL"], -c["counts"]["ERROR"], severity.get(c["severity"], 9), c["id"]))

@@ -1,143 +1,32 @@
-"""The HTML page: one self-contained file rendered by Jinja2 (autoescape on) from the top-level
-``templates`` package; its Content-Security-Policy allows nothing but its own inline style and
-script (by hash), so the page cannot fetch anything, from file:// or anywhere else."""
+"""The HTML page: one self-contained file (see html_parts: Jinja2 with autoescape, inline style
+and script allowed by hash and nothing else); a sweep of more than fleet_pages.PAGES_FROM hosts
+written to a file becomes a summary page and a page per host (fleet_pages)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from functools import lru_cache
 from typing import Any
 
-from dockbench.benchmark.render.document import (
-    LAYER_ORDER,
-    SEVERITY_ORDER,
-    STATUS_LABEL,
-    badness,
-    checks_across,
-    fleet_counts,
-    host_label,
-    observed_lines,
-    sorted_results,
-    waived_label,
-    waiver_text,
-    worst_status,
-)
+from dockbench.benchmark.render import fleet_pages
+from dockbench.benchmark.render.document import STATUS_LABEL, badness, observed_lines, waived_label, waiver_text
+from dockbench.benchmark.render.html_parts import Tally, host_page, host_view, jinja_environment, page_assets
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import STATUS_ORDER, host_reports, score_of, unreachable
-from dockbench.benchmark.waivers import listed
-
-
-@lru_cache(maxsize=1)
-def jinja_environment():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dockbench.templates", "."),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["observed"] = observed_lines
-    env.filters["waived_label"] = waived_label
-    env.globals["waiver_lists"] = listed
-    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":"), "ensure_ascii": False}
-    env.globals.update(STATUS_ORDER=STATUS_ORDER, STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER)
-    return env
-
-
-@lru_cache(maxsize=1)
-def page_assets() -> dict[str, str]:
-    """The inline style and script, and the CSP that allows exactly them (by SHA-256) and nothing else."""
-    env = jinja_environment()
-    css = env.get_template("report.css").render()
-    js = env.get_template("report.js").render()
-
-    def digest(text: str) -> str:
-        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-    csp = (f"default-src 'none'; style-src {digest(css)}; script-src {digest(js)}; img-src 'none'; "
-           "connect-src 'none'; font-src 'none'; form-action 'none'; base-uri 'none'")
-    return {"css": css, "js": js, "csp": csp}
-
-
-CHART_WIDTH, CHART_LABEL, CHART_ROW = 820, 150, 22
-
-
-def _chart(by_layer: dict[str, dict[str, int]]) -> dict[str, Any]:
-    """Geometry of a stacked horizontal bar per layer (numbers only: the template draws it)."""
-    layers = [layer for layer in LAYER_ORDER if layer in by_layer] + [layer for layer in by_layer if layer not in LAYER_ORDER]
-    most = max([sum(by_layer[layer].values()) for layer in layers] or [1]) or 1
-    span = CHART_WIDTH - CHART_LABEL - 250
-    rows = []
-    for i, layer in enumerate(layers):
-        x, segments = float(CHART_LABEL), []
-        for status in STATUS_ORDER:
-            count = by_layer[layer].get(status, 0)
-            if count:
-                width = span * count / most
-                segments.append({"status": status, "x": round(x, 1), "width": round(width, 1), "count": count})
-                x += width
-        rows.append({"layer": layer, "y": 28 + i * CHART_ROW, "segments": segments, "end": round(x + 6, 1), "total": sum(by_layer[layer].values())})
-    legend = [{"status": s, "x": CHART_LABEL + i * 90} for i, s in enumerate(STATUS_ORDER)]
-    return {"width": CHART_WIDTH, "height": 36 + len(layers) * CHART_ROW, "rows": rows, "legend": legend, "label_x": CHART_LABEL - 8}
-
-
-def _by_layer_fleet(hosts: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for host in hosts:
-        for layer, counts in host["summary"]["by_layer"].items():
-            total = out.setdefault(layer, {s: 0 for s in STATUS_ORDER})
-            for status, n in counts.items():
-                total[status] = total.get(status, 0) + n
-    return out
-
-
-def _host_view(report: dict[str, Any], anchor: str) -> dict[str, Any]:
-    layers: dict[str, dict[str, int]] = report["summary"]["by_layer"]
-    return {
-        "report": report,
-        "anchor": anchor,
-        "label": host_label(report),
-        "results": sorted_results(report["results"]),
-        "worst": {layer: worst_status(counts) for layer, counts in layers.items()},
-        "worst_overall": worst_status(report["summary"]["by_status"]),
-    }
-
-
-def _filters(hosts: list[dict[str, Any]]) -> dict[str, list]:
-    layers = {r["layer"] for h in hosts for r in h["results"]}
-    levels = {r["level"] for h in hosts for r in h["results"]}
-    return {
-        "layers": [layer for layer in LAYER_ORDER if layer in layers] + sorted(layers - set(LAYER_ORDER)),
-        "levels": sorted(level for level in levels if level is not None) + (["none"] if None in levels else []),
-        "waivers": any(h.get("waivers") for h in hosts),
-    }
+from dockbench.benchmark.report import STATUS_ORDER, host_reports, unreachable
 
 
 def render_html(document: dict[str, Any]) -> str:
-    env = jinja_environment()
-    assets = page_assets()
     if document["kind"] == "host":
-        host = _host_view(document, "findings")
-        return env.get_template("host.html.j2").render(
-            doc=document, host=host, chart=_chart(document["summary"]["by_layer"]), filters=_filters([document]), assets=assets,
-        )
+        return host_page(document)
     hosts = sorted(host_reports(document), key=badness)
-    views = [_host_view(h, f"h{i + 1}") for i, h in enumerate(hosts)]
-    checks = checks_across(hosts)
-    for check in checks:
-        check["statuses"] = " ".join(s for s in STATUS_ORDER if check["counts"][s])
-        del check["hosts"]
-    counts = fleet_counts(document)
-    layers = _filters(hosts)["layers"]
-    for view in views:
-        view["cells"] = _matrix_cells(view, layers)
-    return env.get_template("fleet.html.j2").render(
-        doc=document, hosts=views, checks=checks, layers=layers, unreachable=unreachable(document),
-        counts=counts, score=score_of(counts), chart=_chart(_by_layer_fleet(hosts)), filters=_filters(hosts),
-        data=_fleet_data(views, checks), assets=assets,
+    views = [host_view(h, f"h{i + 1}") for i, h in enumerate(hosts)]
+    tally = Tally()
+    for host in hosts:
+        tally.add(host)
+    view = tally.view()
+    layers = view["filters"]["layers"]
+    for host in views:
+        host["cells"] = _matrix_cells(host, layers)
+    return jinja_environment().get_template("fleet.html.j2").render(
+        doc=document, hosts=views, layers=layers, unreachable=unreachable(document), data=_fleet_data(views, view["checks"]), assets=page_assets(), **view,
     )
 
 
@@ -199,4 +88,4 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
     }
 
 
-FORMAT = Format("html", (".html", ".htm"), render_html, order=20)  # one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps
+FORMAT = Format("html", (".html", ".htm"), render_html, order=20, pages=fleet_pages.write_if_big)  # one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps

@@ -17,7 +17,8 @@ def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str |
 
     document: a document in memory or a Source (benchmark.sweep_reader); a format that renders
     host by host writes as it goes, holding one host report at a time. Without fmt, the format
-    comes from the path's extension (format_for_path); stdout needs fmt.
+    comes from the path's extension (format_for_path); stdout needs fmt. A format with pages may
+    write a file its own way (html: a big sweep as a summary page and a folder of host pages).
     """
     target = os.fspath(path)
     if fmt is None:
@@ -26,6 +27,8 @@ def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str |
         fmt = format_for_path(target)
     source = document if isinstance(document, Source) else Source.of(document)
     chosen = registry()[fmt]
+    if chosen.pages is not None and chosen.pages(source, target):
+        return fmt
     if chosen.writer is None:
         write_text(chosen.renderer(source.whole()), target)
     else:

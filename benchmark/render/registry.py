@@ -34,6 +34,7 @@ class Format:
     renderer: Callable[[dict[str, Any]], str] | None = None  # the whole document -> its text
     order: int = 100
     writer: Callable[[Any, Any], None] | None = None  # (Source, text stream): writes host by host
+    pages: Callable[[Any, str], bool] | None = None  # (Source, path): writes a file its own way (several pages) when it returns True
 
     @property
     def extension(self) -> str:

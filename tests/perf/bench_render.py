@@ -138,6 +138,20 @@ requestAnimationFrame(() => setTimeout(() => {
 """
 
 
+def js_heap_mb(browser) -> float:
+    return round(browser.js("return performance.memory ? performance.memory.usedJSHeapSize / 1e6 : 0"), 1)
+
+
+def filter_figures(browser, repeat: int) -> list[dict]:
+    """Each of FILTERS applied `repeat` times: the page's script time and the time to paint (medians), what it shows."""
+    out = []
+    for name, spec in FILTERS:
+        runs = [browser.driver.execute_async_script(APPLY, spec) for _ in range(repeat)]
+        out.append({"filter": name, "script_ms": round(statistics.median(r[0] for r in runs), 1),
+                    "to_paint_ms": round(statistics.median(r[1] for r in runs), 1), "shown": runs[-1][2]})
+    return out
+
+
 def browser_figures(html: Path, repeat: int) -> dict:
     from tests.browser import Browser
 
@@ -151,11 +165,7 @@ def browser_figures(html: Path, repeat: int) -> dict:
         nav = browser.js("const n = performance.getEntriesByType('navigation')[0]; return [n.domContentLoadedEventEnd, n.loadEventEnd]")
         out = {"page_open_s": round(opened, 3), "dom_content_loaded_ms": round(nav[0], 1), "load_event_ms": round(nav[1], 1),
                "requests": browser.js("return performance.getEntriesByType('resource').length"),
-               "js_heap_mb": round(browser.js("return performance.memory ? performance.memory.usedJSHeapSize / 1e6 : 0"), 1), "filters": []}
-        for name, spec in FILTERS:
-            runs = [browser.driver.execute_async_script(APPLY, spec) for _ in range(repeat)]
-            out["filters"].append({"filter": name, "script_ms": round(statistics.median(r[0] for r in runs), 1),
-                                   "to_paint_ms": round(statistics.median(r[1] for r in runs), 1), "shown": runs[-1][2]})
+               "js_heap_mb": js_heap_mb(browser), "filters": filter_figures(browser, repeat)}
         ms, rows = browser.driver.execute_async_script(OPEN, "details.host#h1")
         out["open_host"] = {"ms": round(ms, 1), "rows": rows}
         ms, rows = browser.driver.execute_async_script(OPEN, "details.f[id^='c-']")
