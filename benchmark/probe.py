@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 PROBE_FORMAT = "1"
 NOISE = "noise"  # pseudo-record: bytes printed before the probe's first record
@@ -66,7 +66,7 @@ def build(
         "DB_SWARM_MANAGER": "1" if swarm_manager else "",
     }
     header = "".join(f"{k}={_quote(v)}\n" for k, v in params.items())
-    body = resources.files("dockbench.benchmark").joinpath("probe.sh").read_text()
+    body = (Path(__file__).parent / "probe.sh").read_text()
     return (header + body).encode()
 
 

@@ -12,6 +12,10 @@ LC_ALL=C
 export LC_ALL
 PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
+# The docker CLIs are Go programs: one thread running Go code serves their one request to the
+# daemon with less CPU than one per core (the environment of the probe's children only).
+GOMAXPROCS=1
+export GOMAXPROCS
 R=${DB_ROOT%/}
 T=
 command -v timeout >/dev/null 2>&1 && T="timeout 120"

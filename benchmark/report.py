@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark import __version__, exit_codes
@@ -19,7 +19,7 @@ STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Stat
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("dockbench.benchmark").joinpath("schema/report.schema.json").read_text())
+    return json.loads((Path(__file__).parent / "schema" / "report.schema.json").read_text())
 
 
 def score_of(counts: dict[str, int]) -> float | None:

@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             snaps = {name: stable_facts(done[-1]["records"], host) for name, done in runs.items()}
             differ = [k for k in snaps["this probe"] if snaps["this probe"][k] != snaps["--against"].get(k)]
             if differ or snaps["this probe"].keys() != snaps["--against"].keys():
-                raise BenchError(f"{count} containers: the two probes' facts snapshots differ in {', '.join(differ) or 'their sections'}")
+                ours, theirs = snaps["this probe"].get("files", {}), snaps["--against"].get("files", {})
+                paths = sorted(p for p in ours.keys() | theirs.keys() if ours.get(p) != theirs.get(p))[:5]
+                raise BenchError(f"{count} containers: the two probes' facts snapshots differ in {', '.join(differ) or 'their sections'}"
+                                 + (f" (files: {', '.join(paths)})" if paths else ""))
             log(f"{count} containers: the two probes' facts snapshots are the same (moving parts aside: {', '.join(MOVING_FACTS)}, /proc files, docker info's values)")
             for name, done in runs.items():
                 execs, forks = process_starts(scripts[name], root)
