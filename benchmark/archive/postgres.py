@@ -101,8 +101,15 @@ CREATE TABLE sweep_hosts (                           -- each host of a sweep, ac
 );
 """
 
+SCHEMA_V2 = """
+CREATE TABLE sweep_workers (                         -- the name of each queue worker that took a host
+    worker_id bigint PRIMARY KEY,                    -- procrastinate's id of the worker
+    name      text NOT NULL
+);
+"""
+
 # version -> statements taking an archive from version-1 to version
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 # What a least-privilege role needs to append scans and read everything (README: "A team
@@ -110,7 +117,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 WRITER_GRANTS = """
 GRANT USAGE ON SCHEMA {schema} TO {role};
 GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};
-GRANT INSERT ON entries, check_meta, heads, sweeps, sweep_hosts TO {role};
+GRANT INSERT ON entries, check_meta, heads, sweeps, sweep_hosts, sweep_workers TO {role};
 """
 
 
@@ -129,6 +136,13 @@ def mask(url: str) -> str:
     netloc = re.sub(r"^([^:@]*):[^@]*@", r"\1:***@", parts.netloc) if "@" in parts.netloc else parts.netloc
     query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redacted(url: str, exc: BaseException) -> str:
+    """A driver error on one line, the URL's password masked should the server repeat it."""
+    text = " ".join(str(exc).split())
+    secret = _password(url)
+    return text.replace(secret, "***") if secret else text
 
 
 def driver():
@@ -151,7 +165,6 @@ class PostgresArchive(SQLArchive):
         self._psycopg = driver()
         self.url = url
         self.location = mask(url)
-        self._secret = _password(url)
         try:
             self.db = self._psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(busy_timeout)))
         except self._psycopg.Error as exc:
@@ -165,8 +178,7 @@ class PostgresArchive(SQLArchive):
 
     def clean(self, exc: BaseException) -> str:
         """An error message on one line, the password masked should the server repeat it."""
-        text = " ".join(str(exc).split())
-        return text.replace(self._secret, "***") if self._secret else text
+        return redacted(self.url, exc)
 
     def _execute(self, sql: str, args: Sequence[Any] = ()):
         return self.db.execute(sql.replace("?", "%s"), args or None)
@@ -273,3 +285,61 @@ class PostgresArchive(SQLArchive):
 
     def close(self) -> None:
         self.db.close()
+
+    # ---------------------------------------------------------------- distributed sweeps' bookkeeping
+
+    def _checked(self, sql: str, args: Sequence[Any] = ()):
+        try:
+            return self._execute(sql, args)
+        except self._psycopg.Error as exc:
+            raise ArchiveError(f"{self.location}: {self.clean(exc)}") from None
+
+    def contains(self, scan_id: str) -> bool:
+        return self._checked("SELECT 1 FROM entries WHERE scan_id = ?", (scan_id,)).fetchone() is not None
+
+    def add_sweep(self, sweep_id: str, started_at: str, total: int, options: dict[str, Any]) -> None:
+        """A distributed sweep: its hosts' count and how they are judged (JSON)."""
+        self._checked("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, started_at, total, json.dumps(options)))
+
+    def sweep(self, sweep_id: str) -> tuple[str, int, dict[str, Any]]:
+        """A distributed sweep's start, hosts' count and judging options."""
+        row = self._checked("SELECT started_at, total, options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
+        if row is None:
+            raise ArchiveError(f"no distributed sweep {sweep_id} in {self.location}")
+        return row[0], row[1], json.loads(row[2])
+
+    def find_sweep(self, prefix: str) -> str:
+        """The one distributed sweep whose id starts with prefix."""
+        found = [r[0] for r in self._checked("SELECT sweep_id FROM sweeps WHERE sweep_id >= ? AND sweep_id < ? LIMIT 2",
+                                             (prefix, prefix + "\U0010ffff"))]
+        if len(found) != 1:
+            raise ArchiveError(f"{'no' if not found else 'more than one'} distributed sweep id starts with {prefix!r} in {self.location}")
+        return found[0]
+
+    def host_accounted(self, sweep_id: str, name: str) -> bool:
+        return self._checked("SELECT 1 FROM sweep_hosts WHERE sweep_id = ? AND name = ?", (sweep_id, name)).fetchone() is not None
+
+    def account_host(self, sweep_id: str, name: str, scan_id: str | None, error: dict[str, Any] | None, worker: str, finished_at: str) -> None:
+        """A host of a sweep is done: its stored scan, or the error entry of a host not audited. Once."""
+        self._checked("INSERT INTO sweep_hosts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                      (sweep_id, name, scan_id, json.dumps(error) if error else None, worker, finished_at))
+
+    def accounted_hosts(self, sweep_id: str) -> list[tuple[str | None, dict[str, Any] | None]]:
+        """(scan id, error entry) of each host of the sweep done so far."""
+        rows = self._checked("SELECT scan_id, error FROM sweep_hosts WHERE sweep_id = ? ORDER BY name", (sweep_id,))
+        return [(scan_id, json.loads(error) if error else None) for scan_id, error in rows]
+
+    def accounted_by_worker(self, sweep_id: str) -> dict[str, dict[str, int]]:
+        """Hosts done (stored) and failed (an error entry) by each worker's name."""
+        counts: dict[str, dict[str, int]] = {}
+        for worker, ok, count in self._checked(
+                "SELECT worker, scan_id IS NOT NULL, count(*) FROM sweep_hosts WHERE sweep_id = ? GROUP BY 1, 2 ORDER BY 1", (sweep_id,)):
+            counts.setdefault(worker, {"done": 0, "failed": 0})["done" if ok else "failed"] += count
+        return counts
+
+    def name_worker(self, worker_id: int, name: str) -> None:
+        """The name `sweep status` shows for the queue's worker worker_id."""
+        self._checked("INSERT INTO sweep_workers VALUES (?, ?) ON CONFLICT DO NOTHING", (worker_id, name))
+
+    def worker_names(self) -> dict[int, str]:
+        return dict(self._checked("SELECT worker_id, name FROM sweep_workers").fetchall())
