@@ -33,7 +33,7 @@ import click
 
 from dockbench.benchmark import clock
 from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.archive import ArchiveError, Record, host_key, postgres
+from dockbench.benchmark.archive import ArchiveError, Record, postgres
 from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.judging import Plan, judging_options
@@ -136,7 +136,14 @@ class WorkerSetup:
     url: str
     ssh: Any               # SSHOptions
     name: str
+    known_hosts: Any = None   # KnownHosts, read once for every host (None: read here)
     plans: dict = dataclasses.field(default_factory=dict)   # sweep id -> (Plan, options)
+
+    def __post_init__(self):
+        if self.known_hosts is None:
+            from dockbench.benchmark.ssh import KnownHosts
+
+            self.known_hosts = KnownHosts(self.ssh.known_hosts, self.ssh.accept_new_host_keys)
 
 
 def sweep_plan(options: dict[str, Any]) -> Plan:
@@ -167,8 +174,12 @@ def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target, worker_id
             archive.name_worker(worker_id, setup.name)
         if not archive.host_accounted(sweep_id, target.name):
             plan, options = _plan(archive, setup, sweep_id)
-            fleet = Sweep([target], setup.ssh, lambda: plan.judge, keep_facts=True)
             scan_id = str(uuid.uuid5(uuid.UUID(sweep_id), target.name))
+
+            def judge(snapshot, started):   # the host's scan id is the sweep's and its name's
+                return dict(plan.judge(snapshot, started), scan_id=scan_id)
+
+            fleet = Sweep([target], setup.ssh, lambda: judge, archive_options=options, sweep_id=sweep_id, known_hosts=setup.known_hosts)
             error = None
             try:
                 result = fleet.audit(target)
@@ -177,10 +188,8 @@ def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target, worker_id
             except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
                 error = error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
             if error is None:
-                report = json.loads(result.report_line)
-                report["scan_id"] = scan_id
                 try:
-                    archive.append([Record("host", scan_id, host_key(report), report, json.loads(result.facts_line), sweep_id, options)])
+                    archive.append([result.archive_record])   # prepared as scan --inventory prepares its hosts
                 except ArchiveError as exc:
                     if "already in the archive" not in str(exc):   # stored by an earlier attempt killed before its row
                         raise
@@ -198,9 +207,9 @@ def close_if_done(archive, sweep_id: str) -> bool:
     started_at, total, options = archive.sweep(sweep_id)
     if archive.contains(sweep_id):
         return True
-    rows = archive.accounted_hosts(sweep_id)
-    if len(rows) < total:
+    if archive.accounted_count(sweep_id) < total:   # counted, not read: every host of a 10,000-host sweep asks
         return False
+    rows = archive.accounted_hosts(sweep_id)
     hosts = [archive.get(scan_id, facts=False, lite=True).report for scan_id, _ in rows if scan_id]
     errors = [error for _, error in rows if error]
     benchmark = plan_from_options(options).benchmark.to_dict()

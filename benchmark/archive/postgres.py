@@ -102,6 +102,7 @@ CREATE TABLE sweep_hosts (                           -- each host of a sweep, ac
 """
 
 SCHEMA_V2 = """
+ALTER TABLE entries ADD COLUMN n_waived integer;    -- results waived, so history lists without statuses (NULL: counted from them)
 CREATE TABLE sweep_workers (                         -- the name of each queue worker that took a host
     worker_id bigint PRIMARY KEY,                    -- procrastinate's id of the worker
     name      text NOT NULL
@@ -157,8 +158,8 @@ def driver():
 class PostgresArchive(SQLArchive):
     INSERT_META = "INSERT INTO check_meta VALUES (?, ?) ON CONFLICT DO NOTHING"
     # statuses read as text: json.loads is twice as fast as psycopg's jsonb loader on long listings
-    COLUMNS = SQLArchive.COLUMNS.replace("statuses", "statuses::text")
-    FULL_COLUMNS = SQLArchive.FULL_COLUMNS.replace("statuses", "statuses::text")
+    STATUSES = "statuses::text"
+    WAIVED = "(SELECT count(*) FROM jsonb_each_text(entries.statuses) WHERE value LIKE '%%+waived')"   # '%%': '%' once psycopg substitutes, the same pattern when not
 
     def __init__(self, url: str, *, create: bool = True, busy_timeout: float = 30.0):
         super().__init__()
@@ -274,7 +275,7 @@ class PostgresArchive(SQLArchive):
             cursor = self.db.cursor(name="dockbench_iterate")   # server side: 100,000 entries are not held in memory
             cursor.itersize = 100
             try:
-                cursor.execute(f"SELECT {self.FULL_COLUMNS}, facts FROM entries ORDER BY seq")
+                cursor.execute(f"SELECT {self._full_columns()}, facts FROM entries ORDER BY seq")
                 yield from self._decoded(cursor)
             finally:
                 cursor.close()
@@ -323,6 +324,9 @@ class PostgresArchive(SQLArchive):
         """A host of a sweep is done: its stored scan, or the error entry of a host not audited. Once."""
         self._checked("INSERT INTO sweep_hosts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                       (sweep_id, name, scan_id, json.dumps(error) if error else None, worker, finished_at))
+
+    def accounted_count(self, sweep_id: str) -> int:
+        return self._checked("SELECT count(*) FROM sweep_hosts WHERE sweep_id = ?", (sweep_id,)).fetchone()[0]
 
     def accounted_hosts(self, sweep_id: str) -> list[tuple[str | None, dict[str, Any] | None]]:
         """(scan id, error entry) of each host of the sweep done so far."""
