@@ -292,7 +292,7 @@ def status(url: str, sweep_id: str) -> dict[str, Any]:
         with queue_db(url) as db:
             jobs = db.execute("SELECT status::text, worker_id, count(*) FROM procrastinate_jobs WHERE queue_name = %s AND args->>'sweep_id' = %s "
                               "GROUP BY 1, 2", (QUEUE, sweep_id)).fetchall()
-        names = archive.worker_names()
+        names = archive.worker_names([w for state, w, _ in jobs if state == "doing" and w is not None])
         closed = archive.contains(sweep_id)
     for worker in by_worker.values():
         worker["running"] = 0

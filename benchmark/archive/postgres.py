@@ -345,5 +345,5 @@ class PostgresArchive(SQLArchive):
         """The name `sweep status` shows for the queue's worker worker_id."""
         self._checked("INSERT INTO sweep_workers VALUES (?, ?) ON CONFLICT DO NOTHING", (worker_id, name))
 
-    def worker_names(self) -> dict[int, str]:
-        return dict(self._checked("SELECT worker_id, name FROM sweep_workers").fetchall())
+    def worker_names(self, worker_ids: list[int]) -> dict[int, str]:
+        return dict(self._checked("SELECT worker_id, name FROM sweep_workers WHERE worker_id = ANY(?)", (list(worker_ids),)).fetchall())
