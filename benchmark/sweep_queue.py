@@ -202,6 +202,13 @@ def _audit_job(context, sweep_id: str, target: dict) -> None:
     audit_and_store(setup, sweep_id, Target(**dict(target, groups=tuple(target.get("groups") or ()))), context.job.worker_id)
 
 
+def _entry_part(report: dict[str, Any]) -> dict[str, Any]:
+    """What the sweep entry takes from a host report (its id, name, counts, waivers): the
+    closing worker holds that much of each host, not every report of the sweep at once."""
+    part = {"scan_id": report["scan_id"], "target": {"name": report["target"]["name"]}, "summary": report["summary"]}
+    return dict(part, waivers=report["waivers"]) if "waivers" in report else part
+
+
 def close_if_done(archive, sweep_id: str) -> bool:
     """Append the sweep entry once every host is accounted for; True when the sweep is closed."""
     started_at, total, options = archive.sweep(sweep_id)
@@ -210,7 +217,7 @@ def close_if_done(archive, sweep_id: str) -> bool:
     if archive.accounted_count(sweep_id) < total:   # counted, not read: every host of a 10,000-host sweep asks
         return False
     rows = archive.accounted_hosts(sweep_id)
-    hosts = [archive.get(scan_id, facts=False, lite=True).report for scan_id, _ in rows if scan_id]
+    hosts = [_entry_part(archive.get(scan_id, facts=False, lite=True).report) for scan_id, _ in rows if scan_id]
     errors = [error for _, error in rows if error]
     benchmark = plan_from_options(options).benchmark.to_dict()
     document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=started_at, finished_at=clock.stamp())
