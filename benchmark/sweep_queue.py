@@ -26,22 +26,33 @@ import os
 import socket
 import sys
 import uuid
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from dockbench.benchmark import clock
 from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.archive import ArchiveError, Record, host_key, postgres
+from dockbench.benchmark.archive import ArchiveError, Record, postgres
 from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
 from dockbench.benchmark.inventory import Target
 from dockbench.benchmark.judging import Plan, judging_options
 from dockbench.benchmark.transports import TransportError
+from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 QUEUE = "dockbench-sweep"
 TASK = "dockbench.audit_host"
 MISSING_EXTRA = "distributed sweeps need procrastinate and psycopg 3: pip install 'dockbench[postgres]'"
 SCHEMA_LOCK = 0x646F636B62656E03
+
+# What a sweep worker's role needs beyond postgres.WRITER_GRANTS (README: "A team archive on
+# PostgreSQL"): procrastinate updates its jobs in place and registers its workers. The archive's
+# entries stay append-only for it.
+QUEUE_GRANTS = """
+GRANT SELECT, INSERT, UPDATE, DELETE ON procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers TO {role};
+GRANT USAGE ON procrastinate_jobs_id_seq, procrastinate_events_id_seq, procrastinate_periodic_defers_id_seq, procrastinate_workers_id_seq TO {role};
+"""
+WORKER_GRANTS = postgres.WRITER_GRANTS + QUEUE_GRANTS
 
 
 def _procrastinate():
@@ -69,16 +80,28 @@ def make_app(url: str, pool_size: int = 4):
     return app
 
 
-def ensure_queue_schema(archive: postgres.PostgresArchive, app) -> None:
-    """procrastinate's tables, created once (under a lock: several machines may start at once)."""
-    if archive._execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is not None:
-        return
-    archive._execute("SELECT pg_advisory_lock(?)", (SCHEMA_LOCK,))
+@contextmanager
+def queue_db(url: str):
+    """A connection of this module's own to procrastinate's tables (the archive keeps to its own)."""
+    psycopg = postgres.driver()
     try:
-        if archive._execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
-            archive._execute(app.schema_manager.get_schema())
-    finally:
-        archive._execute("SELECT pg_advisory_unlock(?)", (SCHEMA_LOCK,))
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as db:
+            yield db
+    except psycopg.Error as exc:
+        raise ArchiveError(f"{postgres.mask(url)}: {postgres.redacted(url, exc)}") from None
+
+
+def ensure_queue_schema(url: str, app) -> None:
+    """procrastinate's tables, created once (under a lock: several machines may start at once)."""
+    with queue_db(url) as db:
+        if db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is not None:
+            return
+        db.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            if db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+                db.execute(app.schema_manager.get_schema())
+        finally:
+            db.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 # ---------------------------------------------------------------- start
@@ -89,8 +112,8 @@ def start(url: str, targets: list[Target], options: dict[str, Any]) -> str:
     sweep_id = str(uuid.uuid4())
     with open_team_archive(url) as archive:
         app = make_app(url)
-        ensure_queue_schema(archive, app)
-        archive._execute("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, clock.stamp(), len(targets), json.dumps(options)))
+        ensure_queue_schema(url, app)
+        archive.add_sweep(sweep_id, clock.stamp(), len(targets), options)
     jobs = [{"sweep_id": sweep_id, "target": dataclasses.asdict(t)} for t in targets]
     import asyncio  # here, not at the top: every dockbench command would pay its ~30 ms import
 
@@ -113,30 +136,50 @@ class WorkerSetup:
     url: str
     ssh: Any               # SSHOptions
     name: str
+    known_hosts: Any = None   # KnownHosts, read once for every host (None: read here)
     plans: dict = dataclasses.field(default_factory=dict)   # sweep id -> (Plan, options)
+
+    def __post_init__(self):
+        if self.known_hosts is None:
+            from dockbench.benchmark.ssh import KnownHosts
+
+            self.known_hosts = KnownHosts(self.ssh.known_hosts, self.ssh.accept_new_host_keys)
+
+
+def sweep_plan(options: dict[str, Any]) -> Plan:
+    """How a sweep's hosts are judged: its stored options, and the waivers pinned at `sweep start`."""
+    plan = plan_from_options(options)
+    if options.get("waivers"):
+        try:
+            plan = dataclasses.replace(plan, waivers=WaiverFile.from_pinned(options["waivers"], plan.benchmark.id))
+        except WaiverError as exc:
+            raise ArchiveError(f"the sweep's waivers cannot be used: {exc}") from None
+    return plan
 
 
 def _plan(archive, setup: WorkerSetup, sweep_id: str):
     if sweep_id not in setup.plans:
-        row = archive._execute("SELECT options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
-        if row is None:
-            raise ArchiveError(f"sweep {sweep_id} is not in {archive.location}")
-        options = json.loads(row[0])
-        setup.plans[sweep_id] = (plan_from_options(options), {k: options.get(k) for k in OPTION_KEYS})
+        options = archive.sweep(sweep_id)[2]
+        setup.plans[sweep_id] = (sweep_plan(options), {k: options.get(k) for k in OPTION_KEYS})
     return setup.plans[sweep_id]
 
 
-def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target) -> None:
+def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target, worker_id: int | None = None) -> None:
     """Audit one host of a sweep (unless it is accounted for already) and record it, then close
     the sweep if it was the last."""
     from dockbench.benchmark.sweep import Sweep, error_entry
 
     with postgres.PostgresArchive(setup.url) as archive:
-        done = archive._execute("SELECT 1 FROM sweep_hosts WHERE sweep_id = ? AND name = ?", (sweep_id, target.name)).fetchone()
-        if not done:
+        if worker_id is not None:
+            archive.name_worker(worker_id, setup.name)
+        if not archive.host_accounted(sweep_id, target.name):
             plan, options = _plan(archive, setup, sweep_id)
-            fleet = Sweep([target], setup.ssh, lambda: plan.judge, keep_facts=True)
             scan_id = str(uuid.uuid5(uuid.UUID(sweep_id), target.name))
+
+            def judge(snapshot, started):   # the host's scan id is the sweep's and its name's
+                return dict(plan.judge(snapshot, started), scan_id=scan_id)
+
+            fleet = Sweep([target], setup.ssh, lambda: judge, archive_options=options, sweep_id=sweep_id, known_hosts=setup.known_hosts)
             error = None
             try:
                 result = fleet.audit(target)
@@ -145,38 +188,39 @@ def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target) -> None:
             except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
                 error = error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
             if error is None:
-                report = json.loads(result.report_line)
-                report["scan_id"] = scan_id
                 try:
-                    archive.append([Record("host", scan_id, host_key(report), report, json.loads(result.facts_line), sweep_id, options)])
+                    archive.append([result.archive_record])   # prepared as scan --inventory prepares its hosts
                 except ArchiveError as exc:
                     if "already in the archive" not in str(exc):   # stored by an earlier attempt killed before its row
                         raise
-            archive._execute("INSERT INTO sweep_hosts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                             (sweep_id, target.name, None if error else scan_id, json.dumps(error) if error else None, setup.name, clock.stamp()))
+            archive.account_host(sweep_id, target.name, None if error else scan_id, error, setup.name, clock.stamp())
         close_if_done(archive, sweep_id)
 
 
 def _audit_job(context, sweep_id: str, target: dict) -> None:
     setup: WorkerSetup = context.additional_context["setup"]
-    audit_and_store(setup, sweep_id, Target(**dict(target, groups=tuple(target.get("groups") or ()))))
+    audit_and_store(setup, sweep_id, Target(**dict(target, groups=tuple(target.get("groups") or ()))), context.job.worker_id)
+
+
+def _entry_part(report: dict[str, Any]) -> dict[str, Any]:
+    """What the sweep entry takes from a host report (its id, name, counts, waivers): the
+    closing worker holds that much of each host, not every report of the sweep at once."""
+    part = {"scan_id": report["scan_id"], "target": {"name": report["target"]["name"]}, "summary": report["summary"]}
+    return dict(part, waivers=report["waivers"]) if "waivers" in report else part
 
 
 def close_if_done(archive, sweep_id: str) -> bool:
     """Append the sweep entry once every host is accounted for; True when the sweep is closed."""
-    row = archive._execute("SELECT started_at, total, options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
-    if row is None:
-        raise ArchiveError(f"no sweep {sweep_id} in {archive.location}")
-    if archive._execute("SELECT 1 FROM entries WHERE scan_id = ?", (sweep_id,)).fetchone():
+    started_at, total, options = archive.sweep(sweep_id)
+    if archive.contains(sweep_id):
         return True
-    rows = archive._execute("SELECT scan_id, error FROM sweep_hosts WHERE sweep_id = ?", (sweep_id,)).fetchall()
-    if len(rows) < row[1]:
+    if archive.accounted_count(sweep_id) < total:   # counted, not read: every host of a 10,000-host sweep asks
         return False
-    hosts = [archive.get(scan_id, facts=False, lite=True).report for scan_id, _ in rows if scan_id]
-    errors = [json.loads(error) for _, error in rows if error]
-    options = json.loads(row[2])
+    rows = archive.accounted_hosts(sweep_id)
+    hosts = [_entry_part(archive.get(scan_id, facts=False, lite=True).report) for scan_id, _ in rows if scan_id]
+    errors = [error for _, error in rows if error]
     benchmark = plan_from_options(options).benchmark.to_dict()
-    document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=row[0], finished_at=clock.stamp())
+    document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=started_at, finished_at=clock.stamp())
     skeleton = dict(document, sweep_id=sweep_id, hosts=[h["scan_id"] for h in document["hosts"]])
     try:
         archive.append([Record("sweep", sweep_id, None, skeleton, None, None, {k: options.get(k) for k in OPTION_KEYS})])
@@ -191,9 +235,7 @@ def close_if_done(archive, sweep_id: str) -> bool:
 
 def _pending(url: str) -> int:
     """Jobs of the queue still waiting or running (on any machine)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as db:
+    with queue_db(url) as db:
         return db.execute("SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status IN ('todo', 'doing')", (QUEUE,)).fetchone()[0]
 
 
@@ -203,8 +245,8 @@ def work(setup: WorkerSetup, parallel: int, until_empty: bool, stalled_after: fl
     import asyncio  # here, not at the top: every dockbench command would pay its ~30 ms import
 
     app = make_app(setup.url, pool_size=parallel + 2)
-    with open_team_archive(setup.url) as archive:
-        ensure_queue_schema(archive, app)
+    with open_team_archive(setup.url):
+        ensure_queue_schema(setup.url, app)
     heartbeat = max(0.5, stalled_after / 4)
 
     async def retry_stalled() -> None:
@@ -249,24 +291,28 @@ def default_worker_name() -> str:
 
 
 def status(url: str, sweep_id: str) -> dict[str, Any]:
-    """Where a sweep stands: hosts done and failed (by worker), jobs pending and running."""
+    """Where a sweep stands: hosts done, failed and running by worker, jobs pending, waivers pinned."""
     with open_team_archive(url) as archive:
-        found = archive._execute("SELECT sweep_id, started_at, total FROM sweeps WHERE sweep_id >= ? AND sweep_id < ? LIMIT 2",
-                                 (sweep_id, sweep_id + "\U0010ffff")).fetchall()
-        if len(found) != 1:
-            raise ArchiveError(f"{'no' if not found else 'more than one'} distributed sweep id starts with {sweep_id!r} in {archive.location}")
-        sweep_id, *row = found[0]
-        by_worker: dict[str, dict[str, int]] = {}
-        for worker, ok, count in archive._execute(
-                "SELECT worker, scan_id IS NOT NULL, count(*) FROM sweep_hosts WHERE sweep_id = ? GROUP BY 1, 2 ORDER BY 1", (sweep_id,)):
-            by_worker.setdefault(worker, {"done": 0, "failed": 0})["done" if ok else "failed"] += count
-        jobs = dict(archive._execute(
-            "SELECT status::text, count(*) FROM procrastinate_jobs WHERE queue_name = ? AND args->>'sweep_id' = ? GROUP BY 1", (QUEUE, sweep_id)).fetchall())
-        closed = archive._execute("SELECT 1 FROM entries WHERE scan_id = ?", (sweep_id,)).fetchone() is not None
-    done = sum(w["done"] for w in by_worker.values())
-    failed = sum(w["failed"] for w in by_worker.values())
-    return {"sweep_id": sweep_id, "started_at": row[0], "hosts": row[1], "done": done, "failed": failed,
-            "pending": jobs.get("todo", 0), "running": jobs.get("doing", 0), "closed": closed, "by_worker": by_worker}
+        sweep_id = archive.find_sweep(sweep_id)
+        started_at, total, options = archive.sweep(sweep_id)
+        by_worker = archive.accounted_by_worker(sweep_id)
+        with queue_db(url) as db:
+            jobs = db.execute("SELECT status::text, worker_id, count(*) FROM procrastinate_jobs WHERE queue_name = %s AND args->>'sweep_id' = %s "
+                              "GROUP BY 1, 2", (QUEUE, sweep_id)).fetchall()
+        names = archive.worker_names([w for state, w, _ in jobs if state == "doing" and w is not None])
+        closed = archive.contains(sweep_id)
+    for worker in by_worker.values():
+        worker["running"] = 0
+    for state, worker_id, count in jobs:
+        if state == "doing":   # a worker that stopped sending heartbeats is forgotten by the queue: its jobs have no worker
+            name = names.get(worker_id, f"worker #{worker_id}") if worker_id is not None else "(a stopped worker)"
+            by_worker.setdefault(name, {"done": 0, "failed": 0, "running": 0})["running"] += count
+    pinned = options.get("waivers")
+    return {"sweep_id": sweep_id, "started_at": started_at, "hosts": total,
+            "done": sum(w["done"] for w in by_worker.values()), "failed": sum(w["failed"] for w in by_worker.values()),
+            "pending": sum(c for s, _, c in jobs if s == "todo"), "running": sum(w["running"] for w in by_worker.values()),
+            "closed": closed, "by_worker": dict(sorted(by_worker.items())),
+            "waivers": {"source": pinned["source"], "sha256": pinned["sha256"]} if pinned else None}
 
 
 # ---------------------------------------------------------------- the commands
@@ -301,6 +347,8 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
         options["benchmark"] = plan.benchmark.id   # what the hosts are judged against, also when defaulted
         options["policy"] = plan.policy.to_dict()
+        if plan.waivers is not None:   # a malformed file was refused above (exit 2); the text read there is what workers apply
+            options["waivers"] = plan.waivers.pinned()
         try:
             sweep_id = start(archive_path, hosts, options)
         except ArchiveError as exc:
@@ -337,7 +385,7 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
     @click.option("--json", "as_json", is_flag=True, help="JSON output.")
     @archive_option
     def status_cmd(sweep_id, as_json, archive_path) -> None:
-        """Hosts done and failed (by worker), jobs pending and running, and whether the sweep closed."""
+        """Hosts done, failed and running by worker, jobs pending, and whether the sweep closed."""
         try:
             state = status(archive_path, sweep_id)
         except ArchiveError as exc:
@@ -348,7 +396,9 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
         click.echo(f"sweep {state['sweep_id']} ({state['hosts']} hosts, started {state['started_at']}): "
                    f"{state['done']} done, {state['failed']} failed, {state['pending']} pending, {state['running']} running"
                    + (", closed" if state["closed"] else ""))
+        if state["waivers"]:
+            click.echo(f"  waivers {state['waivers']['source']} (sha256 {state['waivers']['sha256']})")
         for worker, counts in state["by_worker"].items():
-            click.echo(f"  {worker}: {counts['done']} done, {counts['failed']} failed")
+            click.echo(f"  {worker}: {counts['done']} done, {counts['failed']} failed, {counts['running']} running")
 
     main.add_command(sweep_group)

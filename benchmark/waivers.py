@@ -14,10 +14,12 @@ entries are marked.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -205,18 +207,43 @@ class WaiverFile:
     source: str
     waivers: tuple[Waiver, ...]
     warning_days: int = WARNING_DAYS
+    text: str | None = field(default=None, compare=False, repr=False)   # the file as read, when it was read
 
     @classmethod
     def load(cls, path: str | Path, catalog: Iterable[CheckMeta], benchmark: str) -> WaiverFile:
         """Read and check a waiver file; every problem is a WaiverError naming file, waiver and field."""
         source = str(path)
         try:
-            data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)
+            text = Path(path).read_bytes().decode("utf-8")   # bytes: the text stays exactly the file's (its digest too)
         except OSError as exc:
             raise WaiverError(f"{source}: cannot read: {exc.strerror or exc}") from None
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        except UnicodeDecodeError as exc:
             raise WaiverError(f"{source}: not a YAML file: {exc}") from None
-        return cls.parse(data, source, list(catalog), benchmark)
+        return cls.from_text(text, source, list(catalog), benchmark)
+
+    @classmethod
+    def from_text(cls, text: str, source: str, catalog: Iterable[CheckMeta] | None, benchmark: str) -> WaiverFile:
+        """A waiver file's text, checked as parse() does; the result keeps the text."""
+        try:
+            data = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError as exc:
+            raise WaiverError(f"{source}: not a YAML file: {exc}") from None
+        return dataclasses.replace(cls.parse(data, source, catalog, benchmark), text=text)
+
+    def pinned(self) -> dict[str, str]:
+        """The file as it was read, with its SHA-256: what a distributed sweep stores, so that every
+        worker, on any machine, judges with these very waivers (not whatever its copy of the file says)."""
+        if self.text is None:
+            raise WaiverError(f"{self.source}: only waivers read from a file can be pinned")
+        return {"source": self.source, "sha256": hashlib.sha256(self.text.encode("utf-8")).hexdigest(), "text": self.text}
+
+    @classmethod
+    def from_pinned(cls, block: dict[str, str], benchmark: str) -> WaiverFile:
+        """Pinned waivers back; their checks were looked up in the catalog when they were pinned."""
+        text = block.get("text")
+        if not isinstance(text, str) or hashlib.sha256(text.encode("utf-8")).hexdigest() != block.get("sha256"):
+            raise WaiverError(f"{block.get('source') or 'pinned waivers'}: the stored text does not match its SHA-256")
+        return cls.from_text(text, block["source"], None, benchmark)
 
     @classmethod
     def parse(cls, data: Any, source: str, catalog: Iterable[CheckMeta] | None, benchmark: str) -> WaiverFile:

@@ -4,6 +4,7 @@ Every test taking ``path`` runs on both backends: an SQLite file and a PostgreSQ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import stat
@@ -18,6 +19,7 @@ from dockbench.benchmark.archive import (
     open_archive,
 )
 from dockbench.benchmark.archive.chain import canonical, entry_hash, verify
+from dockbench.benchmark.archive.sqlite import SCHEMA_VERSION
 from tests.cli_run import dockbench
 from tests.support import archive as material
 
@@ -73,12 +75,29 @@ def test_the_file_is_private_and_wal_journaled_with_a_schema_version(sqlite_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     db.execute("PRAGMA user_version = 99")
     db.commit()
     db.close()
     with pytest.raises(ArchiveError, match="schema 99"):
         open_archive(path)
+
+
+def test_an_archive_of_schema_1_is_migrated_when_opened(sqlite_path):
+    report, facts = material.host_scan("web1")
+    for result in [r for r in report["results"] if r["status"] == "FAIL"][:2]:
+        result["waived"] = True
+    with open_archive(sqlite_path) as archive:
+        first = archive.put_scan("host", "web1", report, facts)
+    db = sqlite3.connect(sqlite_path)
+    db.execute("ALTER TABLE entries DROP COLUMN n_waived")   # as schema 1 left it
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with open_archive(sqlite_path) as archive:   # verify compares the filled-in waived count with the report's
+        assert verify(archive).ok and archive.get(first.scan_id).hash == first.hash
+        assert archive.scans(statuses=False)[0].waived == 2
+    assert sqlite3.connect(sqlite_path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_not_an_archive_and_no_archive_are_clear_errors(tmp_path):
@@ -135,6 +154,29 @@ def test_history_lists_scans_of_a_host_with_a_checks_status(path):
     assert rows[2]["check"]["changed"] is (entries[4].statuses[flipped] != entries[2].statuses[flipped])
     table = dockbench("history", "--archive", path, "--host", "web2", "--since", "2026-01-02").stdout
     assert entries[3].scan_id[:8] in table and entries[1].scan_id[:8] not in table and entries[5].scan_id[:8] in table
+
+
+def test_listings_with_every_status_one_or_none_list_the_same_scans(path):
+    entries = fill(path, hosts=("web1", "web2"), rounds=3)
+    web1 = [e.scan_id for e in entries[0::2]]
+    report, facts = material.host_scan("web1", "2026-01-04T08:00:00Z", target_name="web1-by-ip")   # found by its hostname
+    for result in [r for r in report["results"] if r["status"] == "FAIL"][:2]:
+        result["waived"] = True
+    with open_archive(path) as archive:
+        entries.append(archive.put_scan("host", "web1-by-ip", report, facts))
+        full = archive.scans(host="web1")
+        assert [i.scan_id for i in full] == web1 + [entries[-1].scan_id]
+        assert [i.waived for i in full] == [0, 0, 0, 2] and full[-1].statuses == entries[-1].statuses
+        check = next(c for c, s in entries[-1].statuses.items() if s == "FAIL+waived")
+        for last in (None, 1, 3, 10):
+            chosen = full[-last:] if last else full
+            assert archive.scans(host="web1", kind="host", last=last) == chosen
+            one = archive.scans(host="web1", kind="host", last=last, statuses=check)
+            assert [(i.scan_id, i.statuses) for i in one] == [(i.scan_id, {check: i.statuses[check]}) for i in chosen]
+            bare = archive.scans(host="web1", kind="host", last=last, statuses=False)
+            assert [dataclasses.replace(i, statuses=c.statuses) for i, c in zip(bare, chosen)] == chosen and not any(i.statuses for i in bare)
+        assert [i.statuses for i in archive.scans(host="web2", statuses="no-such-check")] == [{}, {}, {}]
+        assert archive.scans(kind="host", last=2, statuses=False)[-1].scan_id == entries[-1].scan_id
 
 
 # ---------------------------------------------------------------- tampering

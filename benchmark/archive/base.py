@@ -66,6 +66,7 @@ class ScanInfo:
     total: int
     statuses: dict[str, str] = field(repr=False, default_factory=dict)   # check id -> status (host entries)
     signed_by: str | None = None
+    waived: int = 0   # results waived (host entries)
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,10 @@ class Archive(abc.ABC):
 
     @abc.abstractmethod
     def scans(self, *, host: str | None = None, kind: str | None = None, sweep_id: str | None = None,
-              since: str | None = None, last: int | None = None) -> list[ScanInfo]:
+              since: str | None = None, last: int | None = None, statuses: bool | str = True) -> list[ScanInfo]:
         """Entries in chain order, filtered; ``host`` matches the filed name or the hostname;
-        ``since`` compares with started_at; ``last`` keeps the newest N."""
+        ``since`` compares with started_at; ``last`` keeps the newest N. ``statuses``: True reads
+        every check's status, a check id that check's alone, False none (a listing goes faster)."""
 
     @abc.abstractmethod
     def iterate(self) -> Iterator[Entry]:

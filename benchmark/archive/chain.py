@@ -89,6 +89,7 @@ def derive(kind: str, report: dict[str, Any]) -> dict[str, Any]:
             "score": summary.get("score"),
             "counts": counts,
             "total": int(summary.get("total") or 0),
+            "waived": sum(1 for r in report.get("results") or [] if r.get("waived")),
             "statuses": {r["id"]: r["status"] + (WAIVED if r.get("waived") else "") for r in report.get("results") or []},
         }
     return {
@@ -98,6 +99,7 @@ def derive(kind: str, report: dict[str, Any]) -> dict[str, Any]:
         "score": score_of(counts),
         "counts": counts,
         "total": len(report.get("hosts") or []),
+        "waived": 0,
         "statuses": {},
     }
 
@@ -188,7 +190,7 @@ def _verify(archive: Archive, verifier, entries) -> Verification:
             else:
                 derived = derive(entry.kind, entry.report)
                 stored = {"hostname": entry.hostname, "started_at": entry.started_at, "finished_at": entry.finished_at, "score": entry.score,
-                          "counts": entry.counts, "total": entry.total, "statuses": entry.statuses}
+                          "counts": entry.counts, "total": entry.total, "waived": entry.waived, "statuses": entry.statuses}
                 wrong = sorted(k for k in derived if derived[k] != stored[k])
                 if wrong:
                     result.problems.append(Problem("edited", f"{label} was edited: its listing column(s) {', '.join(wrong)} disagree with its report", entry.seq, entry.scan_id))

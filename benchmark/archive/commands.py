@@ -269,7 +269,8 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
     if fmt == "html" and (sweeps or check_id or as_json):
         raise click.UsageError("the trend page (--format html) follows host scans: drop --sweeps, --check and --json")
     with _open(archive_path) as archive:
-        infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last)
+        infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last,
+                              statuses=True if fmt == "html" else check_id or False)   # the table needs one check's status at most
         if fmt == "html":
             selection = f"host {host}" if host else "every host"
             render.write_text(trend.render_trend(infos, archive.location, selection + (f", since {since_at}" if since_at else "")), output)
@@ -277,14 +278,14 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
                 click.echo(f"html: {output} ({len(infos)} scans)", err=True)
             return
         as_json = as_json or fmt == "json"
-        show_waived = any(s.endswith(WAIVED) for i in infos for s in i.statuses.values())
+        show_waived = any(i.waived for i in infos)
         previous: dict[str | None, Any] = {}
         rows, records = [], []
         for info in infos:
             before = previous.get(info.host)
             previous[info.host] = info
             record = _info_dict(info)
-            record["waived"] = sum(1 for s in info.statuses.values() if s.endswith(WAIVED))
+            record["waived"] = info.waived
             if check_id:
                 record["check"] = _check_history(archive, check_id, before, info)
             else:
@@ -399,12 +400,12 @@ def _pair(archive, a, b, host, last):
         return archive.get(_resolve(archive, a), facts=False, lite=True), archive.get(_resolve(archive, b), facts=False, lite=True)
     if a:
         entry = archive.get(_resolve(archive, a), facts=False, lite=True)
-        earlier = [i for i in archive.scans(host=entry.host if entry.kind == "host" else None, kind=entry.kind) if i.seq < entry.seq]
+        earlier = [i for i in archive.scans(host=entry.host if entry.kind == "host" else None, kind=entry.kind, statuses=False) if i.seq < entry.seq]
         if not earlier:
             _fail(f"{entry.scan_id} is the first {'sweep' if entry.kind == 'sweep' else 'scan of ' + str(entry.host)} in the archive: nothing to compare it with")
         return archive.get(earlier[-1].scan_id, facts=False, lite=True), entry
     last = last or 2
-    infos = archive.scans(host=host, kind="host" if host else "sweep", last=last)
+    infos = archive.scans(host=host, kind="host" if host else "sweep", last=last, statuses=False)
     if len(infos) < 2:
         what = f"scans of {host}" if host else "sweeps"
         _fail(f"the archive holds {len(infos)} {what}: need two to compare")
@@ -658,7 +659,7 @@ def prune_cmd(keep_days, dry_run, sign_key, archive_path) -> None:
     with _open(archive_path) as archive:
         if dry_run:
             doomed = 0
-            for info in archive.scans():
+            for info in archive.scans(statuses=False):
                 if info.recorded_at >= cutoff:
                     break
                 doomed += 1

@@ -101,8 +101,16 @@ CREATE TABLE sweep_hosts (                           -- each host of a sweep, ac
 );
 """
 
+SCHEMA_V2 = """
+ALTER TABLE entries ADD COLUMN n_waived integer;    -- results waived, so history lists without statuses (NULL: counted from them)
+CREATE TABLE sweep_workers (                         -- the name of each queue worker that took a host
+    worker_id bigint PRIMARY KEY,                    -- procrastinate's id of the worker
+    name      text NOT NULL
+);
+"""
+
 # version -> statements taking an archive from version-1 to version
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 # What a least-privilege role needs to append scans and read everything (README: "A team
@@ -110,7 +118,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 WRITER_GRANTS = """
 GRANT USAGE ON SCHEMA {schema} TO {role};
 GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};
-GRANT INSERT ON entries, check_meta, heads, sweeps, sweep_hosts TO {role};
+GRANT INSERT ON entries, check_meta, heads, sweeps, sweep_hosts, sweep_workers TO {role};
 """
 
 
@@ -131,6 +139,13 @@ def mask(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def redacted(url: str, exc: BaseException) -> str:
+    """A driver error on one line, the URL's password masked should the server repeat it."""
+    text = " ".join(str(exc).split())
+    secret = _password(url)
+    return text.replace(secret, "***") if secret else text
+
+
 def driver():
     """The psycopg module, or an ArchiveError saying what to install."""
     try:
@@ -143,15 +158,14 @@ def driver():
 class PostgresArchive(SQLArchive):
     INSERT_META = "INSERT INTO check_meta VALUES (?, ?) ON CONFLICT DO NOTHING"
     # statuses read as text: json.loads is twice as fast as psycopg's jsonb loader on long listings
-    COLUMNS = SQLArchive.COLUMNS.replace("statuses", "statuses::text")
-    FULL_COLUMNS = SQLArchive.FULL_COLUMNS.replace("statuses", "statuses::text")
+    STATUSES = "statuses::text"
+    WAIVED = "(SELECT count(*) FROM jsonb_each_text(entries.statuses) WHERE value LIKE '%%+waived')"   # '%%': '%' once psycopg substitutes, the same pattern when not
 
     def __init__(self, url: str, *, create: bool = True, busy_timeout: float = 30.0):
         super().__init__()
         self._psycopg = driver()
         self.url = url
         self.location = mask(url)
-        self._secret = _password(url)
         try:
             self.db = self._psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(busy_timeout)))
         except self._psycopg.Error as exc:
@@ -165,8 +179,7 @@ class PostgresArchive(SQLArchive):
 
     def clean(self, exc: BaseException) -> str:
         """An error message on one line, the password masked should the server repeat it."""
-        text = " ".join(str(exc).split())
-        return text.replace(self._secret, "***") if self._secret else text
+        return redacted(self.url, exc)
 
     def _execute(self, sql: str, args: Sequence[Any] = ()):
         return self.db.execute(sql.replace("?", "%s"), args or None)
@@ -262,7 +275,7 @@ class PostgresArchive(SQLArchive):
             cursor = self.db.cursor(name="dockbench_iterate")   # server side: 100,000 entries are not held in memory
             cursor.itersize = 100
             try:
-                cursor.execute(f"SELECT {self.FULL_COLUMNS}, facts FROM entries ORDER BY seq")
+                cursor.execute(f"SELECT {self._full_columns()}, facts FROM entries ORDER BY seq")
                 yield from self._decoded(cursor)
             finally:
                 cursor.close()
@@ -273,3 +286,64 @@ class PostgresArchive(SQLArchive):
 
     def close(self) -> None:
         self.db.close()
+
+    # ---------------------------------------------------------------- distributed sweeps' bookkeeping
+
+    def _checked(self, sql: str, args: Sequence[Any] = ()):
+        try:
+            return self._execute(sql, args)
+        except self._psycopg.Error as exc:
+            raise ArchiveError(f"{self.location}: {self.clean(exc)}") from None
+
+    def contains(self, scan_id: str) -> bool:
+        return self._checked("SELECT 1 FROM entries WHERE scan_id = ?", (scan_id,)).fetchone() is not None
+
+    def add_sweep(self, sweep_id: str, started_at: str, total: int, options: dict[str, Any]) -> None:
+        """A distributed sweep: its hosts' count and how they are judged (JSON)."""
+        self._checked("INSERT INTO sweeps VALUES (?, ?, ?, ?)", (sweep_id, started_at, total, json.dumps(options)))
+
+    def sweep(self, sweep_id: str) -> tuple[str, int, dict[str, Any]]:
+        """A distributed sweep's start, hosts' count and judging options."""
+        row = self._checked("SELECT started_at, total, options FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
+        if row is None:
+            raise ArchiveError(f"no distributed sweep {sweep_id} in {self.location}")
+        return row[0], row[1], json.loads(row[2])
+
+    def find_sweep(self, prefix: str) -> str:
+        """The one distributed sweep whose id starts with prefix."""
+        found = [r[0] for r in self._checked("SELECT sweep_id FROM sweeps WHERE sweep_id >= ? AND sweep_id < ? LIMIT 2",
+                                             (prefix, prefix + "\U0010ffff"))]
+        if len(found) != 1:
+            raise ArchiveError(f"{'no' if not found else 'more than one'} distributed sweep id starts with {prefix!r} in {self.location}")
+        return found[0]
+
+    def host_accounted(self, sweep_id: str, name: str) -> bool:
+        return self._checked("SELECT 1 FROM sweep_hosts WHERE sweep_id = ? AND name = ?", (sweep_id, name)).fetchone() is not None
+
+    def account_host(self, sweep_id: str, name: str, scan_id: str | None, error: dict[str, Any] | None, worker: str, finished_at: str) -> None:
+        """A host of a sweep is done: its stored scan, or the error entry of a host not audited. Once."""
+        self._checked("INSERT INTO sweep_hosts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                      (sweep_id, name, scan_id, json.dumps(error) if error else None, worker, finished_at))
+
+    def accounted_count(self, sweep_id: str) -> int:
+        return self._checked("SELECT count(*) FROM sweep_hosts WHERE sweep_id = ?", (sweep_id,)).fetchone()[0]
+
+    def accounted_hosts(self, sweep_id: str) -> list[tuple[str | None, dict[str, Any] | None]]:
+        """(scan id, error entry) of each host of the sweep done so far."""
+        rows = self._checked("SELECT scan_id, error FROM sweep_hosts WHERE sweep_id = ? ORDER BY name", (sweep_id,))
+        return [(scan_id, json.loads(error) if error else None) for scan_id, error in rows]
+
+    def accounted_by_worker(self, sweep_id: str) -> dict[str, dict[str, int]]:
+        """Hosts done (stored) and failed (an error entry) by each worker's name."""
+        counts: dict[str, dict[str, int]] = {}
+        for worker, ok, count in self._checked(
+                "SELECT worker, scan_id IS NOT NULL, count(*) FROM sweep_hosts WHERE sweep_id = ? GROUP BY 1, 2 ORDER BY 1", (sweep_id,)):
+            counts.setdefault(worker, {"done": 0, "failed": 0})["done" if ok else "failed"] += count
+        return counts
+
+    def name_worker(self, worker_id: int, name: str) -> None:
+        """The name `sweep status` shows for the queue's worker worker_id."""
+        self._checked("INSERT INTO sweep_workers VALUES (?, ?) ON CONFLICT DO NOTHING", (worker_id, name))
+
+    def worker_names(self, worker_ids: list[int]) -> dict[int, str]:
+        return dict(self._checked("SELECT worker_id, name FROM sweep_workers WHERE worker_id = ANY(?)", (list(worker_ids),)).fetchall())

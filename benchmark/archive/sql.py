@@ -31,12 +31,12 @@ from dockbench.benchmark.archive.base import (
 )
 from dockbench.benchmark.archive.chain import canonical, compact, derive, entry_hash_prepared, normalize
 
-COLUMNS = ("seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score, "
-           "n_fail, n_error, n_manual, n_pass, n_na, total, statuses, key_id")
-FULL_COLUMNS = COLUMNS + ", options, report, prev_hash, hash, signature"
+LISTING = ("seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score, "
+           "n_fail, n_error, n_manual, n_pass, n_na, total, coalesce(n_waived, {waived}), key_id")   # narrow: what a listing shows
+LISTED = 18
 INSERT = ("INSERT INTO entries (seq, scan_id, kind, host, hostname, sweep_id, started_at, finished_at, recorded_at, score,"
-          " n_fail, n_error, n_manual, n_pass, n_na, total, statuses, options, report, facts, prev_hash, hash, signature, key_id)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          " n_fail, n_error, n_manual, n_pass, n_na, total, n_waived, statuses, options, report, facts, prev_hash, hash, signature, key_id)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def pack(data: bytes) -> bytes:
@@ -75,7 +75,9 @@ class SQLArchive(Archive):
     """An archive in one SQL database with the tables entries, check_meta and meta."""
 
     KIND_FILTER = "kind = ?"           # how kind is filtered when another index already narrows
-    COLUMNS, FULL_COLUMNS = COLUMNS, FULL_COLUMNS   # what listings and full reads select
+    STATUSES = "statuses"              # the statuses column read as JSON text
+    STATUS_OF = "statuses ->> ?"       # one check's status in it (NULL when the check did not run)
+    WAIVED = "NULL"                    # the waived results counted in statuses: entries stored before n_waived was
     INSERT_META = "INSERT INTO check_meta VALUES (?, ?)"   # must ignore an id already there
 
     db: Any
@@ -141,14 +143,14 @@ class SQLArchive(Archive):
                 cursor = self._execute(INSERT, (
                     seq + 1 if seq is not None else None, record.scan_id, record.kind, record.host, d["hostname"], record.sweep_id,
                     d["started_at"], d["finished_at"], recorded_at, d["score"], c["FAIL"], c["ERROR"], c["MANUAL"], c["PASS"],
-                    c["NOT_APPLICABLE"], d["total"], self._statuses_param(d["statuses"]),
+                    c["NOT_APPLICABLE"], d["total"], d["waived"], self._statuses_param(d["statuses"]),
                     canonical(item["options"]).decode("utf-8", "surrogatepass") if item["options"] is not None else None,
                     item["report_blob"], item["facts_blob"], prev, digest, signature, key_id))
                 seq = seq + 1 if seq is not None else cursor.lastrowid
                 entries.append(Entry(
                     seq=seq, scan_id=record.scan_id, kind=record.kind, host=record.host, hostname=d["hostname"],
                     sweep_id=record.sweep_id, started_at=d["started_at"], finished_at=d["finished_at"], recorded_at=recorded_at,
-                    score=d["score"], counts=c, total=d["total"], statuses=d["statuses"], signed_by=key_id,
+                    score=d["score"], counts=c, total=d["total"], waived=d["waived"], statuses=d["statuses"], signed_by=key_id,
                     report=item["report"], facts=item["facts"], options=item["options"], prev_hash=prev, hash=digest, signature=signature,
                 ))
                 prev = digest
@@ -219,31 +221,36 @@ class SQLArchive(Archive):
             extra = self._lites[ident] = codec.lite_fields(self._meta_of(ident))
         return extra
 
+    def _listing(self) -> str:
+        return LISTING.format(waived=self.WAIVED)
+
+    def _full_columns(self) -> str:
+        return f"{self._listing()}, {self.STATUSES}, options, report, prev_hash, hash, signature"
+
     def _info(self, row) -> dict[str, Any]:
+        """A row's LISTING columns."""
         return {
             "seq": row[0], "scan_id": row[1], "kind": row[2], "host": row[3], "hostname": row[4], "sweep_id": row[5],
             "started_at": row[6], "finished_at": row[7], "recorded_at": row[8], "score": row[9],
             "counts": {"FAIL": row[10], "ERROR": row[11], "MANUAL": row[12], "PASS": row[13], "NOT_APPLICABLE": row[14]},
-            "total": row[15], "statuses": json.loads(row[16]), "signed_by": row[17],
+            "total": row[15], "waived": row[16], "signed_by": row[17],
         }
 
     def _entry(self, row, facts_blob: bytes | None, lite: bool = False) -> Entry:
-        n = len(self.COLUMNS.split(","))
-        options, report_blob, prev_hash, digest, signature = row[n:n + 5]
+        statuses, options, report_blob, prev_hash, digest, signature = row[LISTED:LISTED + 6]
         report = codec.lite(unpack(report_blob), self._lite_of) if lite else codec.join(unpack(report_blob), self._meta_of)
-        return Entry(**self._info(row), report=report, facts=unpack(facts_blob),
+        return Entry(**self._info(row), statuses=json.loads(statuses), report=report, facts=unpack(facts_blob),
                      options=json.loads(options) if options is not None else None,
                      prev_hash=prev_hash, hash=digest, signature=signature)
 
     def _damaged(self, row, exc: Exception) -> Entry:
         """An entry whose stored bytes no longer decode: enough of it for verify to name it."""
-        n = len(self.COLUMNS.split(","))
         try:
             info = self._info(row)
         except (ValueError, TypeError):
             info = {"seq": row[0], "scan_id": row[1], "kind": row[2], "host": row[3], "hostname": row[4], "sweep_id": row[5],
                     "started_at": row[6], "finished_at": row[7], "recorded_at": row[8], "score": row[9], "counts": {}, "total": 0}
-        return Entry(**info, prev_hash=row[n + 2], hash=row[n + 3], signature=row[n + 4], damage=f"{type(exc).__name__}: {exc}")
+        return Entry(**info, prev_hash=row[LISTED + 3], hash=row[LISTED + 4], signature=row[LISTED + 5], damage=f"{type(exc).__name__}: {exc}")
 
     def _decoded(self, rows) -> Iterator[Entry]:
         for row in rows:
@@ -271,16 +278,13 @@ class SQLArchive(Archive):
         return rows[0]
 
     def get(self, scan_id: str, *, facts: bool = True, lite: bool = False) -> Entry:
-        row = self._execute(f"SELECT {self.FULL_COLUMNS}, {'facts' if facts else 'NULL'} FROM entries WHERE scan_id = ?", (scan_id,)).fetchone()
+        row = self._execute(f"SELECT {self._full_columns()}, {'facts' if facts else 'NULL'} FROM entries WHERE scan_id = ?", (scan_id,)).fetchone()
         if row is None:
             raise NotFound(f"no scan {scan_id} in {self.location}")
         return self._entry(row[:-1], row[-1], lite)
 
-    def scans(self, *, host=None, kind=None, sweep_id=None, since=None, last=None) -> list[ScanInfo]:
+    def scans(self, *, host=None, kind=None, sweep_id=None, since=None, last=None, statuses: bool | str = True) -> list[ScanInfo]:
         where, args = [], []
-        if host is not None:
-            where.append("(host = ? OR hostname = ?)")
-            args += [host, host]
         if kind is not None:
             where.append(self.KIND_FILTER if host is not None or sweep_id is not None else "kind = ?")
             args.append(kind)
@@ -290,12 +294,32 @@ class SQLArchive(Archive):
         if since is not None:
             where.append("started_at >= ?")
             args.append(since)
-        sql = f"SELECT {self.COLUMNS} FROM entries" + (" WHERE " + " AND ".join(where) if where else "")
-        if last is not None:
-            rows = self._execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, int(last))).fetchall()[::-1]
-        else:
-            rows = self._execute(sql + " ORDER BY seq", args).fetchall()
-        return [ScanInfo(**self._info(row)) for row in rows]
+        if statuses is True:
+            column, selected = self.STATUSES, []
+        else:   # the statuses are most of a listing's bytes: read one check's, or none
+            column, selected = (self.STATUS_OF, [statuses]) if statuses else ("NULL", [])
+        select = f"SELECT {self._listing()}, {column} FROM entries"
+        if host is None or last is None:
+            if host is not None:
+                where.insert(0, "(host = ? OR hostname = ?)")
+                args[:0] = [host, host]
+            sql = select + (" WHERE " + " AND ".join(where) if where else "")
+            if last is None:
+                rows = self._execute(sql + " ORDER BY seq", (*selected, *args)).fetchall()
+            else:
+                rows = self._execute(sql + " ORDER BY seq DESC LIMIT ?", (*selected, *args, int(last))).fetchall()[::-1]
+        else:   # the newest N by filed name and by hostname, each through its own index: N rows read, not every scan of the host
+            newest = " UNION ALL ".join(f"SELECT seq FROM (SELECT seq FROM entries WHERE {' AND '.join([f'{name} = ?'] + where)} "
+                                        f"ORDER BY seq DESC LIMIT ?) AS by_{name}" for name in ("host", "hostname"))
+            rows = self._execute(f"{select} WHERE seq IN ({newest}) ORDER BY seq DESC LIMIT ?",
+                                 (*selected, host, *args, int(last), host, *args, int(last), int(last))).fetchall()[::-1]
+        return [ScanInfo(**self._info(row), statuses=self._statuses(row[-1], statuses)) for row in rows]
+
+    @staticmethod
+    def _statuses(value: str | None, chosen: bool | str) -> dict[str, str]:
+        if chosen is True:
+            return json.loads(value)
+        return {chosen: value} if chosen and value is not None else {}
 
     def storage_problems(self) -> list[str]:
         problems = []

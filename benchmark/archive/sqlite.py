@@ -31,7 +31,7 @@ from dockbench.benchmark.archive.base import (
 from dockbench.benchmark.archive.chain import GENESIS
 from dockbench.benchmark.archive.sql import SQLArchive
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (
@@ -51,6 +51,7 @@ CREATE TABLE entries (
     score       REAL,
     n_fail INTEGER NOT NULL, n_error INTEGER NOT NULL, n_manual INTEGER NOT NULL,
     n_pass INTEGER NOT NULL, n_na INTEGER NOT NULL, total INTEGER NOT NULL,
+    n_waived    INTEGER,                      -- results waived (NULL: stored by schema 1, counted from statuses)
     statuses    TEXT NOT NULL,                -- JSON {check id: status}
     options     TEXT,                         -- JSON: how the scan was judged
     report      BLOB NOT NULL,                -- zlib(JSON), results' static metadata by reference
@@ -77,12 +78,16 @@ CREATE TABLE prunes (
 );
 """
 
-# version -> statements taking an archive from version-1 to version (none yet)
-MIGRATIONS: dict[int, str] = {}
+# version -> statements taking an archive from version-1 to version (SCHEMA is the newest)
+MIGRATIONS: dict[int, str] = {
+    2: "ALTER TABLE entries ADD COLUMN n_waived INTEGER",   # instant: older entries' counts are read from statuses
+}
 
 
 class SQLiteArchive(SQLArchive):
     KIND_FILTER = "+kind = ?"   # '+': a filter, not the index
+    STATUS_OF = """json_extract(statuses, '$."' || ? || '"')"""
+    WAIVED = "(SELECT count(*) FROM json_each(entries.statuses) WHERE value LIKE '%+waived')"
     INSERT_META = "INSERT OR IGNORE INTO check_meta VALUES (?, ?)"
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, busy_timeout: float = 30.0):
@@ -179,7 +184,7 @@ class SQLiteArchive(SQLArchive):
     # ---------------------------------------------------------------- reading
 
     def iterate(self) -> Iterator[Entry]:
-        yield from self._decoded(self.db.execute(f"SELECT {self.FULL_COLUMNS}, facts FROM entries ORDER BY seq"))   # one statement: one snapshot
+        yield from self._decoded(self.db.execute(f"SELECT {self._full_columns()}, facts FROM entries ORDER BY seq"))   # one statement: one snapshot
 
     @contextmanager
     def reading(self):
