@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from dockbench.benchmark.inventory import Target
@@ -121,3 +122,33 @@ def test_unusable_lines_are_skipped_and_an_unreadable_file_named(server, tmp_pat
         with pytest.raises(TransportError) as caught:
             KnownHosts(str(known_hosts), False)
         assert caught.value.kind == "config_error" and str(known_hosts) in str(caught.value)
+
+
+def test_an_encrypted_key_is_decrypted_once_for_all_connections(server, tmp_path, monkeypatch):
+    lab, host = server
+    key = tmp_path / "locked_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "correct horse", "-f", str(key)], check=True)
+    authorized = host.directory / "authorized_keys"
+    before = authorized.read_text()
+    authorized.write_text(Path(f"{key}.pub").read_text())
+    loads = []
+    real_load = paramiko.PKey.from_path
+    monkeypatch.setattr(paramiko.PKey, "from_path", staticmethod(lambda *args: loads.append(args[0]) or real_load(*args)))
+    known_hosts = lab.known_hosts(tmp_path / "known_hosts", [host])
+    try:
+        for passphrase, expected in (("correct horse", None), ("wrong", "Invalid key")):
+            options = SSHOptions(known_hosts=str(known_hosts), ssh_config=None, key_file=str(key), passphrase=passphrase, user="root", host_timeout=30)
+            store = KnownHosts(str(known_hosts), False)
+            for _ in range(3):
+                transport = SSHTransport(Target("locked", host.address, host.port), options, store)
+                if expected is None:
+                    with transport:
+                        assert transport.run(b"echo unlocked\n").stdout == b"unlocked\n"
+                else:  # not loaded here: paramiko tries the file per connection and fails as it always did
+                    with pytest.raises(TransportError, match=expected):
+                        transport.__enter__()
+            assert options.keys.loaded.keys() == {str(key)}
+            assert "correct horse" not in repr(options)
+    finally:
+        authorized.write_text(before)
+    assert loads == [str(key), str(key)]  # once per options (per sweep), not per connection
