@@ -37,6 +37,10 @@ process (1 / its CPU per host), at most cores / its total CPU per host; judging 
 processes raises it by taking work off the main process. With the judging spread over both
 cores, the ratio of hosts/s between two workers and one process cannot pass 2 M / (T + S) (M:
 the single process's CPU per host, T: the workers' total, S: the sshd's), below 2 by S / M.
+That needs the cores to be free: with the kernel's autogroup scheduling (printed in the header)
+each session gets an equal share of them, so while k other sessions keep the machine busy the
+benchmark's whole session (dockbench, its workers and the sshd) gets about cores / (k + 1) of
+it, however many processes it runs, and the load column shows it.
 
 Every host must end as a report: any error entry fails the benchmark. Everything it started is
 stopped and its temporary directory removed at the end, on error and Ctrl-C too.
@@ -258,6 +262,14 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def autogroup() -> str:
+    """Whether the kernel shares the CPUs between sessions (sched_autogroup_enabled)."""
+    try:
+        return {"1": "on", "0": "off"}.get(Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip(), "unknown")
+    except OSError:
+        return "unknown"
+
+
 def bench(fleet: Fleet, args: argparse.Namespace) -> None:
     fleet.start_daemon(0)
     recordings = {c: record(fleet, c) for c in args.containers}
@@ -279,7 +291,7 @@ def bench(fleet: Fleet, args: argparse.Namespace) -> None:
     print("\n".join([
         (f"dockbench replay lab: median of {args.repeat} runs, --parallel {args.parallel}, "
          f"{args.servers} sshd{'' if args.rexec else ' -r'} per recording, output {args.suffix}, {'no archive' if args.no_archive else 'archive on'}, "
-         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"),
+         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, autogroup {autogroup()}"),
         "",
         table(rows),
         "",
