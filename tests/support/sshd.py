@@ -65,7 +65,9 @@ class Lab:
         self.servers: list[Server] = []
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
 
-    def start(self, name: str, address: str, *, extra_config: str = "", authorized: bool = True, port: int | None = None) -> Server:
+    def start(self, name: str, address: str, *, extra_config: str = "", authorized: bool = True, port: int | None = None,
+              flags: tuple[str, ...] = ()) -> Server:
+        """A new sshd on address (a free port unless given); flags are added to its command line."""
         home = self.directory / name
         home.mkdir(mode=0o755)
         host_key = keygen(home / "host_key")
@@ -93,7 +95,7 @@ class Lab:
             + "\n"
         )
         with open(home / "sshd.log", "wb") as log:  # sshd keeps its own copy of the descriptor
-            server.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], stdout=log, stderr=subprocess.STDOUT)
+            server.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config"), *flags], stdout=log, stderr=subprocess.STDOUT)
         self.servers.append(server)
         self._wait(server)
         return server
