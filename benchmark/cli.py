@@ -68,7 +68,18 @@ def result_options(func):
     return func
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; an output that cannot be written, by any command, is a clear message and exit 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except render.OutputError as exc:
+            click.echo(f"dockbench: {exc}", err=True)
+            sys.exit(exit_codes.CANNOT_RUN)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dockbench")
 def main() -> None:
     """Audit Docker hosts against the CIS Docker Benchmark and beyond.

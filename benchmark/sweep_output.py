@@ -130,6 +130,24 @@ class SweepOutput:
             lines.error(entry)
         self.errors.append(entry)
 
+    def _write_read_back(self, document: dict[str, Any]) -> list[render.OutputError]:
+        """Write the outputs read back from the spool; those that could not be written, after
+        trying every other one."""
+        failed = []
+        read_back = [(path, fmt) for path, fmt in self.outputs if fmt != "jsonl"]
+        if read_back:
+            spool = self.lines[0]
+            with sweep_reader.spooled(document, spool.path, spool.index) as source:
+                for path, fmt in read_back:
+                    try:
+                        if fmt == "json":
+                            render.write_with(path, lambda stream: write_document(document, source.hosts.texts(), stream), binary=True)
+                        else:
+                            render.write(source, path, fmt)
+                    except render.OutputError as exc:
+                        failed.append(exc)
+        return failed
+
     def finish(self, *, finished_at: str, interrupted: bool) -> dict[str, Any]:
         """Complete every output; the sweep document with each host's name and counts only (what
         the terminal summary, the exit code and the archive's sweep entry need)."""
@@ -138,19 +156,13 @@ class SweepOutput:
                                           interrupted=interrupted, sweep_id=self.header["sweep_id"], summary=summary)
         for lines in self.lines:
             lines.finish(document)
-        read_back = [(path, fmt) for path, fmt in self.outputs if fmt != "jsonl"]
-        if read_back:
-            spool = self.lines[0]
-            with sweep_reader.spooled(document, spool.path, spool.index) as source:
-                for path, fmt in read_back:
-                    if fmt == "json":
-                        render.write_with(path, lambda stream: write_document(document, source.hosts.texts(), stream), binary=True)
-                    else:
-                        render.write(source, path, fmt)
-        if self.temporary:
+        failed = self._write_read_back(document)
+        if self.temporary and not failed:  # a failed output leaves the spool: `dockbench report` turns it into the document
             os.unlink(self.temporary)
         if self.facts:
             self.facts.finish()
         if self.archive is not None:
             self.archive.finish(document)
+        if failed:
+            raise render.OutputError(f"{failed[0]} (the sweep's hosts are all in {self.lines[0].path})")
         return document

@@ -371,3 +371,24 @@ def test_evaluate_holds_two_snapshots_at_most(tmp_path, held):
     assert done.exit_code == 0, done.output
     assert held["decoded"] == 12 + 12  # each snapshot, then each report for the md
     assert held["peak"] <= 2, held
+
+
+def test_an_output_that_cannot_be_written_is_named_and_the_others_are_written(frozen, tmp_path):
+    sweep = frozen["sweep"]
+    source = tmp_path / "sweep.json"
+    source.write_text(json.dumps(sweep))
+    missing = tmp_path / "missing" / "out.csv"
+    done = dockbench("report", source, "-o", missing)
+    assert done.returncode == 2 and done.stderr == f"dockbench: cannot write {missing}: No such file or directory\n"
+    # at the end of a sweep: every other output is still written, and the spool is kept
+    header = report_mod.build_sweep([], [], benchmark=sweep["benchmark"], started_at="2026-11-23T14:00:00Z", finished_at="")
+    good = tmp_path / "good.json"
+    output = SweepOutput(header, [(str(good), "json"), (str(tmp_path / "missing" / "out.md"), "md"), (str(tmp_path / "good.csv"), "csv")])
+    for host in sweep["hosts"]:
+        output.host(HostResult.of(host))
+    with pytest.raises(render.OutputError, match=r"cannot write .*missing/out\.md: No such file or directory \(the sweep's hosts are all in .*good\.json\.partial\.jsonl\)"):
+        output.finish(finished_at="2026-11-23T14:04:00Z", interrupted=False)
+    written = json.loads(good.read_text())
+    assert written["hosts"] == sweep["hosts"]
+    assert (tmp_path / "good.csv").read_bytes() == render.render(written, "csv").encode()
+    assert len((tmp_path / "good.json.partial.jsonl").read_text().splitlines()) == len(sweep["hosts"]) + 2

@@ -5,11 +5,25 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from dockbench.benchmark.render.registry import format_for_path, registry
 from dockbench.benchmark.sweep_reader import Source
+
+
+class OutputError(Exception):
+    """An output that could not be written (a missing folder, no permission, a full disk, a
+    folder of host pages in the way): the CLI says so and exits 2 instead of a traceback."""
+
+
+@contextmanager
+def _writing(target: str):
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str | None = None) -> str:
@@ -27,8 +41,9 @@ def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str |
         fmt = format_for_path(target)
     source = document if isinstance(document, Source) else Source.of(document)
     chosen = registry()[fmt]
-    if chosen.pages is not None and chosen.pages(source, target):
-        return fmt
+    with _writing(target):
+        if chosen.pages is not None and chosen.pages(source, target):
+            return fmt
     if chosen.writer is None:
         write_text(chosen.renderer(source.whole()), target)
     else:
@@ -56,15 +71,16 @@ def write_with(target: str, write_to: Callable[[IO], Any], binary: bool = False)
             write_to(sys.stdout)
             sys.stdout.flush()
         return
-    if os.path.exists(target) and not os.path.isfile(target):
-        with open(target, mode, **text) as stream:
-            write_to(stream)
-        return
-    tmp = Path(target).with_name(Path(target).name + ".tmp")
-    try:
-        with open(tmp, mode, **text) as stream:
-            write_to(stream)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, target)
+    with _writing(target):
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, mode, **text) as stream:
+                write_to(stream)
+            return
+        tmp = Path(target).with_name(Path(target).name + ".tmp")
+        try:
+            with open(tmp, mode, **text) as stream:
+                write_to(stream)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, target)
