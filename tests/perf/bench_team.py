@@ -51,7 +51,7 @@ from dockbench.benchmark.archive.sqlite import SQLiteArchive
 from tests.perf import bench_replay
 from tests.perf.bench_archive import fill, in_process, material
 from tests.perf.bench_scan import BenchError
-from tests.perf.fleet import HOST_TIMEOUT, Fleet, address, log, parse_list, run
+from tests.perf.fleet import HOST_TIMEOUT, Fleet, log, parse_list, run
 from tests.support import archive as scans
 
 DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))
@@ -182,8 +182,7 @@ def bench_workers(fleet: Fleet, url: str, hosts: int, workers: list[int], parall
     fleet.lab = Lab(fleet.root / "ssh")
     fleet.start_daemon(0)
     directory = bench_replay.record(fleet, containers)
-    servers = [fleet.lab.start(f"replay-{i}", address(i, bench_replay.SUBNET), extra_config=f"ForceCommand {directory}/replay.sh")
-               for i in range(4)]
+    servers = bench_replay.start_replay(fleet.lab, directory, 4, 0)
     known_hosts = fleet.lab.known_hosts(fleet.root / "known_hosts", servers)
     inventory = fleet.inventory("team", [(f"host{i:05d}.replay", servers[i % 4].address, servers[i % 4].port) for i in range(hosts)])
     together = parallel * max(workers)
