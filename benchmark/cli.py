@@ -34,7 +34,7 @@ def _default_output(name: str | None, started_at: str) -> str:
 
 def _format_of(path: str) -> str:
     """JSON for stdout and devices (-o /dev/null); otherwise the format the extension names."""
-    if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+    if render.in_place(path):
         return "json"
     return render.format_for_path(path)
 
@@ -264,6 +264,18 @@ def _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quie
     _finish(document, outputs, quiet, fail_on)
 
 
+def _read_saved(path: str, lines: bool | None = None, malformed: str = "") -> sweep_reader.Source:
+    """A saved document opened for reading one host at a time; exit 2, saying why, when it cannot be read.
+    malformed: what precedes the reader's own message (which names the file and the place)."""
+    try:
+        return sweep_reader.read(path, lines=lines)
+    except OSError as exc:
+        click.echo(f"dockbench: cannot read {path}: {exc.strerror or exc}", err=True)
+    except sweep_reader.ReadError as exc:
+        click.echo(f"dockbench: {malformed}{exc}", err=True)
+    sys.exit(exit_codes.CANNOT_RUN)
+
+
 @main.command("evaluate")
 @click.argument("facts_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @judging_options
@@ -273,15 +285,7 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
 
     A sweep's facts are read, judged and written one host at a time, as a sweep writes them."""
     plan = Plan.from_options(**judging)
-    try:
-        source = sweep_reader.read(facts_file, lines=False)
-    except OSError as exc:
-        click.echo(f"dockbench: cannot read {facts_file}: {exc.strerror or exc}", err=True)
-        sys.exit(exit_codes.CANNOT_RUN)
-    except sweep_reader.ReadError as exc:
-        click.echo(f"dockbench: cannot read {exc}", err=True)
-        sys.exit(exit_codes.CANNOT_RUN)
-    with source:
+    with _read_saved(facts_file, lines=False, malformed="cannot read ") as source:
         saved = source.head
         if not isinstance(saved, dict) or not ("facts_version" in saved or saved.get("kind") == "facts-sweep"):
             click.echo(f"dockbench: cannot read {facts_file}: not a dockbench facts snapshot (no facts_version)", err=True)
@@ -348,15 +352,7 @@ def report_cmd(report_file, fmt, output) -> None:
     The input is checked against the report schema first; a file that is not a dockbench
     report exits 2 without writing anything. A sweep is read one host at a time (html excepted).
     """
-    try:
-        source = sweep_reader.read(report_file)  # FILE.jsonl: a sweep's JSON Lines, also what a killed sweep left
-    except OSError as exc:
-        click.echo(f"dockbench: cannot read {report_file}: {exc.strerror or exc}", err=True)
-        sys.exit(exit_codes.CANNOT_RUN)
-    except sweep_reader.ReadError as exc:
-        click.echo(f"dockbench: {exc}", err=True)
-        sys.exit(exit_codes.CANNOT_RUN)
-    with source:
+    with _read_saved(report_file) as source:  # FILE.jsonl: a sweep's JSON Lines, also what a killed sweep left
         try:
             validate.check(source)
         except validate.InvalidDocument as exc:

@@ -108,7 +108,7 @@ class SweepOutput:
 
     @staticmethod
     def _partial(path: str) -> str:
-        if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+        if render.in_place(path):
             import tempfile
 
             handle, name = tempfile.mkstemp(prefix="dockbench-sweep-", suffix=PARTIAL)

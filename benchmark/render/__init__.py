@@ -28,11 +28,11 @@ from dockbench.benchmark.render.document import (
     sorted_results,
     worst_status,
 )
-from dockbench.benchmark.render.output import OutputError, write, write_text, write_with
+from dockbench.benchmark.render.output import OutputError, in_place, write, write_text, write_with
 from dockbench.benchmark.render.registry import Format, extension, format_for_path, formats, render
 from dockbench.benchmark.report import host_reports, unreachable
 
 __all__ = [
-    "STATUS_LABEL", "Format", "OutputError", "badness", "extension", "format_for_path", "formats", "host_label", "host_reports",
+    "STATUS_LABEL", "Format", "OutputError", "badness", "extension", "format_for_path", "formats", "host_label", "host_reports", "in_place",
     "observed_lines", "render", "sorted_results", "unreachable", "worst_status", "write", "write_text", "write_with",
 ]

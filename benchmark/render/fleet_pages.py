@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from dockbench.benchmark.render.document import STATUS_LABEL, badness, host_label
 from dockbench.benchmark.render.html_parts import Tally, host_page, jinja_environment, page_assets
-from dockbench.benchmark.render.output import write_text
+from dockbench.benchmark.render.output import in_place, write_text
 from dockbench.benchmark.report import STATUS_ORDER
 from dockbench.benchmark.sweep_reader import Source
 
@@ -60,7 +60,7 @@ def write_if_big(source: Source, target: str) -> bool:
     host report, stdout or a device."""
     if source.head.get("kind") != "sweep" or len(source.hosts) <= PAGES_FROM:
         return False
-    if target == "-" or (os.path.exists(target) and not os.path.isfile(target)):
+    if in_place(target):
         return False
     write_pages(source.head, source.hosts, target)
     return True

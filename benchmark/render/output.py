@@ -51,6 +51,12 @@ def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str |
     return fmt
 
 
+def in_place(target: str) -> bool:
+    """'-' (stdout) or a device such as /dev/null or a FIFO: written as it is, never through a
+    temporary file renamed over it (and never as a folder of pages)."""
+    return target == "-" or (os.path.exists(target) and not os.path.isfile(target))
+
+
 def write_text(text: str, target: str) -> None:
     """Write text to target ('-' for stdout), a regular file atomically (see write_with)."""
     write_with(target, lambda stream: stream.write(text))
@@ -72,7 +78,7 @@ def write_with(target: str, write_to: Callable[[IO], Any], binary: bool = False)
             sys.stdout.flush()
         return
     with _writing(target):
-        if os.path.exists(target) and not os.path.isfile(target):
+        if in_place(target):  # a device: '-' was handled above
             with open(target, mode, **text) as stream:
                 write_to(stream)
             return
