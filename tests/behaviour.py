@@ -29,7 +29,8 @@ MASKS = [
     (re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"), b"<time>"),
     (re.compile(rb"\d{8}T\d{6}Z"), b"<stamp>"),
     (re.compile(rb'("(?:start_|end_)?time": )\d{13}'), rb"\1<epoch-ms>"),
-    (re.compile(rb"(_timestamp_seconds\{[^}\n]*\} )\d+"), rb"\1<epoch>"),
+    (re.compile(rb"(_(?:timestamp|duration)_seconds\{[^}\n]*\} )\d+"), rb"\1<seconds>"),
+    (re.compile(rb'(<testsuite [^>]*time=")[\d.]+'), rb"\1<seconds>"),
 ]
 WAIVERS = """waivers:
   - {id: pid, check: container-no-host-pid, containers: ["risky*"], justification: "ps <b>", owner: sec, expires: 2099-12-31}
