@@ -11,13 +11,14 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, inventory, render, sweep_queue, sweep_reader, terminal, validate, waiver_commands
+from dockbench.benchmark import __version__, clock, exit_codes, render, sweep_queue, sweep_reader, terminal, validate, waiver_commands
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import commands as archive_commands
-from dockbench.benchmark.collect import CollectError, collect
-from dockbench.benchmark.inventory import Target
+from dockbench.benchmark.collect import inventory
+from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.rounds import CollectError, collect
+from dockbench.benchmark.collect.transports import LocalTransport, TransportError
 from dockbench.benchmark.judging import Plan, PlanJudge, benchmark_option, catalog, judging_options
-from dockbench.benchmark.transports import LocalTransport, TransportError
 
 WORKERS_FROM = 50  # smaller sweeps judge in their threads: a worker process costs ~0.3 s of CPU to start
 
@@ -179,7 +180,7 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     if not hosts:
         _scan_local(plan, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver, judging)
         return
-    from dockbench.benchmark.ssh import KnownHosts, SSHOptions  # only remote scans pay for loading the SSH stack
+    from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions  # only remote scans pay for loading the SSH stack
 
     options = SSHOptions(
         known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
@@ -203,7 +204,7 @@ def _report_known_hosts(known) -> None:
 
 
 def _scan_one(target, options, known, plan, facts_out, outputs, quiet, fail_on, archiver, judging) -> None:
-    from dockbench.benchmark.ssh import SSHTransport
+    from dockbench.benchmark.collect.ssh import SSHTransport
 
     started = clock.stamp()
     transport = SSHTransport(target, options, known)

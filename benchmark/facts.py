@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dockbench.benchmark import clock
+from dockbench.benchmark.collect.well_known_paths import DEFAULT_DAEMON_JSON
 from dockbench.benchmark.model import Undecidable
 from dockbench.benchmark.policy import Policy
-from dockbench.benchmark.well_known_paths import DEFAULT_DAEMON_JSON
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from dockbench.benchmark import clock, probe, sweep_host
-from dockbench.benchmark.collect import CollectError, target_of
-from dockbench.benchmark.inventory import Target
-from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark import clock, sweep_host
+from dockbench.benchmark.collect import probe
+from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.rounds import CollectError, target_of
+from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.collect.transports import TransportError
 from dockbench.benchmark.sweep_host import HostResult, HostTask
 from dockbench.benchmark.sweep_output import SweepOutput
-from dockbench.benchmark.transports import TransportError
 from dockbench.benchmark.workers import WorkerCrashed, WorkerPool
 
 Judge = sweep_host.Judge

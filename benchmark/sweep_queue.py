@@ -35,9 +35,9 @@ from dockbench.benchmark import clock
 from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import ArchiveError, Record, postgres
 from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
-from dockbench.benchmark.inventory import Target
+from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.transports import TransportError
 from dockbench.benchmark.judging import Plan, judging_options
-from dockbench.benchmark.transports import TransportError
 from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 QUEUE = "dockbench-sweep"
@@ -141,7 +141,7 @@ class WorkerSetup:
 
     def __post_init__(self):
         if self.known_hosts is None:
-            from dockbench.benchmark.ssh import KnownHosts
+            from dockbench.benchmark.collect.ssh import KnownHosts
 
             self.known_hosts = KnownHosts(self.ssh.known_hosts, self.ssh.accept_new_host_keys)
 
@@ -369,7 +369,7 @@ def register(main: click.Group, ssh_options, targets, passphrase) -> None:
     def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, connect_timeout, ssh_user, identity,
                  known_hosts, accept_new_host_keys, ssh_config, archive_path) -> None:
         """Take hosts from the queue, audit each as `scan --inventory` does, store each result."""
-        from dockbench.benchmark.ssh import SSHOptions
+        from dockbench.benchmark.collect.ssh import SSHOptions
 
         ssh = SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
                          connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,

@@ -6,9 +6,9 @@ import posixpath
 import shlex
 from collections.abc import Callable
 
+from dockbench.benchmark.collect.paths import is_under
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
-from dockbench.benchmark.paths import is_under
 from dockbench.checks.catalog import check
 from dockbench.checks.locations import daemon_json, dockerd_binary, unit_file
 

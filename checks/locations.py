@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dockbench.benchmark.collect.paths import strip_root
+from dockbench.benchmark.collect.well_known_paths import DEFAULT_SOCKET, UNIT_DIRS
 from dockbench.benchmark.facts import Facts
-from dockbench.benchmark.paths import strip_root
-from dockbench.benchmark.well_known_paths import DEFAULT_SOCKET, UNIT_DIRS
 
 
 def unit_file(facts: Facts, unit: str) -> str | None:

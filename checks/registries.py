@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from dockbench.benchmark.collect.paths import is_below
+from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
@@ -17,8 +19,6 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
-from dockbench.benchmark.paths import is_below
-from dockbench.benchmark.well_known_paths import CLIENT_CONFIG
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, judge_owner
 from dockbench.checks.locations import CERTS_D, is_private_key

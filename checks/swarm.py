@@ -14,6 +14,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from dockbench.benchmark.collect.well_known_paths import SWARM_STATE
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
@@ -27,7 +28,6 @@ from dockbench.benchmark.model import (
     passed,
 )
 from dockbench.benchmark.redact import looks_secret
-from dockbench.benchmark.well_known_paths import SWARM_STATE
 from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import days_before_scan
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from dockbench.benchmark.collect.paths import is_below
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
@@ -26,7 +27,6 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
-from dockbench.benchmark.paths import is_below
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, scanned_at
 from dockbench.checks.locations import CERTS_D, is_private_key, tls_file

@@ -14,10 +14,10 @@ import json
 import pytest
 
 from dockbench import checks
+from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.facts import Facts, Selection
 from dockbench.benchmark.model import Status
 from dockbench.benchmark.policy import Policy
-from dockbench.benchmark.probe import Record
 from dockbench.benchmark.runner import run_check
 from tests.recorded import (
     bind,

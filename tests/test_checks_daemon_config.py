@@ -7,9 +7,9 @@ import json
 import pytest
 
 from dockbench import checks
+from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.facts import INVALID_CONFIG_FINDING, Facts
 from dockbench.benchmark.model import Status
-from dockbench.benchmark.probe import Record
 from dockbench.benchmark.runner import evaluate
 from tests.recorded import (
     build,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dockbench import checks
+from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Status
 from dockbench.benchmark.policy import Policy
-from dockbench.benchmark.probe import Record
 from dockbench.benchmark.runner import run_check
 from tests.recorded import (
     absent,

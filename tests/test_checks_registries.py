@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.model import Status
-from dockbench.benchmark.probe import Record
 from tests.recorded import (
     build,
     docker_not_installed,

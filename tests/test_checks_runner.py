@@ -116,7 +116,7 @@ def test_every_registered_check_is_tested():
 
 
 CHECK_SOURCES = sorted(Path(checks.__file__).parent.rglob("*.py"))
-SNAPSHOT_MODULE = "dockbench.benchmark.snapshot"
+SNAPSHOT_MODULE = "dockbench.benchmark.collect.snapshot"
 
 
 def facts_boundary_breaches(source: str) -> list[str]:
@@ -141,9 +141,9 @@ def facts_boundary_breaches(source: str) -> list[str]:
         'def judge(facts):\n    return facts.snapshot["lsm"]\n',
         'def judge(facts):\n    return facts.snapshot.get("listening")\n',
         'def judge(facts):\n    return getattr(facts, "snapshot")\n',
-        "from dockbench.benchmark.snapshot import SWARM_STATE\n",
-        "from dockbench.benchmark import facts, snapshot\n",
-        "import dockbench.benchmark.snapshot\n",
+        "from dockbench.benchmark.collect.snapshot import SWARM_STATE\n",
+        "from dockbench.benchmark.collect import probe, snapshot\n",
+        "import dockbench.benchmark.collect.snapshot\n",
     ],
 )
 def test_the_facts_boundary_test_sees_a_breach(source):

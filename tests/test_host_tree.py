@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dockbench.benchmark import probe, snapshot
+from dockbench.benchmark.collect import probe, snapshot
 from tests.cli_run import by_id, dockbench, load_report
 
 DOCKER_GID = 999

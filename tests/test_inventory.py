@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dockbench.benchmark.inventory import InventoryError, Target, limit, load, parse_url
+from dockbench.benchmark.collect.inventory import InventoryError, Target, limit, load, parse_url
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dockbench.benchmark import systemd
+from dockbench.benchmark.collect import systemd
 from tests.cli_run import DOCKBENCH, dockbench, load_report
 
 PERIODIC = Path(__file__).resolve().parent.parent / "benchmark" / "periodic"

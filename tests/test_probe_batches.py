@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dockbench.benchmark import probe
+from dockbench.benchmark.collect import probe
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 STAT_FORMAT = "%f %u %g %s %Y"

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from dockbench.benchmark import probe
-from dockbench.benchmark.probe import ProbeOutputError
+from dockbench.benchmark.collect import probe
+from dockbench.benchmark.collect.probe import ProbeOutputError
 
 
 def frame(stream: str, rc: str, name: bytes, data: bytes) -> bytes:

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from dockbench.benchmark import probe, snapshot
+from dockbench.benchmark.collect import probe, snapshot
 
 
 def run_probe(shell: list[str], docker_host: str, env: dict | None = None) -> dict:

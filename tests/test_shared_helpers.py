@@ -6,8 +6,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from dockbench.benchmark import clock
+from dockbench.benchmark.collect.paths import is_below, is_under, strip_root
 from dockbench.benchmark.escaping import hex_escape
-from dockbench.benchmark.paths import is_below, is_under, strip_root
 from dockbench.benchmark.report import score_of, score_text, summarize
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dockbench.benchmark.probe import Record
+from dockbench.benchmark.collect.probe import Record
 from tests.recorded import (
     build,
     container,

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import stat
 
-from dockbench.benchmark import snapshot, systemd
+from dockbench.benchmark.collect import snapshot, systemd
+from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.facts import Facts, Option
 from dockbench.benchmark.model import Status
-from dockbench.benchmark.probe import Record
 from tests.recorded import (
     MTIME,
     TARGET,
@@ -146,7 +146,7 @@ def test_a_required_environment_file_that_is_missing_is_noted():
 
 
 def test_an_environment_file_not_yet_read_is_left_to_the_second_round():
-    from dockbench.benchmark.collect import second_round_paths
+    from dockbench.benchmark.collect.rounds import second_round_paths
 
     records = unit(without_dockerd(), ETC_UNIT, ["EnvironmentFile=-/etc/docker/env", "ExecStart=/usr/bin/dockerd $OPTS"])
     snap = build(records)

@@ -16,9 +16,9 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from dockbench.benchmark.inventory import Target
-from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
-from dockbench.benchmark.transports import TransportError
+from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.collect.transports import TransportError
 from tests.support.sshd import Lab, keygen
 
 OTHERS = 3000  # entries for other hosts in the big known_hosts

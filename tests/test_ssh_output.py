@@ -16,8 +16,8 @@ import paramiko
 import paramiko.client
 import pytest
 
-from dockbench.benchmark.inventory import Target
-from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
 from tests.support.sshd import Lab
 
 SIZE = 80_000

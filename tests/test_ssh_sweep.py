@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dockbench.benchmark import probe
+from dockbench.benchmark.collect import probe
 from tests.cli_run import DOCKBENCH, dockbench, load_report
 from tests.support.sshd import Lab, free_port, keygen
 

@@ -1,6 +1,6 @@
 """Benchmark: what the probe costs the target, this probe against another version of it.
 
-    .venv/bin/python -m tests.perf.bench_probe --against <(git show main:benchmark/probe.sh)
+    .venv/bin/python -m tests.perf.bench_probe --against <(git show main:benchmark/collect/probe.sh)
     .venv/bin/python -m tests.perf.bench_probe --counts 0,100 --repeat 9 --against old-probe.sh
 
 It starts a private dockerd, brings it to C busybox containers for each C in --counts, and runs
@@ -33,8 +33,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from dockbench.benchmark import probe, snapshot
-from dockbench.benchmark.transports import LocalTransport
+from dockbench.benchmark.collect import probe, snapshot
+from dockbench.benchmark.collect.transports import LocalTransport
 from tests.perf.bench_replay import process_cpu
 from tests.perf.bench_scan import BenchError, log, scale
 from tests.perf.fleet import parse_list
@@ -106,7 +106,7 @@ def stable_facts(records, host: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.perf.bench_probe", description=__doc__.split("\n\n")[0])
-    p.add_argument("--against", required=True, help="another probe.sh (e.g. <(git show main:benchmark/probe.sh))")
+    p.add_argument("--against", required=True, help="another probe.sh (e.g. <(git show main:benchmark/collect/probe.sh))")
     p.add_argument("--counts", default="0,100", help="containers, comma-separated (default: 0,100)")
     p.add_argument("--repeat", type=int, default=7, help="runs of each probe per count; medians (default: 7)")
     args = p.parse_args(argv)

@@ -61,8 +61,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from dockbench.benchmark.collect import collect
-from dockbench.benchmark.transports import LocalTransport, ProbeRun
+from dockbench.benchmark.collect.rounds import collect
+from dockbench.benchmark.collect.transports import LocalTransport, ProbeRun
 from tests.perf.bench_scan import BenchError, default_cli, log, scale
 from tests.perf.fleet import HOST_TIMEOUT, Fleet, address, median, parse_list, run
 

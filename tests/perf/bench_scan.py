@@ -120,8 +120,8 @@ def timed(argv: list[str] | str, env: dict[str, str], what: str, shell: bool = F
 
 def probe_alone(host: str) -> tuple[int, float]:
     """The probe's raw output size and wall time, through the same transport the CLI uses."""
-    from dockbench.benchmark import probe
-    from dockbench.benchmark.transports import LocalTransport
+    from dockbench.benchmark.collect import probe
+    from dockbench.benchmark.collect.transports import LocalTransport
 
     script = probe.build(docker_host=host)
     started = time.perf_counter()
@@ -133,9 +133,10 @@ def probe_alone(host: str) -> tuple[int, float]:
 
 def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[float, float]]:
     """Where a scan's time goes, each phase alone: (median wall s, median CPU s)."""
-    from dockbench.benchmark import probe, render, snapshot
+    from dockbench.benchmark import render
+    from dockbench.benchmark.collect import probe, snapshot
+    from dockbench.benchmark.collect.transports import LocalTransport
     from dockbench.benchmark.judging import PlanJudge
-    from dockbench.benchmark.transports import LocalTransport
 
     env = dockerd.docker_env(host)
     judging = {"level": None, "include": (), "exclude": (), "config_file": None, "include_stopped": False, "containers": (), "labels": ()}

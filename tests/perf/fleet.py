@@ -28,10 +28,10 @@ from pathlib import Path
 
 import yaml
 
-from dockbench.benchmark.collect import collect
-from dockbench.benchmark.inventory import Target
-from dockbench.benchmark.ssh import KnownHosts, SSHOptions, SSHTransport
-from dockbench.benchmark.transports import ProbeRun
+from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.rounds import collect
+from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
+from dockbench.benchmark.collect.transports import ProbeRun
 from tests.perf.bench_scan import BenchError, default_cli, log, scale
 from tests.support import dockerd
 from tests.support.sshd import Lab, Server, SSHDError

@@ -14,7 +14,7 @@ import re
 import shlex
 from typing import Any
 
-from dockbench.benchmark.well_known_paths import UNIT_DIRS
+from dockbench.benchmark.collect.well_known_paths import UNIT_DIRS
 
 # Variables of the daemon's environment that change what dockerd does (TLS defaults);
 # the rest of a unit's environment is not kept: proxies there may carry passwords.

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import paramiko
 
-from dockbench.benchmark.inventory import Target, parse_url
-from dockbench.benchmark.transports import ProbeRun, Transport, TransportError
+from dockbench.benchmark.collect.inventory import Target, parse_url
+from dockbench.benchmark.collect.transports import ProbeRun, Transport, TransportError
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 DEFAULT_SSH_CONFIG = "~/.ssh/config"

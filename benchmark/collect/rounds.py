@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockbench.benchmark import probe, snapshot
+from dockbench.benchmark.collect import probe, snapshot
+from dockbench.benchmark.collect.probe import ProbeOutputError, Record
+from dockbench.benchmark.collect.transports import ProbeRun
+from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG, SWARM_STATE
 from dockbench.benchmark.facts import Facts
 from dockbench.benchmark.model import Undecidable
-from dockbench.benchmark.probe import ProbeOutputError, Record
-from dockbench.benchmark.transports import ProbeRun
-from dockbench.benchmark.well_known_paths import CLIENT_CONFIG, SWARM_STATE
 
 TLS_CERT_KEYS = ("tlscacert", "tlscert")
 TLS_KEY_KEY = "tlskey"
