@@ -18,7 +18,7 @@ from dockbench.benchmark.collect import inventory
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
-from dockbench.benchmark.judging import Plan, PlanJudge, benchmark_option, catalog, judging_options
+from dockbench.benchmark.judge.options import Plan, PlanJudge, benchmark_option, catalog, judging_options
 
 WORKERS_FROM = 50  # smaller sweeps judge in their threads: a worker process costs ~0.3 s of CPU to start
 

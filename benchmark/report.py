@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark import __version__, exit_codes
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import Layer, Severity, Status
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)

@@ -37,8 +37,8 @@ from dockbench.benchmark.archive import ArchiveError, Record, postgres
 from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.transports import TransportError
-from dockbench.benchmark.judging import Plan, judging_options
-from dockbench.benchmark.waivers import WaiverError, WaiverFile
+from dockbench.benchmark.judge.options import Plan, judging_options
+from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 
 QUEUE = "dockbench-sweep"
 TASK = "dockbench.audit_host"

@@ -9,9 +9,9 @@ from datetime import date, datetime, timezone
 import click
 
 from dockbench.benchmark import exit_codes
-from dockbench.benchmark.judging import benchmark_option, catalog
+from dockbench.benchmark.judge.options import benchmark_option, catalog
+from dockbench.benchmark.judge.waivers import EXPIRED, WaiverError, WaiverFile, named_checks
 from dockbench.benchmark.terminal import clean
-from dockbench.benchmark.waivers import EXPIRED, WaiverError, WaiverFile, named_checks
 
 
 def _day(ctx, param, value: str | None) -> date:

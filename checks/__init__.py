@@ -39,7 +39,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from dockbench.benchmark.check_registry import Registry
+from dockbench.benchmark.judge.check_registry import Registry
 
 MAPPINGS = Path(__file__).parent / "mappings"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from dockbench.benchmark.facts import Container, Facts, FileFact
+from dockbench.benchmark.judge.facts import Container, Facts, FileFact
 from dockbench.benchmark.model import Evidence, Outcome, Status, Undecidable, failed, not_applicable, passed
 
 DATA = Path(__file__).parent / "data"

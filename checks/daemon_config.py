@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from dockbench.checks.catalog import check
 

@@ -8,7 +8,7 @@ in force; its command line and daemon.json decide otherwise (the daemon down, or
 
 from __future__ import annotations
 
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
     Layer,

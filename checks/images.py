@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from dockbench.benchmark.facts import Container, Facts, Image
+from dockbench.benchmark.judge.facts import Container, Facts, Image
 from dockbench.benchmark.model import (
     Evidence,
     Layer,

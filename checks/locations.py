@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dockbench.benchmark.collect.paths import strip_root
 from dockbench.benchmark.collect.well_known_paths import DEFAULT_SOCKET, UNIT_DIRS
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 
 
 def unit_file(facts: Facts, unit: str) -> str | None:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from dockbench.benchmark.collect.paths import is_below
 from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
     Layer,

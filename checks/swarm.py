@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dockbench.benchmark.collect.well_known_paths import SWARM_STATE
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
     Layer,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
     Layer,

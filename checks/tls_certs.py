@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from dockbench.benchmark.collect.paths import is_below
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import (
     Evidence,
     Layer,

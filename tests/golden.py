@@ -66,7 +66,7 @@ def _judged(plans: dict[bool, Any], hostname: str, containers: list[int], waiver
 
 
 def make_documents() -> None:
-    from dockbench.benchmark.judging import Plan
+    from dockbench.benchmark.judge.options import Plan
     from tests import sweepdoc
     from tests.render_scans import hostile_edit
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dockbench import checks
-from dockbench.benchmark.check_registry import Registry, UnknownBenchmark
+from dockbench.benchmark.judge.check_registry import Registry, UnknownBenchmark
 
 REFERENCE = Path(__file__).parent / "data" / "cis"
 VERSIONS = ("1.6.0", "1.7.0", "1.8.0")

@@ -52,7 +52,7 @@ def test_cis_ids_are_mapped_once_to_existing_checks_with_levels():
 
 
 def test_registering_an_id_twice_is_refused():
-    from dockbench.benchmark.check_registry import Registry
+    from dockbench.benchmark.judge.check_registry import Registry
     from dockbench.benchmark.model import Severity
 
     registry = Registry()

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from dockbench.benchmark.facts import Selection
+from dockbench.benchmark.judge.facts import Selection
 from dockbench.benchmark.model import Status
 from tests.recorded import (
     DOCKER_HOST,

@@ -9,7 +9,7 @@ import datetime
 
 import pytest
 
-from dockbench.benchmark.facts import Selection
+from dockbench.benchmark.judge.facts import Selection
 from dockbench.benchmark.model import Status
 from dockbench.checks.common import load_data
 from dockbench.checks.operations import release_line

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dockbench import checks
-from dockbench.benchmark.facts import Facts
-from dockbench.benchmark.runner import evaluate
+from dockbench.benchmark.judge.facts import Facts
+from dockbench.benchmark.judge.runner import evaluate
 from tests.recorded import recorded_snapshot
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dockbench.benchmark.facts import Facts, Image, Socket
+from dockbench.benchmark.judge.facts import Facts, Image, Socket
 from tests.recorded import docker_unreachable, present, recorded_snapshot
 
 

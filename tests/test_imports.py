@@ -130,7 +130,7 @@ def test_the_graph_sees_every_kind_of_import(tmp_path):
     source = tmp_path / "cli.py"
     source.write_text(
         "import os\n"
-        "from dockbench.benchmark.facts import Facts\n"                 # a name from a module
+        "from dockbench.benchmark.judge.facts import Facts\n"                 # a name from a module
         "from dockbench.benchmark import report as report_mod\n"        # a module from its package
         "from dockbench.benchmark.archive import open_archive\n"        # a name from a package
         "import dockbench.benchmark.sweep.Sweep\n"                      # a dotted name below a module
@@ -138,15 +138,15 @@ def test_the_graph_sees_every_kind_of_import(tmp_path):
         "def lazy():\n"
         "    from dockbench import checks\n"                           # inside a function
     )
-    known = {"dockbench.benchmark.facts", "dockbench.benchmark.report", "dockbench.benchmark.archive", "dockbench.benchmark.archive.sqlite",
+    known = {"dockbench.benchmark.judge.facts", "dockbench.benchmark.report", "dockbench.benchmark.archive", "dockbench.benchmark.archive.sqlite",
              "dockbench.benchmark.sweep", "dockbench.benchmark.render", "dockbench.checks", "dockbench.benchmark.cli"}
     assert imports_of("dockbench.benchmark.cli", source, known) == [
-        ("dockbench.benchmark.facts", 2), ("dockbench.benchmark.report", 3), ("dockbench.benchmark.archive", 4),
+        ("dockbench.benchmark.judge.facts", 2), ("dockbench.benchmark.report", 3), ("dockbench.benchmark.archive", 4),
         ("dockbench.benchmark.sweep", 5), ("dockbench.benchmark.render", 6), ("dockbench.checks", 8),
     ]
     edges = graph()
     assert {"dockbench.benchmark.cli", "dockbench.benchmark.archive.commands", "dockbench.checks", "dockbench.checks.containers.mounts", "dockbench.templates"} <= set(edges)
-    assert "dockbench.benchmark.facts" in edges["dockbench.benchmark.judging"]
+    assert "dockbench.benchmark.judge.facts" in edges["dockbench.benchmark.judge.options"]
 
 
 def test_cycles_are_found_and_shown_with_their_lines():

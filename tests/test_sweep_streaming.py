@@ -22,7 +22,7 @@ from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import open_archive
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.ssh import SSHOptions
-from dockbench.benchmark.judging import PlanJudge
+from dockbench.benchmark.judge.options import PlanJudge
 from dockbench.benchmark.sweep import Progress, Sweep
 from dockbench.benchmark.sweep_output import PARTIAL, SweepOutput
 from tests.cli_run import DOCKBENCH, dockbench, load_report

@@ -33,11 +33,11 @@ from dockbench.benchmark.archive import (
 from dockbench.benchmark.archive import diff as diffs
 from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
-from dockbench.benchmark.judging import Plan, judging_options
-from dockbench.benchmark.policy import Policy
+from dockbench.benchmark.judge.options import Plan, judging_options
+from dockbench.benchmark.judge.policy import Policy
+from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 from dockbench.benchmark.render import trend
 from dockbench.benchmark.terminal import clean
-from dockbench.benchmark.waivers import WaiverError, WaiverFile
 
 OPTION_KEYS = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 

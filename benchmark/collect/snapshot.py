@@ -19,7 +19,7 @@ from dockbench.benchmark.collect import probe, systemd
 from dockbench.benchmark.collect.paths import strip_root
 from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
-from dockbench.benchmark.facts import HISTORY_NOT_COLLECTED, flag_values
+from dockbench.benchmark.judge.facts import HISTORY_NOT_COLLECTED, flag_values
 
 FACTS_VERSION = 1
 _NOT_FOUND = ("No such file", "Not a directory")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from dockbench.benchmark.facts import Container, Facts
+from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.benchmark.model import Evidence
 
 

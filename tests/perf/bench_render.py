@@ -48,9 +48,9 @@ DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))
 def recorded_hosts(count: int, rng: random.Random) -> list[dict]:
     """`count` host reports judged from the recorded snapshot, each host with its own containers."""
     from dockbench import checks
-    from dockbench.benchmark.facts import Facts, Selection
-    from dockbench.benchmark.policy import Policy
-    from dockbench.benchmark.runner import evaluate
+    from dockbench.benchmark.judge.facts import Facts, Selection
+    from dockbench.benchmark.judge.policy import Policy
+    from dockbench.benchmark.judge.runner import evaluate
     from tests.recorded import recorded_snapshot
 
     catalog, benchmark = checks.load().all(), checks.load().benchmark().to_dict()

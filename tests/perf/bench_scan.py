@@ -136,7 +136,7 @@ def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[flo
     from dockbench.benchmark import render
     from dockbench.benchmark.collect import probe, snapshot
     from dockbench.benchmark.collect.transports import LocalTransport
-    from dockbench.benchmark.judging import PlanJudge
+    from dockbench.benchmark.judge.options import PlanJudge
 
     env = dockerd.docker_env(host)
     judging = {"level": None, "include": (), "exclude": (), "config_file": None, "include_stopped": False, "containers": (), "labels": ()}

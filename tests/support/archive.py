@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.judging import Plan
+from dockbench.benchmark.judge.options import Plan
 from tests.recorded import recorded_snapshot
 
 STARTED = "2026-01-05T08:00:00Z"

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import CheckMeta
 from dockbench.benchmark.report import STATUS_ORDER, counted, score_of
 

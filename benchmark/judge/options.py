@@ -10,12 +10,12 @@ import click
 
 from dockbench.benchmark import clock
 from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.check_registry import Benchmark, UnknownBenchmark
-from dockbench.benchmark.facts import Facts, Selection
-from dockbench.benchmark.policy import Policy, PolicyError
-from dockbench.benchmark.runner import evaluate
-from dockbench.benchmark.selection import CheckFilter
-from dockbench.benchmark.waivers import WaiverError, WaiverFile
+from dockbench.benchmark.judge.check_registry import Benchmark, UnknownBenchmark
+from dockbench.benchmark.judge.check_selection import CheckFilter
+from dockbench.benchmark.judge.facts import Facts, Selection
+from dockbench.benchmark.judge.policy import Policy, PolicyError
+from dockbench.benchmark.judge.runner import evaluate
+from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 
 
 def catalog():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dockbench.benchmark.check_registry import Check
-from dockbench.benchmark.facts import Facts
+from dockbench.benchmark.judge.check_registry import Check
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
 
 
