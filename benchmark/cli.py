@@ -11,13 +11,15 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, render, sweep_queue, sweep_reader, terminal, validate, waiver_commands
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark import __version__, clock, exit_codes, render, sweep_queue, terminal, waiver_commands
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.collect import inventory
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
+from dockbench.benchmark.document import reader as sweep_reader
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import validate
 from dockbench.benchmark.judge.options import Plan, PlanJudge, benchmark_option, catalog, judging_options
 
 WORKERS_FROM = 50  # smaller sweeps judge in their threads: a worker process costs ~0.3 s of CPU to start

@@ -17,7 +17,7 @@ from dockbench.benchmark.archive import host_key
 from dockbench.benchmark.archive.base import Record
 from dockbench.benchmark.collect.rounds import advance
 from dockbench.benchmark.collect.transports import ProbeRun
-from dockbench.benchmark.jsonlines import dumps
+from dockbench.benchmark.document.json_lines import dumps
 
 Judge = Callable[[dict[str, Any], str], dict[str, Any]]
 _installed: dict[str, Judge] = {}

@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 from typing import IO, Any
 
-from dockbench.benchmark import render, sweep_reader
-from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.jsonlines import dumps, end_line, error_line, start_line
+from dockbench.benchmark import render
+from dockbench.benchmark.document import reader as sweep_reader
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document.json_lines import dumps, end_line, error_line, start_line
 from dockbench.benchmark.sweep_host import HostResult
 
 PARTIAL = ".partial.jsonl"

@@ -32,11 +32,11 @@ from typing import Any
 import click
 
 from dockbench.benchmark import clock
-from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import ArchiveError, Record, postgres
 from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.transports import TransportError
+from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.judge.options import Plan, judging_options
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 

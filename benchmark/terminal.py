@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dockbench.benchmark.document.report import STATUS_ORDER, score_text
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.judge.waivers import listed
-from dockbench.benchmark.report import STATUS_ORDER, score_text
 
 _COLORS = {"PASS": "32", "FAIL": "31", "ERROR": "35", "MANUAL": "33", "NOT_APPLICABLE": "2"}
 _SHORT = {"NOT_APPLICABLE": "N/A"}

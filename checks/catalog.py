@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dockbench.benchmark.document.model import Evidence, Layer, Needs, Outcome, Severity, Status
 from dockbench.benchmark.judge.check_registry import Registry
 from dockbench.benchmark.judge.facts import Container, Facts, FileFact
-from dockbench.benchmark.model import Evidence, Layer, Needs, Outcome, Severity, Status
 from dockbench.checks.common import judge_mode, judge_owner, located, mode_text, per_container, with_context
 
 CATALOG = Registry()

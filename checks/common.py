@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
+from dockbench.benchmark.document.model import Evidence, Outcome, Status, Undecidable, failed, not_applicable, passed
 from dockbench.benchmark.judge.facts import Container, Facts, FileFact
-from dockbench.benchmark.model import Evidence, Outcome, Status, Undecidable, failed, not_applicable, passed
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from dockbench.checks.catalog import check
 
 DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"

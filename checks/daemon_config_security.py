@@ -8,8 +8,7 @@ in force; its command line and daemon.json decide otherwise (the daemon down, or
 
 from __future__ import annotations
 
-from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import (
+from dockbench.benchmark.document.model import (
     Evidence,
     Layer,
     Outcome,
@@ -20,6 +19,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
 from dockbench.checks.daemon_config import configured
 

@@ -7,8 +7,8 @@ import shlex
 from collections.abc import Callable
 
 from dockbench.benchmark.collect.paths import is_under
+from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
 from dockbench.checks.catalog import check
 from dockbench.checks.locations import daemon_json, dockerd_binary, unit_file
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, not_applicable, passed
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, not_applicable, passed
 from dockbench.checks.catalog import check
 from dockbench.checks.common import load_data
 

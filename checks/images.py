@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from dockbench.benchmark.judge.facts import Container, Facts, Image
-from dockbench.benchmark.model import (
+from dockbench.benchmark.document.model import (
     Evidence,
     Layer,
     Outcome,
@@ -29,7 +28,8 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
-from dockbench.benchmark.redact import REDACTED, looks_secret
+from dockbench.benchmark.document.redact import REDACTED, looks_secret
+from dockbench.benchmark.judge.facts import Container, Facts, Image
 from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import days_before_scan
 

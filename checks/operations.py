@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, passed
 from dockbench.benchmark.judge.facts import Facts, Image
-from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, manual, passed
 from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import load_data, scanned_at
 

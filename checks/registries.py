@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 
 from dockbench.benchmark.collect.paths import is_below
 from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG
-from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import (
+from dockbench.benchmark.document.model import (
     Evidence,
     Layer,
     Needs,
@@ -19,6 +18,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, judge_owner
 from dockbench.checks.locations import CERTS_D, is_private_key

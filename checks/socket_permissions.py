@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockbench.benchmark.model import Layer, Severity
+from dockbench.benchmark.document.model import Layer, Severity
 from dockbench.checks.catalog import FileRule, register_file_rules
 from dockbench.checks.locations import daemon_json, docker_socket, unit_file
 

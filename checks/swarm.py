@@ -15,8 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dockbench.benchmark.collect.well_known_paths import SWARM_STATE
-from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import (
+from dockbench.benchmark.document.model import (
     Evidence,
     Layer,
     Outcome,
@@ -27,7 +26,8 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
-from dockbench.benchmark.redact import looks_secret
+from dockbench.benchmark.document.redact import looks_secret
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import DOCKER, check
 from dockbench.checks.common import days_before_scan
 

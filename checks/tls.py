@@ -6,8 +6,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import (
+from dockbench.benchmark.document.model import (
     Evidence,
     Layer,
     Outcome,
@@ -17,6 +16,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import FileRule, check, register_file_rules
 from dockbench.checks.locations import tls_file
 

@@ -15,8 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from dockbench.benchmark.collect.paths import is_below
-from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import (
+from dockbench.benchmark.document.model import (
     Evidence,
     Layer,
     Outcome,
@@ -27,6 +26,7 @@ from dockbench.benchmark.model import (
     not_applicable,
     passed,
 )
+from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
 from dockbench.checks.common import judge_mode, scanned_at
 from dockbench.checks.locations import CERTS_D, is_private_key, tls_file

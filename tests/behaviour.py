@@ -30,7 +30,7 @@ MASKS = [
     (re.compile(rb"\d{8}T\d{6}Z"), b"<stamp>"),
     (re.compile(rb'("(?:start_|end_)?time": )\d{13}'), rb"\1<epoch-ms>"),
     (re.compile(rb"(_(?:timestamp|duration)_seconds\{[^}\n]*\} )\d+"), rb"\1<seconds>"),
-    (re.compile(rb'(<testsuite [^>]*time=")[\d.]+'), rb"\1<seconds>"),
+    (re.compile(rb'(<testsuite [^\n]*? time=")[\d.]+'), rb"\1<seconds>"),
 ]
 WAIVERS = """waivers:
   - {id: pid, check: container-no-host-pid, containers: ["risky*"], justification: "ps <b>", owner: sec, expires: 2099-12-31}

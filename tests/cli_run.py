@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 
-from dockbench.benchmark import report
+from dockbench.benchmark.document import report
 
 DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))
 

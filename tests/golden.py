@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark import render
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.document import report as report_mod
 
 DATA = Path(__file__).parent / "data" / "reports"
 DOCUMENT, DIGESTS = DATA / "sweep.json", DATA / "rendered.json"

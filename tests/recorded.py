@@ -26,9 +26,9 @@ from dockbench import checks
 from dockbench.benchmark.collect import probe, snapshot
 from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.collect.well_known_paths import DEFAULT_DAEMON_JSON
+from dockbench.benchmark.document.model import Outcome
 from dockbench.benchmark.judge.facts import Facts, Selection
 from dockbench.benchmark.judge.runner import run_check
-from dockbench.benchmark.model import Outcome
 
 RECORDED = Path(__file__).parent / "data" / "probe-debian12-docker20.out"
 TARGET = {"name": "recorded", "transport": "local", "root": "/", "docker_host": "unix:///tmp/dbt/docker.sock"}

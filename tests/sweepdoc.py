@@ -14,7 +14,7 @@ import random
 import uuid
 from typing import Any
 
-from dockbench.benchmark.report import SCHEMA_VERSION, STATUS_ORDER, summarize
+from dockbench.benchmark.document.report import SCHEMA_VERSION, STATUS_ORDER, summarize
 
 ERROR_KINDS = ("unreachable", "connection_refused", "auth_failed", "host_key_unknown", "timeout", "sudo_password_required")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from dockbench import checks
-from dockbench.benchmark.model import Layer
+from dockbench.benchmark.document.model import Layer
 
 CATALOG = checks.load()
 MAPPING = yaml.safe_load((checks.MAPPINGS / "cis-docker-1.6.0.yaml").read_text())
@@ -52,8 +52,8 @@ def test_cis_ids_are_mapped_once_to_existing_checks_with_levels():
 
 
 def test_registering_an_id_twice_is_refused():
+    from dockbench.benchmark.document.model import Severity
     from dockbench.benchmark.judge.check_registry import Registry
-    from dockbench.benchmark.model import Severity
 
     registry = Registry()
     meta = dict(title="t", layer=Layer.HOST_KERNEL, severity=Severity.LOW, rationale="r", remediation="m")

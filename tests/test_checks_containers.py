@@ -12,8 +12,8 @@ import json
 
 import pytest
 
+from dockbench.benchmark.document.model import Status
 from dockbench.benchmark.judge.facts import Selection
-from dockbench.benchmark.model import Status
 from tests.recorded import (
     DOCKER_HOST,
     bind,

@@ -8,9 +8,9 @@ import pytest
 
 from dockbench import checks
 from dockbench.benchmark.collect.probe import Record
+from dockbench.benchmark.document.model import Status
 from dockbench.benchmark.judge.facts import INVALID_CONFIG_FINDING, Facts
 from dockbench.benchmark.judge.runner import evaluate
-from dockbench.benchmark.model import Status
 from tests.recorded import (
     build,
     docker_not_installed,

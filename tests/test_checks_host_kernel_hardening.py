@@ -9,7 +9,7 @@ import re
 import pytest
 
 from dockbench.benchmark.collect.probe import Record
-from dockbench.benchmark.model import Status
+from dockbench.benchmark.document.model import Status
 from dockbench.checks.common import load_data
 from dockbench.checks.host_kernel_hardening import TUNABLES, kernel_table, parse_version
 from tests.recorded import build, docker_not_installed, docker_unreachable, judge, observed, recorded_records, recorded_snapshot

@@ -9,8 +9,8 @@ import datetime
 
 import pytest
 
+from dockbench.benchmark.document.model import Status
 from dockbench.benchmark.judge.facts import Selection
-from dockbench.benchmark.model import Status
 from dockbench.checks.common import load_data
 from dockbench.checks.operations import release_line
 from tests.recorded import container, judge, observed, recorded_snapshot

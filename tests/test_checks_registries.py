@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dockbench.benchmark.collect.probe import Record
-from dockbench.benchmark.model import Status
+from dockbench.benchmark.document.model import Status
 from tests.recorded import (
     build,
     docker_not_installed,

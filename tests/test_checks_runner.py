@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from dockbench import checks
+from dockbench.benchmark.document.model import Layer, Needs, Severity, Status, Undecidable, passed
 from dockbench.benchmark.judge.check_registry import Registry
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.judge.runner import evaluate, run_check
-from dockbench.benchmark.model import Layer, Needs, Severity, Status, Undecidable, passed
 from tests.recorded import (
     DOCKER_HOST,
     docker_not_installed,

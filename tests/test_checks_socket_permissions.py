@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockbench.benchmark.model import Status
+from dockbench.benchmark.document.model import Status
 from tests.recorded import (
     absent,
     docker_not_installed,

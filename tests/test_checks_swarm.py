@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dockbench.benchmark.model import Status
+from dockbench.benchmark.document.model import Status
 from tests.recorded import (
     container,
     docker_not_installed,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dockbench.benchmark.model import Status
+from dockbench.benchmark.document.model import Status
 from tests.recorded import (
     docker_unreachable,
     judge,

@@ -13,10 +13,10 @@ import pytest
 
 from dockbench import checks
 from dockbench.benchmark.collect.probe import Record
+from dockbench.benchmark.document.model import Status
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.benchmark.judge.policy import Policy
 from dockbench.benchmark.judge.runner import run_check
-from dockbench.benchmark.model import Status
 from tests.recorded import (
     build,
     judge,

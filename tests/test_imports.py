@@ -138,10 +138,10 @@ def test_the_graph_sees_every_kind_of_import(tmp_path):
         "def lazy():\n"
         "    from dockbench import checks\n"                           # inside a function
     )
-    known = {"dockbench.benchmark.judge.facts", "dockbench.benchmark.report", "dockbench.benchmark.archive", "dockbench.benchmark.archive.sqlite",
+    known = {"dockbench.benchmark.judge.facts", "dockbench.benchmark.document.report", "dockbench.benchmark.archive", "dockbench.benchmark.archive.sqlite",
              "dockbench.benchmark.sweep", "dockbench.benchmark.render", "dockbench.checks", "dockbench.benchmark.cli"}
     assert imports_of("dockbench.benchmark.cli", source, known) == [
-        ("dockbench.benchmark.judge.facts", 2), ("dockbench.benchmark.report", 3), ("dockbench.benchmark.archive", 4),
+        ("dockbench.benchmark.judge.facts", 2), ("dockbench.benchmark.document.report", 3), ("dockbench.benchmark.archive", 4),
         ("dockbench.benchmark.sweep", 5), ("dockbench.benchmark.render", 6), ("dockbench.checks", 8),
     ]
     edges = graph()

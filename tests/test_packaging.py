@@ -32,7 +32,7 @@ def test_an_installed_copy_carries_everything_it_needs(tmp_path):
     assert len(installed) == len(checks.load().all())
     mappings = [f"checks/mappings/cis-docker-{v}.yaml" for v in ("1.6.0", "1.7.0", "1.8.0")]
     periodic = [f"benchmark/periodic/{name}" for name in ("dockbench-scan.service", "dockbench-scan.timer", "dockbench.cron")]
-    for relative in ("benchmark/collect/probe.sh", "benchmark/schema/report.schema.json", *mappings, *periodic):
+    for relative in ("benchmark/collect/probe.sh", "benchmark/document/schema/report.schema.json", *mappings, *periodic):
         assert (target / "dockbench" / relative).is_file(), relative
     assert list((target / "dockbench/checks/data").glob("*.yaml"))
     assert list((target / "dockbench/templates").glob("*.j2"))

@@ -19,8 +19,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dockbench.benchmark import render, validate
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark import render
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import validate
 from dockbench.benchmark.render import csv_rows, html_page, markdown
 from tests import sweepdoc
 from tests.cli_run import dockbench

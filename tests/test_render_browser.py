@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from dockbench.benchmark import render
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.document import report as report_mod
 from tests import sweepdoc
 from tests.browser import Browser, wait_for
 from tests.cli_run import dockbench

@@ -20,8 +20,8 @@ from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from prometheus_client.parser import text_string_to_metric_families
 
 from dockbench.benchmark import render
+from dockbench.benchmark.document.report import STATUS_ORDER, score_of, summarize
 from dockbench.benchmark.render import junit_xml, ocsf
-from dockbench.benchmark.report import STATUS_ORDER, score_of, summarize
 from tests import sweepdoc
 from tests.cli_run import dockbench, load_report
 from tests.render_scans import PAYLOADS, PWNED, hostile_edit

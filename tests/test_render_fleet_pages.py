@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from dockbench.benchmark import render
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.render import fleet_pages, html_parts
 from tests import sweepdoc, test_render_browser
 from tests.browser import wait_for

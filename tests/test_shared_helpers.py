@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from dockbench.benchmark import clock
 from dockbench.benchmark.collect.paths import is_below, is_under, strip_root
+from dockbench.benchmark.document.report import score_of, score_text, summarize
 from dockbench.benchmark.escaping import hex_escape
-from dockbench.benchmark.report import score_of, score_text, summarize
 
 
 def test_the_score_is_the_share_of_decided_checks_that_passed():

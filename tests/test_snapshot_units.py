@@ -13,8 +13,8 @@ import stat
 
 from dockbench.benchmark.collect import snapshot, systemd
 from dockbench.benchmark.collect.probe import Record
+from dockbench.benchmark.document.model import Status
 from dockbench.benchmark.judge.facts import Facts, Option
-from dockbench.benchmark.model import Status
 from tests.recorded import (
     MTIME,
     TARGET,

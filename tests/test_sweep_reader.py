@@ -16,9 +16,12 @@ import weakref
 import pytest
 from click.testing import CliRunner
 
-from dockbench.benchmark import jsonlines, render, sweep_reader, validate
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark import render
 from dockbench.benchmark.cli import main
+from dockbench.benchmark.document import json_lines as jsonlines
+from dockbench.benchmark.document import reader as sweep_reader
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import validate
 from dockbench.benchmark.sweep_host import HostResult
 from dockbench.benchmark.sweep_output import SweepOutput, write_document
 from tests import golden, sweepdoc

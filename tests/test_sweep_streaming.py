@@ -17,11 +17,13 @@ import jsonschema
 import pytest
 import yaml
 
-from dockbench.benchmark import render, sweep_reader, validate
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark import render
 from dockbench.benchmark.archive import open_archive
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.ssh import SSHOptions
+from dockbench.benchmark.document import reader as sweep_reader
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import validate
 from dockbench.benchmark.judge.options import PlanJudge
 from dockbench.benchmark.sweep import Progress, Sweep
 from dockbench.benchmark.sweep_output import PARTIAL, SweepOutput

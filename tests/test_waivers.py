@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 
 from dockbench import checks
-from dockbench.benchmark import report as report_mod
-from dockbench.benchmark import validate
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import validate
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 from tests.cli_run import by_id, dockbench, load_report
 from tests.recorded import recorded_snapshot

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockbench.benchmark.archive.base import Archive, Entry
-from dockbench.benchmark.report import STATUS_ORDER, score_of
+from dockbench.benchmark.document.report import STATUS_ORDER, score_of
 
 FORMAT = 1
 GENESIS = "0" * 64

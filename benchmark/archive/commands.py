@@ -19,7 +19,6 @@ import click
 from click.core import ParameterSource
 
 from dockbench.benchmark import clock, exit_codes, render
-from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
@@ -33,6 +32,7 @@ from dockbench.benchmark.archive import (
 from dockbench.benchmark.archive import diff as diffs
 from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
+from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.judge.options import Plan, judging_options
 from dockbench.benchmark.judge.policy import Policy
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile

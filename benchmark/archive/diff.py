@@ -16,7 +16,7 @@ from typing import Any
 
 from dockbench.benchmark.archive.base import host_key
 from dockbench.benchmark.archive.chain import canonical
-from dockbench.benchmark.report import score_text
+from dockbench.benchmark.document.report import score_text
 from dockbench.benchmark.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")

@@ -8,8 +8,8 @@ from dockbench.benchmark.collect import probe, snapshot
 from dockbench.benchmark.collect.probe import ProbeOutputError, Record
 from dockbench.benchmark.collect.transports import ProbeRun
 from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG, SWARM_STATE
+from dockbench.benchmark.document.model import Undecidable
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import Undecidable
 
 TLS_CERT_KEYS = ("tlscacert", "tlscert")
 TLS_KEY_KEY = "tlskey"

@@ -14,11 +14,12 @@ import shlex
 import stat
 from typing import Any
 
-from dockbench.benchmark import clock, redact
+from dockbench.benchmark import clock
 from dockbench.benchmark.collect import probe, systemd
 from dockbench.benchmark.collect.paths import strip_root
 from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
+from dockbench.benchmark.document import redact
 from dockbench.benchmark.judge.facts import HISTORY_NOT_COLLECTED, flag_values
 
 FACTS_VERSION = 1

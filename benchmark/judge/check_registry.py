@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from dockbench.benchmark.model import CheckMeta, CisRef, Layer, Needs, Outcome, Severity
+from dockbench.benchmark.document.model import CheckMeta, CisRef, Layer, Needs, Outcome, Severity
 
 
 @dataclass(frozen=True)

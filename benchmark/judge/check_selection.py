@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from dockbench.benchmark.model import CheckMeta
+from dockbench.benchmark.document.model import CheckMeta
 
 
 def _matches(meta: CheckMeta, token: str) -> bool:

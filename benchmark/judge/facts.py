@@ -11,8 +11,8 @@ from typing import Any
 
 from dockbench.benchmark import clock
 from dockbench.benchmark.collect.well_known_paths import DEFAULT_DAEMON_JSON
+from dockbench.benchmark.document.model import Undecidable
 from dockbench.benchmark.judge.policy import Policy
-from dockbench.benchmark.model import Undecidable
 
 
 @dataclass(frozen=True)

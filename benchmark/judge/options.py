@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from dockbench.benchmark import clock
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.judge.check_registry import Benchmark, UnknownBenchmark
 from dockbench.benchmark.judge.check_selection import CheckFilter
 from dockbench.benchmark.judge.facts import Facts, Selection

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from dockbench.benchmark.document.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
 from dockbench.benchmark.judge.check_registry import Check
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
 
 
 def _docker_gate(facts: Facts) -> Outcome | None:

@@ -26,9 +26,9 @@ from typing import Any
 
 import yaml
 
+from dockbench.benchmark.document.model import CheckMeta
+from dockbench.benchmark.document.report import STATUS_ORDER, counted, score_of
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import CheckMeta
-from dockbench.benchmark.report import STATUS_ORDER, counted, score_of
 
 ACTIVE, EXPIRING, EXPIRED = "active", "expiring", "expired"
 WAIVABLE = ("FAIL", "ERROR")

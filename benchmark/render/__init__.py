@@ -20,6 +20,7 @@ format is added by adding a module (see registry.py):
 
 from __future__ import annotations
 
+from dockbench.benchmark.document.report import host_reports, unreachable
 from dockbench.benchmark.render.document import (
     STATUS_LABEL,
     badness,
@@ -30,7 +31,6 @@ from dockbench.benchmark.render.document import (
 )
 from dockbench.benchmark.render.output import OutputError, in_place, write, write_text, write_with
 from dockbench.benchmark.render.registry import Format, extension, format_for_path, formats, render
-from dockbench.benchmark.report import host_reports, unreachable
 
 __all__ = [
     "STATUS_LABEL", "Format", "OutputError", "badness", "extension", "format_for_path", "formats", "host_label", "host_reports", "in_place",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from typing import IO, Any
 
+from dockbench.benchmark.document.reader import Source
+from dockbench.benchmark.document.report import cis_ids, unreachable
 from dockbench.benchmark.render.document import evidence_text, sorted_results, waived_label
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import cis_ids, unreachable
-from dockbench.benchmark.sweep_reader import Source
 
 CSV_COLUMNS = ["target", "hostname", "scan_id", "started_at", "check_id", "title", "cis_ids", "layer", "level", "severity", "status", "message", "evidence",
                "waived", "waiver_ids", "waiver_owners", "waiver_expires", "waiver_justifications"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dockbench.benchmark.model import Layer, Severity
-from dockbench.benchmark.report import STATUS_ORDER, cis_ids, host_reports
+from dockbench.benchmark.document.model import Layer, Severity
+from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids, host_reports
 
 LAYER_ORDER = [layer.value for layer in Layer]
 

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from dockbench.benchmark.document.reader import Source
+from dockbench.benchmark.document.report import STATUS_ORDER
 from dockbench.benchmark.render.document import STATUS_LABEL, badness, host_label
 from dockbench.benchmark.render.html_parts import Tally, host_page, jinja_environment, page_assets
 from dockbench.benchmark.render.output import in_place, write_text
-from dockbench.benchmark.report import STATUS_ORDER
-from dockbench.benchmark.sweep_reader import Source
 
 PAGES_FROM = 500  # hosts; measured (tests/perf/bench_fleet_pages.py): one page of 1,000 hosts already takes seconds to open
 ROWS = 100  # host rows the summary shows at a time

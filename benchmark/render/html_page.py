@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockbench.benchmark.document.report import STATUS_ORDER, host_reports, unreachable
 from dockbench.benchmark.render import fleet_pages
 from dockbench.benchmark.render.document import STATUS_LABEL, badness, observed_lines, waived_label, waiver_text
 from dockbench.benchmark.render.html_parts import Tally, host_page, host_view, jinja_environment, page_assets
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import STATUS_ORDER, host_reports, unreachable
 
 
 def render_html(document: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import hashlib
 from functools import cache, lru_cache
 from typing import Any
 
+from dockbench.benchmark.document.report import STATUS_ORDER, score_of
 from dockbench.benchmark.judge.waivers import listed
 from dockbench.benchmark.render.document import (
     LAYER_ORDER,
@@ -23,7 +24,6 @@ from dockbench.benchmark.render.document import (
     waived_label,
     worst_status,
 )
-from dockbench.benchmark.report import STATUS_ORDER, score_of
 
 
 @lru_cache(maxsize=1)

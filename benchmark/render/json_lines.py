@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import IO
 
-from dockbench.benchmark import jsonlines
+from dockbench.benchmark.document import json_lines as jsonlines
+from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.sweep_reader import Source
 
 
 def write_jsonl(source: Source, out: IO[str]) -> None:

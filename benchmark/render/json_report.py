@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
+from dockbench.benchmark.document.reader import Source, Spans
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.sweep_reader import Source, Spans
 
 
 def dumps_at(value: Any, level: int) -> str:

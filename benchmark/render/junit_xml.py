@@ -8,12 +8,12 @@ from datetime import datetime
 from itertools import chain
 from typing import IO, Any
 
+from dockbench.benchmark.document.reader import Source
+from dockbench.benchmark.document.report import cis_ids, unreachable
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.render.document import host_label, observed_text, sorted_results, waived_label
 from dockbench.benchmark.render.registry import Format
 from dockbench.benchmark.render.spool import Spool
-from dockbench.benchmark.report import cis_ids, unreachable
-from dockbench.benchmark.sweep_reader import Source
 
 COUNTS = ("tests", "failures", "errors", "skipped")
 

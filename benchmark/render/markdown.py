@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
+from dockbench.benchmark.document.reader import Source
+from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids, score_text, unreachable
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.judge.waivers import listed
 from dockbench.benchmark.render.document import SEVERITY_ORDER, STATUS_LABEL, badness, host_label, observed_text, sorted_results, waived_label
 from dockbench.benchmark.render.registry import Format
 from dockbench.benchmark.render.spool import Spool
-from dockbench.benchmark.report import STATUS_ORDER, cis_ids, score_text, unreachable
-from dockbench.benchmark.sweep_reader import Source
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>])")
 

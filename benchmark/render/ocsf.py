@@ -26,10 +26,10 @@ from datetime import datetime
 from typing import IO, Any
 
 from dockbench.benchmark.archive import host_key
+from dockbench.benchmark.document.reader import Source
+from dockbench.benchmark.document.report import cis_ids, unreachable
 from dockbench.benchmark.render.json_report import dumps_at
 from dockbench.benchmark.render.registry import Format
-from dockbench.benchmark.report import cis_ids, unreachable
-from dockbench.benchmark.sweep_reader import Source
 
 OCSF_VERSION = "1.5.0"
 CLASS = {"category_uid": 2, "category_name": "Findings", "class_uid": 2003, "class_name": "Compliance Finding",

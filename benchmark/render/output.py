@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.render.registry import format_for_path, registry
-from dockbench.benchmark.sweep_reader import Source
 
 
 class OutputError(Exception):

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any
 
+from dockbench.benchmark.document.reader import Source
+from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids, unreachable
 from dockbench.benchmark.render.registry import Format
 from dockbench.benchmark.render.spool import Spool
-from dockbench.benchmark.report import STATUS_ORDER, cis_ids, unreachable
-from dockbench.benchmark.sweep_reader import Source
 
 PREFIX = "dockbench_"
 WAIVER_STATES = ("active", "expiring", "expired")

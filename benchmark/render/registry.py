@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dockbench.benchmark.sweep_reader import Source
+from dockbench.benchmark.document.reader import Source
 
 
 @dataclass(frozen=True)

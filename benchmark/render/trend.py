@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from dockbench.benchmark import __version__
+from dockbench.benchmark.document.report import STATUS_ORDER
 from dockbench.benchmark.render.html_parts import jinja_environment, page_assets
-from dockbench.benchmark.report import STATUS_ORDER
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 820, 200, 44, 16, 12, 28
 

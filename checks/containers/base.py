@@ -5,8 +5,8 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from dockbench.benchmark.document.model import Evidence
 from dockbench.benchmark.judge.facts import Container, Facts
-from dockbench.benchmark.model import Evidence
 
 
 def security_opts(c: Container) -> list[str]:

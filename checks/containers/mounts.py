@@ -7,8 +7,8 @@ import posixpath
 from typing import Any
 
 from dockbench.benchmark.collect.paths import is_below, is_under
+from dockbench.benchmark.document.model import Severity
 from dockbench.benchmark.judge.facts import Container, Facts
-from dockbench.benchmark.model import Severity
 from dockbench.checks.catalog import container_check
 from dockbench.checks.containers.base import host_mounts, host_path, mount_text
 from dockbench.checks.locations import docker_socket

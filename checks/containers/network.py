@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockbench.benchmark.document.model import Evidence, Layer, Severity, Status, Undecidable, manual
 from dockbench.benchmark.judge.facts import Container, Facts
-from dockbench.benchmark.model import Evidence, Layer, Severity, Status, Undecidable, manual
 from dockbench.checks.catalog import DOCKER, check, container_check
 from dockbench.checks.common import per_container, with_context
 

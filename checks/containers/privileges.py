@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dockbench.benchmark.document.model import Evidence, Outcome, Severity, not_applicable
 from dockbench.benchmark.judge.facts import Container, Facts
-from dockbench.benchmark.model import Evidence, Outcome, Severity, not_applicable
 from dockbench.checks.catalog import container_check
 from dockbench.checks.containers.base import allowed_capabilities, capability, capability_policy, security_opts
 

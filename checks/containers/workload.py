@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, Status, Undecidable, manual
+from dockbench.benchmark.document.redact import looks_secret
 from dockbench.benchmark.judge.facts import Container, Facts
-from dockbench.benchmark.model import Evidence, Layer, Outcome, Severity, Status, Undecidable, manual
-from dockbench.benchmark.redact import looks_secret
 from dockbench.checks.catalog import DOCKER, check, container_check
 from dockbench.checks.common import per_container
 

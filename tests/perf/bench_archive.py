@@ -45,10 +45,10 @@ if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` imp
 
 from click.testing import CliRunner
 
-from dockbench.benchmark import report as report_mod
 from dockbench.benchmark.archive import open_archive
 from dockbench.benchmark.archive.sqlite import SQLiteArchive
 from dockbench.benchmark.cli import main as cli_main
+from dockbench.benchmark.document import report as report_mod
 
 TARGET_MS = 200.0
 DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))

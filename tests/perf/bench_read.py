@@ -39,9 +39,9 @@ from tests import sweepdoc
 
 VALIDATE = """
 import json, sys
-from dockbench.benchmark import validate
+from dockbench.benchmark.document import validate
 try:
-    from dockbench.benchmark import sweep_reader
+    from dockbench.benchmark.document import reader as sweep_reader
 except ImportError:  # a build that reads the whole document
     validate.check(json.load(open(sys.argv[1], encoding="utf-8")))
 else:

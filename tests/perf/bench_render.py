@@ -38,8 +38,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `tests` and `benchmark` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from dockbench.benchmark import render, validate
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark import render
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import validate
 from tests import sweepdoc
 
 DOCKBENCH = str(Path(sys.executable).with_name("dockbench"))

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.judge.options import Plan
 from tests.recorded import recorded_snapshot
 

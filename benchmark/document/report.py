@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark import __version__, exit_codes
+from dockbench.benchmark.document.model import Layer, Severity, Status
 from dockbench.benchmark.judge.facts import Facts
-from dockbench.benchmark.model import Layer, Severity, Status
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
 # 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers

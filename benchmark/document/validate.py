@@ -2,7 +2,7 @@
 
 `dockbench report` validates its input before rendering it. The tool's runtime dependencies do
 not include jsonschema, so this module implements the part of JSON Schema (draft 2020-12) that
-benchmark/schema/report.schema.json uses, and refuses a schema that uses anything else (a test
+benchmark/document/schema/report.schema.json uses, and refuses a schema that uses anything else (a test
 keeps the two in step and compares the verdicts with jsonschema's). A document read from a
 file (benchmark.sweep_reader.Source) is checked one host report at a time, in document order,
 so the first mismatch named is the one the whole document would give.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dockbench.benchmark import report as report_mod
-from dockbench.benchmark.sweep_reader import Source, Spans
+from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document.reader import Source, Spans
 
 ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description"}
 KEYWORDS = {

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-from dockbench.benchmark import report as report_mod
+from dockbench.benchmark.document import report as report_mod
 
 HOSTS = "hosts"
 CHUNK = 1 << 20  # bytes read at a time; a longer value makes the next read as long as what is buffered
