@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, render, sweep_queue, terminal, waiver_commands
+from dockbench.benchmark import __version__, clock, exit_codes, render, waiver_commands
 from dockbench.benchmark.archive import commands as archive_commands
 from dockbench.benchmark.collect import inventory
 from dockbench.benchmark.collect.inventory import Target
@@ -20,7 +20,9 @@ from dockbench.benchmark.collect.transports import LocalTransport, TransportErro
 from dockbench.benchmark.document import reader as sweep_reader
 from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.document import validate
+from dockbench.benchmark.fleet import distributed as sweep_queue
 from dockbench.benchmark.judge.options import Plan, PlanJudge, benchmark_option, catalog, judging_options
+from dockbench.benchmark.render import terminal
 
 WORKERS_FROM = 50  # smaller sweeps judge in their threads: a worker process costs ~0.3 s of CPU to start
 
@@ -229,8 +231,8 @@ def _scan_one(target, options, known, plan, facts_out, outputs, quiet, fail_on, 
 
 def _sweep(hosts, options, known, plan, parallel, workers, facts_out, outputs, quiet, fail_on, archiver, judging) -> None:
     """Audit a fleet, every host's result leaving for the outputs and the archive as it is judged."""
-    from dockbench.benchmark.sweep import Progress, Sweep
-    from dockbench.benchmark.sweep_output import SweepOutput
+    from dockbench.benchmark.fleet.output import SweepOutput
+    from dockbench.benchmark.fleet.sweep import Progress, Sweep
 
     if workers is None:
         workers = (os.cpu_count() or 1) if len(hosts) >= WORKERS_FROM else 0
@@ -302,8 +304,8 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
 
 def _evaluate_sweep(plan, snapshots, started: str, paths) -> dict[str, Any]:
     """Judge a sweep's snapshots one at a time, each report leaving for the outputs as a sweep's do."""
-    from dockbench.benchmark.sweep_host import HostResult
-    from dockbench.benchmark.sweep_output import SweepOutput
+    from dockbench.benchmark.fleet.host import HostResult
+    from dockbench.benchmark.fleet.output import SweepOutput
 
     header = report_mod.build_sweep([], [], benchmark=plan.benchmark.to_dict(), started_at=started, finished_at="")
     output = SweepOutput(header, [(path, _format_of(path)) for path in paths])

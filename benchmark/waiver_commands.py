@@ -11,7 +11,7 @@ import click
 from dockbench.benchmark import exit_codes
 from dockbench.benchmark.judge.options import benchmark_option, catalog
 from dockbench.benchmark.judge.waivers import EXPIRED, WaiverError, WaiverFile, named_checks
-from dockbench.benchmark.terminal import clean
+from dockbench.benchmark.render.terminal import clean
 
 
 def _day(ctx, param, value: str | None) -> date:

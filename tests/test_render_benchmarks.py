@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dockbench.benchmark import render, terminal
+from dockbench.benchmark import render
 from dockbench.benchmark.cli import Plan
+from dockbench.benchmark.render import terminal
 from tests.recorded import recorded_snapshot
 
 CHECK = "daemon-live-restore"

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import yaml
 
-from dockbench.benchmark.sweep_queue import WORKER_GRANTS
+from dockbench.benchmark.fleet.distributed import WORKER_GRANTS
 from tests.cli_run import DOCKBENCH, dockbench, load_report
 from tests.support import archive as material
 from tests.support.sshd import Lab, free_port

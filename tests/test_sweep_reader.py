@@ -22,8 +22,8 @@ from dockbench.benchmark.document import json_lines as jsonlines
 from dockbench.benchmark.document import reader as sweep_reader
 from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.document import validate
-from dockbench.benchmark.sweep_host import HostResult
-from dockbench.benchmark.sweep_output import SweepOutput, write_document
+from dockbench.benchmark.fleet.host import HostResult
+from dockbench.benchmark.fleet.output import SweepOutput, write_document
 from tests import golden, sweepdoc
 from tests.cli_run import dockbench
 from tests.recorded import recorded_snapshot

@@ -24,9 +24,9 @@ from dockbench.benchmark.collect.ssh import SSHOptions
 from dockbench.benchmark.document import reader as sweep_reader
 from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.document import validate
+from dockbench.benchmark.fleet.output import PARTIAL, SweepOutput
+from dockbench.benchmark.fleet.sweep import Progress, Sweep
 from dockbench.benchmark.judge.options import PlanJudge
-from dockbench.benchmark.sweep import Progress, Sweep
-from dockbench.benchmark.sweep_output import PARTIAL, SweepOutput
 from tests.cli_run import DOCKBENCH, dockbench, load_report
 from tests.support.sshd import Lab, free_port
 

@@ -37,7 +37,7 @@ from dockbench.benchmark.judge.options import Plan, judging_options
 from dockbench.benchmark.judge.policy import Policy
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 from dockbench.benchmark.render import trend
-from dockbench.benchmark.terminal import clean
+from dockbench.benchmark.render.terminal import clean
 
 OPTION_KEYS = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 

@@ -17,7 +17,7 @@ from typing import Any
 from dockbench.benchmark.archive.base import host_key
 from dockbench.benchmark.archive.chain import canonical
 from dockbench.benchmark.document.report import score_text
-from dockbench.benchmark.terminal import clean
+from dockbench.benchmark.render.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")
 MAX_EVIDENCE = 10

@@ -24,7 +24,7 @@ from dockbench.benchmark import render
 from dockbench.benchmark.document import reader as sweep_reader
 from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.document.json_lines import dumps, end_line, error_line, start_line
-from dockbench.benchmark.sweep_host import HostResult
+from dockbench.benchmark.fleet.host import HostResult
 
 PARTIAL = ".partial.jsonl"
 def _open(path: str) -> IO[bytes]:

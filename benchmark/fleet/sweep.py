@@ -18,15 +18,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from dockbench.benchmark import clock, sweep_host
+from dockbench.benchmark import clock
 from dockbench.benchmark.collect import probe
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.rounds import CollectError, target_of
 from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
 from dockbench.benchmark.collect.transports import TransportError
-from dockbench.benchmark.sweep_host import HostResult, HostTask
-from dockbench.benchmark.sweep_output import SweepOutput
-from dockbench.benchmark.workers import WorkerCrashed, WorkerPool
+from dockbench.benchmark.fleet import host as sweep_host
+from dockbench.benchmark.fleet.host import HostResult, HostTask
+from dockbench.benchmark.fleet.output import SweepOutput
+from dockbench.benchmark.fleet.workers import WorkerCrashed, WorkerPool
 
 Judge = sweep_host.Judge
 POLL = 0.2  # seconds between looks at Ctrl-C while waiting for hosts

@@ -167,7 +167,7 @@ def _plan(archive, setup: WorkerSetup, sweep_id: str):
 def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target, worker_id: int | None = None) -> None:
     """Audit one host of a sweep (unless it is accounted for already) and record it, then close
     the sweep if it was the last."""
-    from dockbench.benchmark.sweep import Sweep, error_entry
+    from dockbench.benchmark.fleet.sweep import Sweep, error_entry
 
     with postgres.PostgresArchive(setup.url) as archive:
         if worker_id is not None:
