@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dockbench.benchmark import render
-from dockbench.benchmark.archive import host_key, open_archive
+from dockbench.benchmark.archive import open_archive
+from dockbench.benchmark.document.report import host_key
 from dockbench.benchmark.render import html_page
 from tests import sweepdoc
 from tests.browser import Browser

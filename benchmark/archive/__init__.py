@@ -32,10 +32,9 @@ from dockbench.benchmark.archive.base import (
     NotFound,
     Record,
     ScanInfo,
-    host_key,
 )
 
-__all__ = ["Ambiguous", "Archive", "ArchiveError", "Entry", "NotFound", "Record", "ScanInfo", "default_path", "host_key", "open_archive"]
+__all__ = ["Ambiguous", "Archive", "ArchiveError", "Entry", "NotFound", "Record", "ScanInfo", "default_path", "open_archive"]
 
 
 def default_path() -> Path:

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockbench.benchmark.document.report import host_key
+
 KINDS = ("host", "sweep")
 
 
@@ -194,11 +196,3 @@ class Archive(abc.ABC):
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def host_key(report: dict[str, Any]) -> str:
-    """The name a host report is filed under: the target name, or the hostname for local scans."""
-    target = report.get("target") or {}
-    name = target.get("name")
-    if not name or name == "local":
-        return target.get("hostname") or "local"
-    return name

@@ -25,7 +25,6 @@ from dockbench.benchmark.archive import (
     NotFound,
     Record,
     default_path,
-    host_key,
     open_archive,
     postgres,
 )
@@ -33,6 +32,7 @@ from dockbench.benchmark.archive import diff as diffs
 from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
 from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document.report import host_key
 from dockbench.benchmark.judge.options import Plan, judging_options
 from dockbench.benchmark.judge.policy import Policy
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile

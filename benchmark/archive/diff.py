@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dockbench.benchmark.archive.base import host_key
 from dockbench.benchmark.archive.chain import canonical
-from dockbench.benchmark.document.report import score_text
+from dockbench.benchmark.document.report import host_key, score_text
 from dockbench.benchmark.render.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")

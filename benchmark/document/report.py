@@ -173,6 +173,15 @@ def _sweep_waivers(blocks: list[dict[str, Any]]) -> dict[str, Any]:
             "entries": list(entries.values())}
 
 
+def host_key(report: dict[str, Any]) -> str:
+    """The name a host report is filed under: the target name, or the hostname for local scans."""
+    target = report.get("target") or {}
+    name = target.get("name")
+    if not name or name == "local":
+        return target.get("hostname") or "local"
+    return name
+
+
 def host_reports(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The host reports in a document: itself for a host report, every scanned host for a sweep."""
     return list(document["hosts"]) if document["kind"] == "sweep" else [document]

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockbench.benchmark.archive import host_key
 from dockbench.benchmark.archive.base import Record
 from dockbench.benchmark.collect.rounds import advance
 from dockbench.benchmark.collect.transports import ProbeRun
 from dockbench.benchmark.document.json_lines import dumps
+from dockbench.benchmark.document.report import host_key
 
 Judge = Callable[[dict[str, Any], str], dict[str, Any]]
 _installed: dict[str, Judge] = {}

@@ -25,9 +25,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from dockbench.benchmark.archive import host_key
 from dockbench.benchmark.document.reader import Source
-from dockbench.benchmark.document.report import cis_ids, unreachable
+from dockbench.benchmark.document.report import cis_ids, host_key, unreachable
 from dockbench.benchmark.render.json_report import dumps_at
 from dockbench.benchmark.render.registry import Format
 
