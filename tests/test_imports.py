@@ -131,21 +131,21 @@ def test_the_graph_sees_every_kind_of_import(tmp_path):
     source.write_text(
         "import os\n"
         "from dockbench.benchmark.judge.facts import Facts\n"                 # a name from a module
-        "from dockbench.benchmark import report as report_mod\n"        # a module from its package
+        "from dockbench.benchmark.document import report as report_mod\n"  # a module from its package
         "from dockbench.benchmark.archive import open_archive\n"        # a name from a package
         "import dockbench.benchmark.fleet.sweep.Sweep\n"                      # a dotted name below a module
-        "from . import render\n"                                       # relative
+        "from .. import render\n"                                      # relative
         "def lazy():\n"
         "    from dockbench import checks\n"                           # inside a function
     )
     known = {"dockbench.benchmark.judge.facts", "dockbench.benchmark.document.report", "dockbench.benchmark.archive", "dockbench.benchmark.archive.sqlite",
-             "dockbench.benchmark.fleet.sweep", "dockbench.benchmark.render", "dockbench.checks", "dockbench.benchmark.cli"}
-    assert imports_of("dockbench.benchmark.cli", source, known) == [
+             "dockbench.benchmark.fleet.sweep", "dockbench.benchmark.render", "dockbench.checks", "dockbench.benchmark.cli.scan"}
+    assert imports_of("dockbench.benchmark.cli.scan", source, known) == [
         ("dockbench.benchmark.judge.facts", 2), ("dockbench.benchmark.document.report", 3), ("dockbench.benchmark.archive", 4),
         ("dockbench.benchmark.fleet.sweep", 5), ("dockbench.benchmark.render", 6), ("dockbench.checks", 8),
     ]
     edges = graph()
-    assert {"dockbench.benchmark.cli", "dockbench.benchmark.archive.commands", "dockbench.checks", "dockbench.checks.containers.mounts", "dockbench.templates"} <= set(edges)
+    assert {"dockbench.benchmark.cli.scan", "dockbench.benchmark.cli.archive", "dockbench.checks", "dockbench.checks.containers.mounts", "dockbench.templates"} <= set(edges)
     assert "dockbench.benchmark.judge.facts" in edges["dockbench.benchmark.judge.options"]
 
 

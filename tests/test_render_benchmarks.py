@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from dockbench.benchmark import render
-from dockbench.benchmark.cli import Plan
+from dockbench.benchmark.cli.scan import Plan
 from dockbench.benchmark.render import terminal
 from tests.recorded import recorded_snapshot
 

@@ -33,7 +33,7 @@ import click
 
 from dockbench.benchmark import clock
 from dockbench.benchmark.archive import ArchiveError, Record, postgres
-from dockbench.benchmark.archive.commands import OPTION_KEYS, archive_option, plan_from_options, shown
+from dockbench.benchmark.cli.archive import OPTION_KEYS, archive_option, plan_from_options, shown
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.transports import TransportError
 from dockbench.benchmark.document import report as report_mod

@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
-from dockbench.benchmark import __version__, clock, exit_codes, render, waiver_commands
-from dockbench.benchmark.archive import commands as archive_commands
+from dockbench.benchmark import __version__, clock, exit_codes, render
+from dockbench.benchmark.cli import archive as archive_commands
+from dockbench.benchmark.cli import waivers as waiver_commands
 from dockbench.benchmark.collect import inventory
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.rounds import CollectError, collect
