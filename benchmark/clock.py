@@ -9,7 +9,12 @@ SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 MICROSECONDS = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+def now() -> datetime:
+    """The current moment, as an aware datetime in UTC: the one place dockbench reads the clock."""
+    return datetime.now(timezone.utc)
+
+
 def stamp(moment: datetime | None = None, *, precise: bool = False) -> str:
     """moment (an aware datetime; now when None) in UTC, to the second or, precise, to the microsecond."""
-    moment = datetime.now(timezone.utc) if moment is None else moment.astimezone(timezone.utc)
+    moment = now() if moment is None else moment.astimezone(timezone.utc)
     return moment.strftime(MICROSECONDS if precise else SECONDS)

@@ -60,20 +60,20 @@ def _judged(plans: dict[bool, Any], hostname: str, containers: list[int], waiver
     snap["host"]["hostname"] = hostname
     snap["target"].update(name=f"ssh://audit@{hostname}", transport="ssh")
     snap["docker"]["containers"] = [snap["docker"]["containers"][i] for i in containers]
-    report = plans[waivers].judge(snap, started)
+    report = plans[waivers](snap, started)
     report["finished_at"] = started.replace(":00Z", ":07Z")
     return report
 
 
 def make_documents() -> None:
-    from dockbench.benchmark.judge.options import Plan
+    from dockbench.benchmark.judge.options import JudgingOptions
     from tests import sweepdoc
     from tests.render_scans import hostile_edit
 
     with tempfile.TemporaryDirectory() as directory:
         waivers = Path(directory) / "waivers.yaml"
         waivers.write_text(json.dumps(WAIVERS))  # JSON is YAML
-        plans = {with_waivers: Plan.from_options(None, (), (), None, True, (), (), waivers_file=str(waivers) if with_waivers else None)
+        plans = {with_waivers: JudgingOptions.load(include_stopped=True, waivers_file=str(waivers) if with_waivers else None).judge()
                  for with_waivers in (False, True)}
         first = _judged(plans, "web-01.dc1.example.test", [0, 1, 2, 3], True, "2026-11-23T14:00:00Z")
         hosts = [first, _judged(plans, "db-01.dc2.example.test", [1], False, "2026-11-23T14:01:00Z"),

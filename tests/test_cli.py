@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dockbench.benchmark import __version__
-from dockbench.benchmark.cli import scan as cli
+from dockbench.benchmark.cli import outputs as cli
 from dockbench.benchmark.render import terminal
 from tests.cli_run import dockbench
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from dockbench.benchmark import render
-from dockbench.benchmark.cli.scan import Plan
+from dockbench.benchmark.judge.options import JudgingOptions
 from dockbench.benchmark.render import terminal
 from tests.recorded import recorded_snapshot
 
@@ -19,7 +19,7 @@ NUMBERING = {"cis-docker-1.6.0": ("2.15", "CIS Docker Benchmark v1.6.0"), "cis-d
 
 
 def judged(benchmark: str) -> dict:
-    return Plan.from_options(None, (), (), None, False, (), (), benchmark).judge(recorded_snapshot(), "2026-11-23T14:22:53Z")
+    return JudgingOptions(benchmark=benchmark).judge()(recorded_snapshot(), "2026-11-23T14:22:53Z")
 
 
 @pytest.mark.parametrize("benchmark", NUMBERING)

@@ -5,6 +5,7 @@ once stay bounded by --parallel whatever the fleet's size."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -26,11 +27,10 @@ from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.document import validate
 from dockbench.benchmark.fleet.output import PARTIAL, SweepOutput
 from dockbench.benchmark.fleet.sweep import Progress, Sweep
-from dockbench.benchmark.judge.options import PlanJudge
+from dockbench.benchmark.judge.options import JudgingOptions
 from tests.cli_run import DOCKBENCH, dockbench, load_report
 from tests.support.sshd import Lab, free_port
 
-JUDGING = {"level": None, "include": (), "exclude": (), "config_file": None, "include_stopped": False, "containers": (), "labels": ()}
 CRASHING_HOST = "crash-me"
 
 
@@ -158,33 +158,34 @@ def test_a_killed_sweep_leaves_its_finished_hosts_saved(lab, tmp_path):
     assert set(archived) <= set(finished) and len(finished) - len(archived) in (0, 1)  # killed between the two writes at worst
 
 
-class CrashingJudge(PlanJudge):
-    """The real judge, except that judging one host kills the process judging it."""
+@dataclasses.dataclass(frozen=True)
+class CrashingOptions(JudgingOptions):
+    """The real options, except that judging one host kills the process judging it."""
 
-    def __call__(self):
-        judge = super().__call__()
+    def judge(self):
+        judge = super().judge()
 
-        def crashing(snapshot, started):
+        def crashing(snapshot, started, **finished):
             if snapshot["target"]["name"] == CRASHING_HOST:
                 os._exit(3)
-            return judge(snapshot, started)
+            return judge(snapshot, started, **finished)
         return crashing
 
 
-def run_sweep(lab, tmp_path, names: list[str], judge_factory, *, parallel: int, workers: int):
+def run_sweep(lab, tmp_path, names: list[str], judging, *, parallel: int, workers: int):
     targets = [Target(name=name, host=lab.healthy[i % len(lab.healthy)].address, port=lab.healthy[i % len(lab.healthy)].port, user="root",
                       docker_host=lab.docker_host) for i, name in enumerate(names)]
     options = SSHOptions(known_hosts=str(lab.known_hosts_file), ssh_config=None, host_timeout=60, key_file=str(lab.client_key), user="root")
-    header = report_mod.build_sweep([], [], benchmark=judge_factory.plan().benchmark.to_dict(), started_at="2026-01-01T00:00:00Z", finished_at="")
+    header = report_mod.build_sweep([], [], benchmark=JudgingOptions().judge().benchmark.to_dict(), started_at="2026-01-01T00:00:00Z", finished_at="")
     output = SweepOutput(header, [(str(tmp_path / "s.json"), "json")])
-    fleet = Sweep(targets, options, judge_factory, parallel, workers, sweep_id=header["sweep_id"])
+    fleet = Sweep(targets, options, judging, parallel, workers, sweep_id=header["sweep_id"])
     interrupted = fleet.run(output, Progress(len(targets), enabled=False))
     return fleet, output.finish(finished_at="2026-01-01T00:00:01Z", interrupted=interrupted), load_report(tmp_path / "s.json")
 
 
 def test_a_judging_process_that_dies_costs_one_host(lab, tmp_path):
     names = ["a1", "a2", CRASHING_HOST, "a3", "a4", "a5"]
-    _, _, document = run_sweep(lab, tmp_path, names, CrashingJudge(JUDGING), parallel=3, workers=2)
+    _, _, document = run_sweep(lab, tmp_path, names, CrashingOptions(), parallel=3, workers=2)
     assert sorted(h["target"]["name"] for h in document["hosts"]) == sorted(set(names) - {CRASHING_HOST})
     [error] = document["errors"]
     assert (error["name"], error["kind"]) == (CRASHING_HOST, "probe_failed")
@@ -193,7 +194,7 @@ def test_a_judging_process_that_dies_costs_one_host(lab, tmp_path):
 
 @pytest.mark.parametrize("size", [4, 16])
 def test_results_held_at_once_do_not_grow_with_the_fleet(lab, tmp_path, size):
-    fleet, light, document = run_sweep(lab, tmp_path, [f"m{i:02d}" for i in range(size)], PlanJudge(JUDGING), parallel=2, workers=0)
+    fleet, light, document = run_sweep(lab, tmp_path, [f"m{i:02d}" for i in range(size)], JudgingOptions(), parallel=2, workers=0)
     assert len(document["hosts"]) == size and all(h["results"] for h in document["hosts"])
     assert 1 <= fleet.peak_held <= 2
     assert all("results" not in h for h in light["hosts"])  # the sweep kept each host's summary, not its report

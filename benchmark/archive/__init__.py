@@ -28,13 +28,14 @@ from dockbench.benchmark.archive.base import (
     Ambiguous,
     Archive,
     ArchiveError,
+    Duplicate,
     Entry,
     NotFound,
     Record,
     ScanInfo,
 )
 
-__all__ = ["Ambiguous", "Archive", "ArchiveError", "Entry", "NotFound", "Record", "ScanInfo", "default_path", "open_archive"]
+__all__ = ["Ambiguous", "Archive", "ArchiveError", "Duplicate", "Entry", "NotFound", "Record", "ScanInfo", "default_path", "open_archive"]
 
 
 def default_path() -> Path:

@@ -23,6 +23,10 @@ class ArchiveError(Exception):
     """The archive cannot do what was asked; the message says why."""
 
 
+class Duplicate(ArchiveError):
+    """An entry with this scan id is already in the archive (a retried job stored it before)."""
+
+
 class NotFound(ArchiveError):
     pass
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from dockbench.benchmark.archive.base import ArchiveError, Checkpoint, Entry, Head, NotFound
+from dockbench.benchmark.archive.base import ArchiveError, Checkpoint, Duplicate, Entry, Head, NotFound
 from dockbench.benchmark.archive.chain import GENESIS
 from dockbench.benchmark.archive.sql import SQLArchive
 
@@ -246,7 +246,7 @@ class PostgresArchive(SQLArchive):
 
     def _failed(self, exc: BaseException) -> BaseException:
         if isinstance(exc, self._psycopg.errors.UniqueViolation) and "scan_id" in str(exc):
-            return ArchiveError(f"scan id already in the archive: {self.clean(exc)}")
+            return Duplicate(f"scan id already in the archive: {self.clean(exc)}")
         if isinstance(exc, self._psycopg.Error):
             return ArchiveError(f"{self.location}: {self.clean(exc)}")
         return exc

@@ -24,6 +24,7 @@ from dockbench.benchmark import clock
 from dockbench.benchmark.archive.base import (
     ArchiveError,
     Checkpoint,
+    Duplicate,
     Entry,
     Head,
     NotFound,
@@ -170,7 +171,7 @@ class SQLiteArchive(SQLArchive):
 
     def _failed(self, exc: BaseException) -> BaseException:
         if isinstance(exc, sqlite3.IntegrityError) and "scan_id" in str(exc):
-            return ArchiveError(f"scan id already in the archive: {exc}")
+            return Duplicate(f"scan id already in the archive: {exc}")
         if isinstance(exc, sqlite3.Error):
             return ArchiveError(f"{self.path}: {exc}")
         return exc

@@ -1,9 +1,6 @@
-"""The archive's commands: history, show, diff, reevaluate, archive verify|export|prune|keygen,
-and what `dockbench scan` needs to store its scans (ScanArchiver, scan_archive_options).
-
-``register(main)`` adds the commands to the CLI group (benchmark.cli calls it); what to judge
-comes from benchmark.judging, as for scan and evaluate.
-"""
+"""The archive's commands: history, show, diff, reevaluate, archive verify|export|prune|keygen
+(COMMANDS, added to the group by cli/main.py); what to judge comes from JudgingOptions, as for
+scan and evaluate. How a scan stores itself is cli/archiving.py."""
 
 from __future__ import annotations
 
@@ -23,7 +20,6 @@ from dockbench.benchmark.archive import (
     Ambiguous,
     ArchiveError,
     NotFound,
-    Record,
     default_path,
     open_archive,
     postgres,
@@ -31,15 +27,12 @@ from dockbench.benchmark.archive import (
 from dockbench.benchmark.archive import diff as diffs
 from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
+from dockbench.benchmark.cli.options import judged, judging_options
 from dockbench.benchmark.document import report as report_mod
-from dockbench.benchmark.document.report import host_key
-from dockbench.benchmark.judge.options import Plan, judging_options
-from dockbench.benchmark.judge.policy import Policy
+from dockbench.benchmark.judge.options import STORED, JudgingOptions
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 from dockbench.benchmark.render import trend
 from dockbench.benchmark.render.terminal import clean
-
-OPTION_KEYS = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 
 
 def _fail(message: str, code: int = exit_codes.CANNOT_RUN):
@@ -61,7 +54,7 @@ def shown(location) -> str:
     return postgres.mask(text) if postgres.is_url(text) else text
 
 
-def _open(path: str | None, create: bool = False):
+def open_or_fail(path: str | None, create: bool = False):
     location = path or default_path()
     try:
         return open_archive(location, create=create)
@@ -71,17 +64,7 @@ def _open(path: str | None, create: bool = False):
         _fail(str(exc))
 
 
-def _resolve(archive, prefix: str, kind: str | None = None) -> str:
-    try:
-        return archive.resolve(prefix, kind)
-    except (NotFound, Ambiguous) as exc:
-        _fail(str(exc))
-
-
-# ---------------------------------------------------------------- scan: storing
-
-
-def _load_signer(path: str) -> Signer:
+def load_signer(path: str) -> Signer:
     try:
         return Signer.load(path)
     except ArchiveError as exc:
@@ -94,102 +77,11 @@ def _load_signer(path: str) -> Signer:
         raise click.BadParameter(str(exc), param_hint="--sign-key") from exc
 
 
-def scan_archive_options(func):
-    options = [
-        archive_option,
-        click.option("--no-archive", is_flag=True, help="Do not store this scan in the archive."),
-        click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), help="Sign archived entries with this Ed25519 private key (PEM; `dockbench archive keygen`)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-@dataclasses.dataclass
-class ScanArchiver:
-    """Stores what a scan produced. Never loses the report: a storage error is a warning."""
-
-    path: Path | str | None   # a file, or a PostgreSQL URL
-    signer: Signer | None = None
-
-    @classmethod
-    def from_options(cls, archive_path: str | None, no_archive: bool, sign_key: str | None) -> ScanArchiver:
-        if no_archive:
-            if sign_key:
-                raise click.UsageError("--sign-key signs archive entries: it makes no sense with --no-archive")
-            return cls(None)
-        signer = _load_signer(sign_key) if sign_key else None
-        if archive_path and postgres.is_url(archive_path):
-            _open(archive_path, create=True).close()   # a wrong URL, password or missing extra stops the scan before any probe
-            return cls(archive_path, signer)
-        return cls(Path(archive_path).expanduser() if archive_path else default_path(), signer)
-
-    @property
-    def enabled(self) -> bool:
-        return self.path is not None
-
-    def store(self, document: dict[str, Any], facts: dict[str, Any] | None, judging: dict[str, Any], quiet: bool = False) -> None:
-        """A host report and its facts (a sweep stores its hosts as they come: see sweep())."""
-        if not self.enabled:
-            return
-        options = self.options_of(judging, document["benchmark"]["id"])
-        try:
-            with open_archive(self.path) as archive:
-                archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
-        except Exception as exc:  # noqa: BLE001 - the report is still written: a broken archive must not lose a scan
-            click.echo(f"dockbench: warning: the scan was not archived in {shown(self.path)}: {type(exc).__name__}: {exc}", err=True)
-            return
-        if not quiet:
-            click.echo(f"dockbench: archived scan {document['scan_id']} in {shown(self.path)}", err=True)
-
-    @staticmethod
-    def options_of(judging: dict[str, Any], benchmark_id: str) -> dict[str, Any]:
-        """The judging options stored with a scan, and the benchmark it was judged against (also when defaulted)."""
-        return {**{k: judging.get(k) for k in OPTION_KEYS}, "benchmark": benchmark_id}
-
-    def sweep(self, sweep_id: str, options: dict[str, Any], quiet: bool = False) -> SweepArchive | None:
-        """Where a streamed sweep stores each host as it is judged, or None without an archive."""
-        return SweepArchive(self, sweep_id, options, quiet) if self.enabled else None
-
-
-class SweepArchive:
-    """A sweep's archive entries, stored as they come: each host scan in its own transaction
-    (a crash keeps the finished ones), the sweep entry last. A storage error is a warning and
-    stops archiving; the sweep's outputs go on."""
-
-    def __init__(self, archiver: ScanArchiver, sweep_id: str, options: dict[str, Any], quiet: bool):
-        self.archiver, self.sweep_id, self.archive_options, self.quiet = archiver, sweep_id, options, quiet
-        self.stored = 0
-        try:
-            self.archive = open_archive(archiver.path)
-        except Exception as exc:  # noqa: BLE001 - see _failed
-            self._failed(exc)
-
-    def _failed(self, exc: Exception) -> None:
-        click.echo(f"dockbench: warning: the sweep is no longer archived in {shown(self.archiver.path)}: {type(exc).__name__}: {exc}", err=True)
-        self.archive = None
-
-    def host(self, result) -> None:
-        if self.archive is None:
-            return
-        try:
-            self.archive.append([result.archive_record], self.archiver.signer)
-            self.stored += 1
-        except Exception as exc:  # noqa: BLE001
-            self._failed(exc)
-
-    def finish(self, document: dict[str, Any]) -> None:
-        if self.archive is None:
-            return
-        skeleton = dict(document, hosts=[h["scan_id"] for h in document["hosts"]])
-        try:
-            self.archive.append([Record("sweep", self.sweep_id, None, skeleton, None, None, self.archive_options)], self.archiver.signer)
-        except Exception as exc:  # noqa: BLE001
-            self._failed(exc)
-            return
-        self.archive.close()
-        if not self.quiet:
-            click.echo(f"dockbench: archived sweep {self.sweep_id} ({self.stored} host scans) in {shown(self.archiver.path)}", err=True)
+def _resolve(archive, prefix: str, kind: str | None = None) -> str:
+    try:
+        return archive.resolve(prefix, kind)
+    except (NotFound, Ambiguous) as exc:
+        _fail(str(exc))
 
 
 # ---------------------------------------------------------------- helpers
@@ -200,7 +92,7 @@ def parse_since(text: str) -> str:
     relative = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", text)
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)
-        moment = datetime.now(timezone.utc) - timedelta(**{{"h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+        moment = clock.now() - timedelta(**{{"h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
     else:
         try:
             moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -268,7 +160,7 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
     since_at = parse_since(since) if since else None
     if fmt == "html" and (sweeps or check_id or as_json):
         raise click.UsageError("the trend page (--format html) follows host scans: drop --sweeps, --check and --json")
-    with _open(archive_path) as archive:
+    with open_or_fail(archive_path) as archive:
         infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last,
                               statuses=True if fmt == "html" else check_id or False)   # the table needs one check's status at most
         if fmt == "html":
@@ -357,7 +249,7 @@ def show_cmd(scan_id, fmt, output, facts_only, archive_path) -> None:
 
     SCAN_ID may be any unique prefix of a scan or sweep id (see `dockbench history`).
     """
-    with _open(archive_path) as archive:
+    with open_or_fail(archive_path) as archive:
         entry = archive.get(_resolve(archive, scan_id))
         if facts_only:
             if fmt not in (None, "json"):
@@ -434,7 +326,7 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
     """
     if (a or b) and (host or last):
         raise click.UsageError("give scan ids, or --host/--last, not both")
-    with _open(archive_path) as archive:
+    with open_or_fail(archive_path) as archive:
         first, second = _pair(archive, a, b, host, last)
         if first.kind != second.kind:
             raise click.UsageError(f"{first.scan_id} is a {first.kind} entry and {second.scan_id} a {second.kind} entry: compare two of a kind")
@@ -449,42 +341,27 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
 # ---------------------------------------------------------------- reevaluate
 
 
-def _stored_plan(judging: dict[str, Any], entry):
+def _stored_judge(judging: dict[str, Any], entry):
     """The current checks, judged as the scan was (its stored options and policy) unless overridden."""
     ctx = click.get_current_context()
     # scans stored before --benchmark existed record it only in their report
     stored = {"benchmark": entry.report["benchmark"]["id"], **(entry.options or {})}
     chosen = {}
-    for key in OPTION_KEYS:
+    for key in STORED:
         given = ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
-        value = judging[key] if given or key not in stored else stored[key]
-        chosen[key] = tuple(value) if isinstance(value, list) else value
-    plan = Plan.from_options(chosen["level"], chosen["include"], chosen["exclude"], judging["config_file"],
-                             chosen["include_stopped"], chosen["containers"], chosen["labels"], chosen["benchmark"], judging["waivers_file"])
+        chosen[key] = judging[key] if given or key not in stored else stored[key]
+    options = judged(lambda: JudgingOptions.load(config_file=judging["config_file"], waivers_file=judging["waivers_file"], **chosen))
+    judged(options.judge)   # no check selected is refused before the stored waivers are read
     saved_policy = (entry.report if entry.kind == "host" else {}).get("policy") or stored.get("policy")
     if not judging["config_file"] and saved_policy:
-        plan = _with_policy(plan, saved_policy)
+        options = options.with_policy(saved_policy)
     saved_waivers = entry.report.get("waivers")
     if not judging["waivers_file"] and saved_waivers:
         try:
-            plan = dataclasses.replace(plan, waivers=WaiverFile.stored(saved_waivers, entry.report["benchmark"]["id"]))
+            options = dataclasses.replace(options, waivers=WaiverFile.stored(saved_waivers, entry.report["benchmark"]["id"]))
         except WaiverError as exc:
             _fail(f"scan {entry.scan_id}: its stored waivers cannot be used ({exc}): give --waivers")
-    return plan
-
-
-def _with_policy(plan, saved_policy: dict[str, Any]):
-    known = {f.name for f in dataclasses.fields(Policy)}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved_policy.items() if k in known}
-    return dataclasses.replace(plan, policy=Policy(**values))
-
-
-def plan_from_options(options: dict[str, Any]):
-    """The Plan stored judging options (OPTION_KEYS and a policy, as JSON) describe."""
-    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in OPTION_KEYS}
-    plan = Plan.from_options(chosen.get("level"), chosen.get("include") or (), chosen.get("exclude") or (), None,
-                             bool(chosen.get("include_stopped")), chosen.get("containers") or (), chosen.get("labels") or (), chosen.get("benchmark"))
-    return _with_policy(plan, options["policy"]) if options.get("policy") else plan
+    return options.judge()
 
 
 @click.command("reevaluate")
@@ -504,11 +381,11 @@ def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -
     Nothing is stored. Exit 1 when a check would newly FAIL or its waiver lapse.
     """
     started = clock.stamp()
-    with _open(archive_path) as archive:
+    with open_or_fail(archive_path) as archive:
         entry = archive.get(_resolve(archive, scan_id))
         if entry.kind == "sweep":
             old, missing = _sweep_document(archive, entry)
-            plan = _stored_plan(judging, entry)
+            judge = _stored_judge(judging, entry)
             reports = []
             for host_id in entry.report.get("hosts") or []:
                 if host_id in missing:
@@ -516,18 +393,14 @@ def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -
                 host = archive.get(host_id)
                 if host.facts is None:
                     _fail(f"scan {host_id} of sweep {entry.scan_id} was stored without facts")
-                new = plan.judge(host.facts, started)
-                for key in ("address", "exec_channels"):
-                    if key in host.report["target"]:
-                        new["target"][key] = host.report["target"][key]
-                reports.append(new)
-            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), benchmark=plan.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
+                connection = {k: host.report["target"][k] for k in ("address", "exec_channels") if k in host.report["target"]}
+                reports.append(judge(host.facts, started, connection=connection))
+            document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), benchmark=judge.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
             result = diffs.diff_sweeps(old, document)
         else:
             if entry.facts is None:
                 _fail(f"scan {entry.scan_id} was stored without facts: it cannot be judged again")
-            plan = _stored_plan(judging, entry)
-            document = plan.judge(entry.facts, started)
+            document = _stored_judge(judging, entry)(entry.facts, started)
             result = diffs.diff_hosts(entry.report, document)
     if output:
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -562,7 +435,7 @@ def verify_cmd(public_key, as_json, archive_path) -> None:
             verifier = Verifier.load(public_key)
         except ArchiveError as exc:
             raise click.BadParameter(str(exc), param_hint="--public-key") from exc
-    with _open(archive_path) as archive:
+    with open_or_fail(archive_path) as archive:
         result = verify(archive, verifier)
         location = archive.location
     if as_json:
@@ -603,7 +476,7 @@ def export_cmd(output, fmt, host, since, archive_path) -> None:
         return since_at is None or (entry.started_at or "") >= since_at
 
     count = 0
-    with _open(archive_path) as archive, archive.reading():
+    with open_or_fail(archive_path) as archive, archive.reading():
         checkpoint = archive.checkpoint()
         header = {"dockbench_archive_export": 1, "source": archive.location, "exported_at": clock.stamp(),
                   "checkpoint": dataclasses.asdict(checkpoint) if checkpoint else None,
@@ -654,9 +527,9 @@ def export_cmd(output, fmt, host, since, archive_path) -> None:
 def prune_cmd(keep_days, dry_run, sign_key, archive_path) -> None:
     """Delete entries older than N days; the chain stays verifiable from a recorded checkpoint
     (the last pruned entry's hash and the number pruned)."""
-    cutoff = clock.stamp(datetime.now(timezone.utc) - timedelta(days=keep_days), precise=True)
-    signer = _load_signer(sign_key) if sign_key else None
-    with _open(archive_path) as archive:
+    cutoff = clock.stamp(clock.now() - timedelta(days=keep_days), precise=True)
+    signer = load_signer(sign_key) if sign_key else None
+    with open_or_fail(archive_path) as archive:
         if dry_run:
             doomed = 0
             for info in archive.scans(statuses=False):
@@ -692,8 +565,5 @@ def keygen_cmd(private_key) -> None:
     click.echo(f"private key: {private} (mode 0600)\npublic key:  {public}\nkey id:      {ident}")
 
 
-def register(main: click.Group) -> None:
-    """Add the archive commands to the CLI."""
-    for cmd in (history_cmd, show_cmd, diff_cmd, reevaluate_cmd, archive_group):
-        main.add_command(cmd)
+COMMANDS = (history_cmd, show_cmd, diff_cmd, reevaluate_cmd, archive_group)
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 
 import click
 
-from dockbench.benchmark import exit_codes
-from dockbench.benchmark.judge.options import benchmark_option, catalog
+from dockbench.benchmark import clock, exit_codes
+from dockbench.benchmark.cli.options import benchmark_option
+from dockbench.benchmark.judge.options import catalog
 from dockbench.benchmark.judge.waivers import EXPIRED, WaiverError, WaiverFile, named_checks
 from dockbench.benchmark.render.terminal import clean
 
 
 def _day(ctx, param, value: str | None) -> date:
     if value is None:
-        return datetime.now(timezone.utc).date()
+        return clock.now().date()
     try:
         return date.fromisoformat(value)
     except ValueError:

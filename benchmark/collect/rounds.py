@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dockbench.benchmark.collect import probe, snapshot
 from dockbench.benchmark.collect.probe import ProbeOutputError, Record
@@ -11,6 +12,7 @@ from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG, SWARM_ST
 from dockbench.benchmark.document.model import Undecidable
 from dockbench.benchmark.judge.facts import Facts
 
+T = TypeVar("T")
 TLS_CERT_KEYS = ("tlscacert", "tlscert")
 TLS_KEY_KEY = "tlskey"
 
@@ -83,10 +85,16 @@ def target_of(transport, root: str, docker_host: str | None, target_name: str) -
     return {"name": target_name, "transport": transport.name, "root": root, "docker_host": docker_host}
 
 
+def run_rounds(transport, script: bytes, settle: Callable[[list[ProbeRun]], T | bytes]) -> T:
+    """The one probe-round loop: run a script, hand every output so far to settle, and run the
+    script settle returns (bytes) until it returns what the rounds made."""
+    outputs = [transport.run(script)]
+    while isinstance(step := settle(outputs), bytes):
+        outputs.append(transport.run(step))
+    return step
+
+
 def collect(transport, *, root: str = "/", docker_host: str | None = None, target_name: str = "local") -> dict[str, Any]:
     """Run the probe on the target and return its facts snapshot."""
     target = target_of(transport, root, docker_host, target_name)
-    outputs = [transport.run(probe.build(root=root, docker_host=docker_host))]
-    while isinstance(step := advance(outputs, root=root, docker_host=docker_host, target=target), bytes):
-        outputs.append(transport.run(step))
-    return step
+    return run_rounds(transport, probe.build(root=root, docker_host=docker_host), lambda outputs: advance(outputs, root=root, docker_host=docker_host, target=target))

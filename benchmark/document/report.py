@@ -10,7 +10,6 @@ from typing import Any
 
 from dockbench.benchmark import __version__, exit_codes
 from dockbench.benchmark.document.model import Layer, Severity, Status
-from dockbench.benchmark.judge.facts import Facts
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
 # 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers
@@ -55,8 +54,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def target_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """Who was audited, as the report header shows it."""
+def target_summary(snapshot: dict[str, Any], rootless: bool, connection: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Who was audited, as the report header shows it (rootless: as the facts tell it; connection:
+    how the host was reached, for a remote one)."""
     docker = snapshot["docker"]
     info = docker.get("info") or {}
     host = snapshot["host"]
@@ -71,8 +71,9 @@ def target_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
         "docker_host": docker.get("host"),
         "docker_status": docker["status"],
         "docker_version": info.get("ServerVersion"),
-        "rootless": Facts(snapshot).rootless,
+        "rootless": rootless,
         "probe_uid": snapshot["probe"]["uid"],
+        **(connection or {}),
     }
 
 
@@ -80,11 +81,13 @@ def build(
     results: list[dict[str, Any]],
     snapshot: dict[str, Any],
     *,
+    rootless: bool,
     benchmark: dict[str, str],
     started_at: str,
     finished_at: str,
     errors: list[dict[str, str]] | None = None,
     scan_id: str | None = None,
+    connection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     errors = list(errors or [])
     errors += [{"stage": "probe", "message": note} for note in snapshot["probe"]["notes"]]
@@ -100,7 +103,7 @@ def build(
         "started_at": started_at,
         "finished_at": finished_at,
         "facts_collected_at": snapshot["collected_at"],
-        "target": target_summary(snapshot),
+        "target": target_summary(snapshot, rootless, connection),
         "summary": summarize(results),
         "results": sorted(results, key=lambda r: (order[r["status"]], gravity[r["severity"]], r["layer"], r["id"])),
         "errors": errors,

@@ -20,25 +20,19 @@ Exactly once, though a worker may die anywhere:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import os
 import socket
-import sys
 import uuid
 from contextlib import contextmanager
 from typing import Any
 
-import click
-
 from dockbench.benchmark import clock
-from dockbench.benchmark.archive import ArchiveError, Record, postgres
-from dockbench.benchmark.cli.archive import OPTION_KEYS, archive_option, plan_from_options, shown
+from dockbench.benchmark.archive import ArchiveError, Duplicate, Record, postgres
 from dockbench.benchmark.collect.inventory import Target
-from dockbench.benchmark.collect.transports import TransportError
 from dockbench.benchmark.document import report as report_mod
-from dockbench.benchmark.judge.options import Plan, judging_options
-from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
+from dockbench.benchmark.judge.options import STORED, JudgingError, JudgingOptions
 
 QUEUE = "dockbench-sweep"
 TASK = "dockbench.audit_host"
@@ -63,9 +57,13 @@ def _procrastinate():
     return procrastinate
 
 
+class NotATeamArchive(ArchiveError):
+    """The archive given is not a PostgreSQL one: distributed sweeps need the team archive."""
+
+
 def open_team_archive(url: str) -> postgres.PostgresArchive:
     if not url or not postgres.is_url(url):
-        raise click.UsageError("a distributed sweep lives in a team archive: give --archive postgresql://... (or $DOCKBENCH_ARCHIVE)")
+        raise NotATeamArchive("a distributed sweep lives in a team archive: give --archive postgresql://... (or $DOCKBENCH_ARCHIVE)")
     _procrastinate()
     return postgres.PostgresArchive(url)
 
@@ -137,7 +135,7 @@ class WorkerSetup:
     ssh: Any               # SSHOptions
     name: str
     known_hosts: Any = None   # KnownHosts, read once for every host (None: read here)
-    plans: dict = dataclasses.field(default_factory=dict)   # sweep id -> (Plan, options)
+    judging: dict = dataclasses.field(default_factory=dict)   # sweep id -> (JudgingOptions, the options its hosts' entries record)
 
     def __post_init__(self):
         if self.known_hosts is None:
@@ -146,53 +144,38 @@ class WorkerSetup:
             self.known_hosts = KnownHosts(self.ssh.known_hosts, self.ssh.accept_new_host_keys)
 
 
-def sweep_plan(options: dict[str, Any]) -> Plan:
-    """How a sweep's hosts are judged: its stored options, and the waivers pinned at `sweep start`."""
-    plan = plan_from_options(options)
-    if options.get("waivers"):
-        try:
-            plan = dataclasses.replace(plan, waivers=WaiverFile.from_pinned(options["waivers"], plan.benchmark.id))
-        except WaiverError as exc:
-            raise ArchiveError(f"the sweep's waivers cannot be used: {exc}") from None
-    return plan
+def sweep_judging(pinned: dict[str, Any]) -> JudgingOptions:
+    """How a sweep's hosts are judged: the options, policy and waivers pinned at `sweep start`."""
+    try:
+        return JudgingOptions.from_stored(pinned)
+    except JudgingError as exc:
+        raise ArchiveError(str(exc)) from None
 
 
-def _plan(archive, setup: WorkerSetup, sweep_id: str):
-    if sweep_id not in setup.plans:
-        options = archive.sweep(sweep_id)[2]
-        setup.plans[sweep_id] = (sweep_plan(options), {k: options.get(k) for k in OPTION_KEYS})
-    return setup.plans[sweep_id]
+def _judging(archive, setup: WorkerSetup, sweep_id: str) -> tuple[JudgingOptions, dict[str, Any]]:
+    if sweep_id not in setup.judging:
+        pinned = archive.sweep(sweep_id)[2]
+        setup.judging[sweep_id] = (sweep_judging(pinned), {k: pinned.get(k) for k in STORED})
+    return setup.judging[sweep_id]
 
 
 def audit_and_store(setup: WorkerSetup, sweep_id: str, target: Target, worker_id: int | None = None) -> None:
     """Audit one host of a sweep (unless it is accounted for already) and record it, then close
     the sweep if it was the last."""
-    from dockbench.benchmark.fleet.sweep import Sweep, error_entry
+    from dockbench.benchmark.fleet.sweep import Sweep, guarded
 
     with postgres.PostgresArchive(setup.url) as archive:
         if worker_id is not None:
             archive.name_worker(worker_id, setup.name)
         if not archive.host_accounted(sweep_id, target.name):
-            plan, options = _plan(archive, setup, sweep_id)
-            scan_id = str(uuid.uuid5(uuid.UUID(sweep_id), target.name))
-
-            def judge(snapshot, started):   # the host's scan id is the sweep's and its name's
-                return dict(plan.judge(snapshot, started), scan_id=scan_id)
-
-            fleet = Sweep([target], setup.ssh, lambda: judge, archive_options=options, sweep_id=sweep_id, known_hosts=setup.known_hosts)
-            error = None
-            try:
-                result = fleet.audit(target)
-            except TransportError as exc:
-                error = error_entry(target, exc.kind, str(exc))
-            except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
-                error = error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
+            judging, options = _judging(archive, setup, sweep_id)
+            scan_id = str(uuid.uuid5(uuid.UUID(sweep_id), target.name))   # the host's scan id is the sweep's and its name's
+            fleet = Sweep([target], setup.ssh, judging, archive_options=options, sweep_id=sweep_id, known_hosts=setup.known_hosts)
+            result = guarded(lambda: fleet.audit(target, scan_id), target)
+            error = result if isinstance(result, dict) else None
             if error is None:
-                try:
+                with contextlib.suppress(Duplicate):   # stored by an earlier attempt killed before its row
                     archive.append([result.archive_record])   # prepared as scan --inventory prepares its hosts
-                except ArchiveError as exc:
-                    if "already in the archive" not in str(exc):   # stored by an earlier attempt killed before its row
-                        raise
             archive.account_host(sweep_id, target.name, None if error else scan_id, error, setup.name, clock.stamp())
         close_if_done(archive, sweep_id)
 
@@ -219,14 +202,11 @@ def close_if_done(archive, sweep_id: str) -> bool:
     rows = archive.accounted_hosts(sweep_id)
     hosts = [_entry_part(archive.get(scan_id, facts=False, lite=True).report) for scan_id, _ in rows if scan_id]
     errors = [error for _, error in rows if error]
-    benchmark = plan_from_options(options).benchmark.to_dict()
+    benchmark = sweep_judging(options).judge().benchmark.to_dict()
     document = report_mod.build_sweep(hosts, errors, benchmark=benchmark, started_at=started_at, finished_at=clock.stamp())
     skeleton = dict(document, sweep_id=sweep_id, hosts=[h["scan_id"] for h in document["hosts"]])
-    try:
-        archive.append([Record("sweep", sweep_id, None, skeleton, None, None, {k: options.get(k) for k in OPTION_KEYS})])
-    except ArchiveError as exc:
-        if "already in the archive" not in str(exc):   # closed by another worker at the same moment
-            raise
+    with contextlib.suppress(Duplicate):   # closed by another worker at the same moment
+        archive.append([Record("sweep", sweep_id, None, skeleton, None, None, {k: options.get(k) for k in STORED})])
     return True
 
 
@@ -313,92 +293,3 @@ def status(url: str, sweep_id: str) -> dict[str, Any]:
             "pending": sum(c for s, _, c in jobs if s == "todo"), "running": sum(w["running"] for w in by_worker.values()),
             "closed": closed, "by_worker": dict(sorted(by_worker.items())),
             "waivers": {"source": pinned["source"], "sha256": pinned["sha256"]} if pinned else None}
-
-
-# ---------------------------------------------------------------- the commands
-
-
-def _fail(message: str) -> None:
-    click.echo(f"dockbench: {message}", err=True)
-    sys.exit(2)
-
-
-def register(main: click.Group, ssh_options, targets, passphrase) -> None:
-    """Add `dockbench sweep start|work|status`; the CLI hands over its SSH options, how it reads
-    an inventory and how it asks for a key's passphrase (so this module never imports it)."""
-    @click.group("sweep")
-    def sweep_group() -> None:
-        """Sweeps spread over many machines, queued in a team archive on PostgreSQL."""
-
-    @sweep_group.command("start")
-    @click.option("--inventory", required=True, type=click.Path(exists=True, dir_okay=False), help="Hosts to sweep: dockbench YAML, or an Ansible INI/YAML inventory.")
-    @click.option("--limit", metavar="PATTERN", help="Only inventory hosts or groups matching these comma-separated globs (!pattern excludes).")
-    @judging_options
-    @archive_option
-    def start_cmd(inventory, limit, archive_path, **judging) -> None:
-        """Create a sweep and queue one job per inventory host; print the sweep id (last line).
-
-        Workers (`dockbench sweep work`) on any number of machines take the hosts; the sweep
-        closes when every host is recorded, and `dockbench show SWEEP` renders it.
-        """
-        plan = Plan.from_options(**judging)
-        hosts = targets((), inventory, limit)
-        options = {k: judging.get(k) for k in OPTION_KEYS}
-        options = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
-        options["benchmark"] = plan.benchmark.id   # what the hosts are judged against, also when defaulted
-        options["policy"] = plan.policy.to_dict()
-        if plan.waivers is not None:   # a malformed file was refused above (exit 2); the text read there is what workers apply
-            options["waivers"] = plan.waivers.pinned()
-        try:
-            sweep_id = start(archive_path, hosts, options)
-        except ArchiveError as exc:
-            _fail(str(exc))
-        click.echo(f"queued {len(hosts)} hosts in {shown(archive_path)}")
-        click.echo(sweep_id)
-
-    @sweep_group.command("work")
-    @click.option("--parallel", default=16, show_default=True, type=click.IntRange(1, 512), help="Hosts this worker audits at once.")
-    @click.option("--until-empty", is_flag=True, help="Stop when no job is left in the queue (none waiting, none running anywhere).")
-    @click.option("--stalled-after", default=30.0, show_default=True, type=click.FloatRange(1), metavar="SECONDS",
-                  help="A job whose worker sent no heartbeat for this long is queued again (its worker was killed or lost).")
-    @click.option("--name", "worker_name", metavar="NAME", help="This worker's name in `sweep status`. Default: HOSTNAME:PID.")
-    @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
-    @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n`.")
-    @ssh_options
-    @archive_option
-    def work_cmd(parallel, until_empty, stalled_after, worker_name, timeout, sudo, connect_timeout, ssh_user, identity,
-                 known_hosts, accept_new_host_keys, ssh_config, archive_path) -> None:
-        """Take hosts from the queue, audit each as `scan --inventory` does, store each result."""
-        from dockbench.benchmark.collect.ssh import SSHOptions
-
-        ssh = SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
-                         connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
-                         passphrase=passphrase(identity), sudo=sudo)
-        setup = WorkerSetup(archive_path, ssh, worker_name or default_worker_name())
-        try:
-            work(setup, parallel, until_empty, stalled_after, lambda text: click.echo(f"dockbench: {text}", err=True))
-        except ArchiveError as exc:
-            _fail(str(exc))
-
-    @sweep_group.command("status")
-    @click.argument("sweep_id")
-    @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-    @archive_option
-    def status_cmd(sweep_id, as_json, archive_path) -> None:
-        """Hosts done, failed and running by worker, jobs pending, and whether the sweep closed."""
-        try:
-            state = status(archive_path, sweep_id)
-        except ArchiveError as exc:
-            _fail(str(exc))
-        if as_json:
-            click.echo(json.dumps(state, indent=2))
-            return
-        click.echo(f"sweep {state['sweep_id']} ({state['hosts']} hosts, started {state['started_at']}): "
-                   f"{state['done']} done, {state['failed']} failed, {state['pending']} pending, {state['running']} running"
-                   + (", closed" if state["closed"] else ""))
-        if state["waivers"]:
-            click.echo(f"  waivers {state['waivers']['source']} (sha256 {state['waivers']['sha256']})")
-        for worker, counts in state["by_worker"].items():
-            click.echo(f"  {worker}: {counts['done']} done, {counts['failed']} failed, {counts['running']} running")
-
-    main.add_command(sweep_group)

@@ -9,7 +9,6 @@ documents themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,14 +17,14 @@ from dockbench.benchmark.collect.rounds import advance
 from dockbench.benchmark.collect.transports import ProbeRun
 from dockbench.benchmark.document.json_lines import dumps
 from dockbench.benchmark.document.report import host_key
+from dockbench.benchmark.judge.options import Judge, JudgingOptions
 
-Judge = Callable[[dict[str, Any], str], dict[str, Any]]
 _installed: dict[str, Judge] = {}
 
 
-def use(judge_factory: Callable[[], Judge]) -> None:
-    """Set the judge of this process (a worker's initializer; a factory, so it is picklable)."""
-    _installed["judge"] = judge_factory()
+def use(options: JudgingOptions) -> None:
+    """Set the judge of this process (a worker's initializer: the options are picklable, their Judge need not be)."""
+    _installed["judge"] = options.judge()
 
 
 @dataclass
@@ -40,6 +39,7 @@ class HostTask:
     sweep_id: str
     keep_facts: bool = False
     archive_options: dict[str, Any] | None = None  # None: not archived
+    scan_id: str | None = None     # given (a distributed sweep derives it), else a new one
 
 
 @dataclass
@@ -69,9 +69,8 @@ def judge(task: HostTask, judge_with: Judge | None = None) -> HostResult | bytes
     step = advance(task.outputs, root=task.target["root"], docker_host=task.target["docker_host"], target=task.target)
     if isinstance(step, bytes):
         return step
-    report = (judge_with or _installed["judge"])(step, task.started_at)
-    report["target"]["address"] = task.address
-    report["target"]["exec_channels"] = task.exec_channels
+    connection = {"address": task.address, "exec_channels": task.exec_channels}
+    report = (judge_with or _installed["judge"])(step, task.started_at, scan_id=task.scan_id, connection=connection)
     record = None
     if task.archive_options is not None:
         record = prepare(Record("host", report["scan_id"], host_key(report), report, step, task.sweep_id, task.archive_options), keep_documents=False)

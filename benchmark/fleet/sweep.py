@@ -21,15 +21,15 @@ from typing import Any
 from dockbench.benchmark import clock
 from dockbench.benchmark.collect import probe
 from dockbench.benchmark.collect.inventory import Target
-from dockbench.benchmark.collect.rounds import CollectError, target_of
+from dockbench.benchmark.collect.rounds import CollectError, run_rounds, target_of
 from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
 from dockbench.benchmark.collect.transports import TransportError
 from dockbench.benchmark.fleet import host as sweep_host
 from dockbench.benchmark.fleet.host import HostResult, HostTask
 from dockbench.benchmark.fleet.output import SweepOutput
 from dockbench.benchmark.fleet.workers import WorkerCrashed, WorkerPool
+from dockbench.benchmark.judge.options import Judge, JudgingOptions
 
-Judge = sweep_host.Judge
 POLL = 0.2  # seconds between looks at Ctrl-C while waiting for hosts
 
 
@@ -55,14 +55,14 @@ class Progress:
 
 class Sweep:
     """A fleet's hosts, audited `parallel` at a time and judged by `workers` processes (0: in
-    the hosts' threads). `judge_factory` makes the judge (picklable: workers call it)."""
+    the hosts' threads), every host judged by `judging` (picklable: workers receive it)."""
 
-    def __init__(self, targets: list[Target], options: SSHOptions, judge_factory: Callable[[], Judge], parallel: int = 16,
+    def __init__(self, targets: list[Target], options: SSHOptions, judging: JudgingOptions, parallel: int = 16,
                  workers: int = 0, keep_facts: bool = False, archive_options: dict[str, Any] | None = None, sweep_id: str = "",
                  known_hosts: KnownHosts | None = None):
         self.targets = targets
         self.options = options
-        self.judge_factory = judge_factory
+        self.judging = judging
         self.parallel = max(1, parallel)
         self.workers = workers
         self.keep_facts = keep_facts
@@ -81,14 +81,14 @@ class Sweep:
     def _judge(self, task: HostTask) -> HostResult | bytes:
         if self.pool is None:
             if self._judge_here is None:   # audit() called alone, not from run()
-                self._judge_here = self.judge_factory()
+                self._judge_here = self.judging.judge()
             return sweep_host.judge(task, self._judge_here)
         try:
             return self.pool.call(sweep_host.judge, task, timeout=self.options.host_timeout)
         except WorkerCrashed as exc:
             raise TransportError(f"{task.target['name']}: {exc}; please report this", "probe_failed") from exc
 
-    def audit(self, target: Target) -> HostResult:
+    def audit(self, target: Target, scan_id: str | None = None) -> HostResult:
         """One host: connect, probe (one or two exec channels), judge. Raises TransportError."""
         if self.stopping.is_set():
             raise TransportError(f"{target.name}: not scanned, the sweep was interrupted", "interrupted")
@@ -99,15 +99,11 @@ class Sweep:
             self.running[id(transport)] = transport
         try:
             with transport:
-                outputs = [transport.run(probe.build(root=root, docker_host=target.docker_host))]
-                while True:
-                    task = HostTask(target_of(transport, root, target.docker_host, target.name), outputs, started,
-                                    f"{target.host}:{target.port or 22}", transport.channels_opened, self.sweep_id,
-                                    self.keep_facts, self.archive_options)
-                    step = self._judge(task)
-                    if not isinstance(step, bytes):
-                        break
-                    outputs.append(transport.run(step))
+                def settle(outputs):
+                    return self._judge(HostTask(target_of(transport, root, target.docker_host, target.name), outputs, started,
+                                                f"{target.host}:{target.port or 22}", transport.channels_opened, self.sweep_id,
+                                                self.keep_facts, self.archive_options, scan_id))
+                result = run_rounds(transport, probe.build(root=root, docker_host=target.docker_host), settle)
         except (CollectError, TransportError) as exc:
             if self.stopping.is_set():
                 raise TransportError(f"{target.name}: abandoned, the sweep was interrupted", "interrupted") from exc
@@ -120,7 +116,7 @@ class Sweep:
         with self.lock:
             self.held += 1
             self.peak_held = max(self.peak_held, self.held)
-        return step
+        return result
 
     # -- the fleet ---------------------------------------------------------------------------
 
@@ -140,9 +136,9 @@ class Sweep:
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, self._on_sigint)  # no KeyboardInterrupt in the middle of a write
         if self.workers:
-            self.pool = WorkerPool(self.workers, _Initializer(self.judge_factory))
+            self.pool = WorkerPool(self.workers, _Initializer(self.judging))
         else:
-            self._judge_here = self.judge_factory()
+            self._judge_here = self.judging.judge()
         threads = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="dockbench-host")
         todo = iter(self.targets)
         running: dict[Future, Target] = {}
@@ -164,19 +160,15 @@ class Sweep:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         for target in todo:
-            self._file_error(output, progress, target, "interrupted", f"{target.name}: not scanned, the sweep was interrupted")
+            self._file_error(output, progress, error_entry(target, "interrupted", f"{target.name}: not scanned, the sweep was interrupted"))
         progress.finish()
         return self.stopping.is_set()
 
     def _settle(self, future: Future, target: Target, output: SweepOutput, progress: Progress) -> None:
         """Store a finished host, or file it under errors; nothing is dropped."""
-        try:
-            result = future.result()
-        except TransportError as exc:
-            self._file_error(output, progress, target, exc.kind, str(exc))
-            return
-        except Exception as exc:  # a bug must cost one host, not the sweep
-            self._file_error(output, progress, target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
+        result = guarded(future.result, target)
+        if isinstance(result, dict):
+            self._file_error(output, progress, result)
             return
         output.host(result)
         with self.lock:
@@ -184,19 +176,30 @@ class Sweep:
         progress.update(True)
 
     @staticmethod
-    def _file_error(output: SweepOutput, progress: Progress, target: Target, kind: str, message: str) -> None:
-        output.error(error_entry(target, kind, message))
+    def _file_error(output: SweepOutput, progress: Progress, entry: dict[str, str]) -> None:
+        output.error(entry)
         progress.update(False)
 
 
 class _Initializer:
     """A worker's start: install the sweep's judge (a class, so spawn can pickle it)."""
 
-    def __init__(self, judge_factory: Callable[[], Judge]):
-        self.judge_factory = judge_factory
+    def __init__(self, judging: JudgingOptions):
+        self.judging = judging
 
     def __call__(self) -> None:
-        sweep_host.use(self.judge_factory)
+        sweep_host.use(self.judging)
+
+
+def guarded(audit: Callable[[], HostResult], target: Target) -> HostResult | dict[str, str]:
+    """A host's result, or its error entry: a TransportError as it says, and any other
+    exception (a bug) costs this host, not the sweep."""
+    try:
+        return audit()
+    except TransportError as exc:
+        return error_entry(target, exc.kind, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
+        return error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
 
 
 def error_entry(target: Target, kind: str, message: str) -> dict[str, str]:

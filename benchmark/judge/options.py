@@ -1,21 +1,34 @@
-"""What to judge and by which policy: the options scan, evaluate and reevaluate share, and the
-Plan they settle into before any host is probed."""
+"""What to judge and by which policy: one frozen value, built once by the command line, stored
+with a scan or a distributed sweep and read back from there; and the Judge it settles into
+before any host is probed (so bad options fail fast), which reads a snapshot's facts once, runs
+every selected check on them and finishes the report document (policy, waivers, how the host
+was reached) in one place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
-import click
-
 from dockbench.benchmark import clock
-from dockbench.benchmark.document import report as report_mod
-from dockbench.benchmark.judge.check_registry import Benchmark, UnknownBenchmark
+from dockbench.benchmark.document import report
+from dockbench.benchmark.judge.check_registry import Benchmark, Check, UnknownBenchmark
 from dockbench.benchmark.judge.check_selection import CheckFilter
 from dockbench.benchmark.judge.facts import Facts, Selection
 from dockbench.benchmark.judge.policy import Policy, PolicyError
 from dockbench.benchmark.judge.runner import evaluate
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
+
+# The options an archive entry records (with the policy and, for a distributed sweep, the pinned waivers)
+STORED = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
+
+
+class JudgingError(Exception):
+    """Options that cannot be judged with; `option` names the one at fault (None: their combination)."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 def catalog():
@@ -25,94 +38,107 @@ def catalog():
     return checks.load()
 
 
-def _known_benchmark(ctx, param, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return catalog().benchmark(value).id
-    except UnknownBenchmark as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def benchmark_option(func):
-    """--benchmark: the version whose numbering, levels and assessments a report follows.
-
-    Checked when given, so that commands which never judge (report, history) start without
-    loading the catalog; the help names the mapping files (a file is named by its benchmark).
-    """
-    from dockbench import checks  # the package alone, not its check modules
-
-    known = ", ".join(sorted((path.stem for path in checks.MAPPINGS.glob("*.yaml")), reverse=True))
-    return click.option("--benchmark", metavar="ID", callback=_known_benchmark,
-                        help=f"CIS benchmark version to judge against, one of {known}. Default: the newest.")(func)
-
-
-def judging_options(func):
-    """What to judge and by which policy, shared by scan, evaluate and reevaluate."""
-    options = [
-        benchmark_option,
-        click.option("--level", type=click.IntRange(1, 2), help="CIS profile: 1 runs level-1 checks, 2 levels 1 and 2. Checks beyond CIS always run."),
-        click.option("--include", multiple=True, metavar="ID|CIS|LAYER", help="Only these checks: a check id (globs work), a CIS id or section (5, 5.1), or a layer (repeatable)."),
-        click.option("--exclude", multiple=True, metavar="ID|CIS|LAYER", help="Leave these checks out (same forms as --include; repeatable)."),
-        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Policy file (YAML): trusted_docker_users, allowed_registries, allowed_capabilities, allowed_host_ports, cert_expiry_warning_days."),
-        click.option("--include-stopped", is_flag=True, help="Also check containers that are not running."),
-        click.option("--container", "containers", multiple=True, metavar="PATTERN", help="Only containers whose name matches this glob (repeatable)."),
-        click.option("--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Only containers with this label (repeatable)."),
-        click.option("--waivers", "waivers_file", envvar="DOCKBENCH_WAIVERS", metavar="FILE", help="Accepted risks (YAML): waived FAILs and ERRORs stay in the report but do not count toward the exit code. Default: $DOCKBENCH_WAIVERS."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
 @dataclass(frozen=True)
-class Plan:
-    """What to judge, settled before any host is probed so bad options fail fast."""
+class JudgingOptions:
+    """Which checks, which containers, which policy and waivers: every judgment's one input
+    besides the facts. Picklable, so a sweep's worker processes receive it as it is."""
 
-    checks: list
-    selection: Selection
-    policy: Policy
-    benchmark: Benchmark
+    benchmark: str | None = None       # None: the newest
+    level: int | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    include_stopped: bool = False
+    containers: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    policy: Policy = field(default_factory=Policy)
     waivers: WaiverFile | None = None
 
     @classmethod
-    def from_options(cls, level, include, exclude, config_file, include_stopped, containers, labels, benchmark=None, waivers_file=None) -> Plan:
+    def load(cls, *, config_file: str | None = None, waivers_file: str | None = None, benchmark: str | None = None, **chosen: Any) -> JudgingOptions:
+        """The options with their files read: a policy file (--config) and a waiver file, checked
+        against the catalog as the benchmark numbers it."""
         try:
             policy = Policy.load(config_file) if config_file else Policy()
         except PolicyError as exc:
-            raise click.BadParameter(str(exc), param_hint="--config") from exc
+            raise JudgingError(str(exc), "--config") from exc
+        benchmark_id = _benchmark(benchmark).id
         try:
-            chosen_benchmark = catalog().benchmark(benchmark)
-        except UnknownBenchmark as exc:
-            raise click.BadParameter(str(exc), param_hint="--benchmark") from exc
-        numbered = catalog().all(chosen_benchmark.id)
-        try:
-            waivers = WaiverFile.load(waivers_file, [c.meta for c in numbered], chosen_benchmark.id) if waivers_file else None
+            waivers = WaiverFile.load(waivers_file, [c.meta for c in catalog().all(benchmark_id)], benchmark_id) if waivers_file else None
         except WaiverError as exc:
-            raise click.BadParameter(str(exc), param_hint="--waivers") from exc
-        chosen = CheckFilter(level, tuple(include), tuple(exclude))
-        checks = [c for c in numbered if chosen.keeps(c.meta)]
-        if not checks:
-            raise click.UsageError(f"no check matches --level/--include/--exclude (CIS ids as {chosen_benchmark.id} numbers them)")
-        return cls(checks, Selection(include_stopped, tuple(containers), tuple(labels)), policy, chosen_benchmark, waivers)
+            raise JudgingError(str(exc), "--waivers") from exc
+        return cls(benchmark=benchmark, policy=policy, waivers=waivers, **_tuples(chosen))
 
-    def judge(self, snapshot: dict[str, Any], started: str) -> dict[str, Any]:
-        results = evaluate(Facts(snapshot, self.selection, self.policy), self.checks)
-        document = report_mod.build(results, snapshot, benchmark=self.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
-        document["policy"] = self.policy.to_dict()
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> JudgingOptions:
+        """The options an archive entry or a distributed sweep recorded (see stored())."""
+        options = cls(**_tuples({k: stored[k] for k in STORED if stored.get(k) is not None}))
+        if stored.get("policy"):
+            options = options.with_policy(stored["policy"])
+        if stored.get("waivers"):
+            try:
+                options = dataclasses.replace(options, waivers=WaiverFile.from_pinned(stored["waivers"], _benchmark(options.benchmark).id))
+            except WaiverError as exc:
+                raise JudgingError(f"the sweep's waivers cannot be used: {exc}") from None
+        return options
+
+    def with_policy(self, saved: dict[str, Any]) -> JudgingOptions:
+        """These options under a policy as a report or an archive entry recorded it."""
+        known = {f.name for f in dataclasses.fields(Policy)}
+        return dataclasses.replace(self, policy=Policy(**_tuples({k: v for k, v in saved.items() if k in known})))
+
+    def stored(self, benchmark_id: str) -> dict[str, Any]:
+        """What a scan's archive entry records of its judging: the options and the benchmark it
+        was judged against (also when defaulted)."""
+        return {"benchmark": benchmark_id, **{k: getattr(self, k) for k in STORED[1:]}}
+
+    def pinned(self, benchmark_id: str) -> dict[str, Any]:
+        """What a distributed sweep records, so that every worker judges as this one would: the
+        stored options, the policy and the waiver file's very text."""
+        pinned = {k: list(v) if isinstance(v, tuple) else v for k, v in self.stored(benchmark_id).items()}
+        pinned["policy"] = self.policy.to_dict()
         if self.waivers is not None:
-            self.waivers.apply(document, snapshot)
-        return document
+            pinned["waivers"] = self.waivers.pinned()
+        return pinned
+
+    def judge(self):
+        """The Judge of these options: the checks they select, numbered by their benchmark."""
+        chosen_benchmark = _benchmark(self.benchmark)
+        chosen = CheckFilter(self.level, self.include, self.exclude)
+        checks = [c for c in catalog().all(chosen_benchmark.id) if chosen.keeps(c.meta)]
+        if not checks:
+            raise JudgingError(f"no check matches --level/--include/--exclude (CIS ids as {chosen_benchmark.id} numbers them)")
+        return Judge(self, checks, chosen_benchmark, Selection(self.include_stopped, self.containers, self.labels))
 
 
 @dataclass(frozen=True)
-class PlanJudge:
-    """Makes the judge of a Plan from its options: what a sweep's worker processes receive."""
+class Judge:
+    """The checks a JudgingOptions selects, ready to judge any number of snapshots."""
 
-    judging: dict[str, Any]
+    options: JudgingOptions
+    checks: list[Check]
+    benchmark: Benchmark
+    selection: Selection
 
-    def plan(self) -> Plan:
-        return Plan.from_options(**self.judging)
+    def __call__(self, snapshot: dict[str, Any], started: str, *, scan_id: str | None = None, connection: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The host report of a snapshot. connection: how the host was reached (address, exec
+        channels), added to the report's target; scan_id: a given id (else a new one)."""
+        facts = Facts(snapshot, self.selection, self.options.policy)
+        results = evaluate(facts, self.checks)
+        document = report.build(results, snapshot, rootless=facts.rootless, benchmark=self.benchmark.to_dict(), started_at=started,
+                                finished_at=clock.stamp(), scan_id=scan_id, connection=connection)
+        document["policy"] = self.options.policy.to_dict()
+        if self.options.waivers is not None:
+            self.options.waivers.apply(document, facts)
+        return document
 
-    def __call__(self):
-        return self.plan().judge
+
+def _benchmark(benchmark: str | None) -> Benchmark:
+    try:
+        return catalog().benchmark(benchmark)
+    except UnknownBenchmark as exc:
+        raise JudgingError(str(exc), "--benchmark") from exc
+
+
+def _tuples(values: dict[str, Any]) -> dict[str, Any]:
+    """Lists (as JSON stores them) back to the tuples the options hold."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}

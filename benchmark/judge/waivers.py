@@ -112,8 +112,7 @@ class Subjects:
     images: frozenset[str]
 
     @classmethod
-    def of(cls, snapshot: dict[str, Any]) -> Subjects:
-        facts = Facts(snapshot)
+    def of(cls, facts: Facts) -> Subjects:
         return cls(frozenset(c.name for c in facts.all_containers), frozenset(i.name for i in facts.images))
 
     def is_image(self, subject: str) -> bool:
@@ -279,13 +278,13 @@ class WaiverFile:
 
     # ---------------------------------------------------------------- applying
 
-    def apply(self, report: dict[str, Any], snapshot: dict[str, Any]) -> None:
+    def apply(self, report: dict[str, Any], facts: Facts) -> None:
         """Mark the results of a host report these waivers cover, and record the waivers in it."""
         day = _day(report.get("facts_collected_at")) or _day(report["started_at"])
         states = self.states(day)
         benchmark = report["benchmark"]["id"]
         live = [w for w in self.waivers if states[w.id] != EXPIRED and w.on_host(report["target"])]
-        subjects = Subjects.of(snapshot)
+        subjects = Subjects.of(facts)
         matched = {w.id: 0 for w in self.waivers}
         for result in report["results"]:
             if result["status"] not in WAIVABLE:

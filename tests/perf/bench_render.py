@@ -73,7 +73,7 @@ def recorded_hosts(count: int, rng: random.Random) -> list[dict]:
         snap["docker"]["containers"] = containers
         started = f"2026-11-23T14:{i // 60 % 60:02d}:{i % 60:02d}Z"
         results = evaluate(Facts(snap, Selection(include_stopped=rng.random() < 0.3), Policy()), catalog)
-        reports.append(report_mod.build(results, snap, benchmark=benchmark, started_at=started, finished_at=started, scan_id=str(uuid.UUID(int=rng.getrandbits(128)))))
+        reports.append(report_mod.build(results, snap, rootless=False, benchmark=benchmark, started_at=started, finished_at=started, scan_id=str(uuid.UUID(int=rng.getrandbits(128)))))
     return reports
 
 

@@ -136,14 +136,13 @@ def breakdown(host: str, repeat: int, dockbench_cli: str) -> dict[str, tuple[flo
     from dockbench.benchmark import render
     from dockbench.benchmark.collect import probe, snapshot
     from dockbench.benchmark.collect.transports import LocalTransport
-    from dockbench.benchmark.judge.options import PlanJudge
+    from dockbench.benchmark.judge.options import JudgingOptions
 
     env = dockerd.docker_env(host)
-    judging = {"level": None, "include": (), "exclude": (), "config_file": None, "include_stopped": False, "containers": (), "labels": ()}
     catalog = [sys.executable, "-c", "from dockbench import checks; checks.load()"]
     phases: dict[str, list[tuple[float, float]]] = {"start-up (dockbench --version)": [], "imports + check catalog": [],
                                                    "probe (sh + docker CLIs)": [], "parse + facts": [], "judge + JSON report": []}
-    judge = PlanJudge(judging)()
+    judge = JudgingOptions().judge()
     for _ in range(repeat):
         phases["start-up (dockbench --version)"].append(timed([dockbench_cli, "--version"], env, "dockbench --version")[:2])
         phases["imports + check catalog"].append(timed(catalog, env, "catalog import")[:2])

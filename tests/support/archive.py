@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark.document import report as report_mod
-from dockbench.benchmark.judge.options import Plan
+from dockbench.benchmark.judge.options import JudgingOptions
 from tests.recorded import recorded_snapshot
 
 STARTED = "2026-01-05T08:00:00Z"
@@ -28,8 +28,7 @@ STARTED = "2026-01-05T08:00:00Z"
 @cache
 def _judged() -> tuple[dict[str, Any], dict[str, Any]]:
     snapshot = recorded_snapshot()
-    plan = Plan.from_options(None, (), (), None, False, (), ())
-    return plan.judge(snapshot, STARTED), snapshot
+    return JudgingOptions().judge()(snapshot, STARTED), snapshot
 
 
 def host_scan(name: str, started: str = STARTED, *, flip: int = 0, seed: int | None = None, target_name: str | None = None) -> tuple[dict, dict]:
