@@ -168,3 +168,59 @@ if __name__ == "__main__":
     print(f"{len(edges)} modules, {sum(map(len, edges.values()))} import edges, {len(found)} cycle(s)")
     for cycle in found:
         print(describe(cycle, edges))
+
+
+# The layering of benchmark/'s folders (README, "Code layout"): the folders each one must not import.
+# Collecting and judging know nothing of sweeps, commands, outputs or the archive; the document
+# model knows nothing but itself; no code but the command line knows it is a command line.
+MUST_NOT_IMPORT = {
+    "collect": {"fleet", "cli", "render", "archive"},
+    "judge": {"fleet", "cli", "render", "archive"},
+    "document": {"collect", "judge", "fleet", "cli", "render", "archive", "checks"},
+    "render": {"collect", "fleet", "cli", "archive"},
+    "archive": {"collect", "judge", "fleet", "cli"},
+    "fleet": {"cli"},
+    "checks": {"fleet", "cli", "render", "archive"},
+}
+
+
+def folder_of(module: str) -> str:
+    """The room a dockbench module lives in: a benchmark/ folder, "checks", or "benchmark" for the top."""
+    parts = module.split(".")
+    if parts[1] != "benchmark":
+        return parts[1]
+    return parts[2] if len(parts) > 3 or (len(parts) == 3 and (ROOT / "benchmark" / parts[2]).is_dir()) else "benchmark"
+
+
+def layering_breaches(edges: dict[str, dict[str, int]]) -> list[str]:
+    return [f"{a} (line {line}) imports {b}" for a, targets in sorted(edges.items()) for b, line in targets.items()
+            if folder_of(b) in MUST_NOT_IMPORT.get(folder_of(a), set())]
+
+
+def test_folders_import_only_what_their_layer_may():
+    edges = graph()
+    assert {folder_of(m) for m in edges} >= set(MUST_NOT_IMPORT), "a folder of the layering is gone: update MUST_NOT_IMPORT and the README"
+    assert layering_breaches(edges) == []
+
+
+def test_the_layering_test_sees_a_breach():
+    edges = {"dockbench.benchmark.collect.probe": {"dockbench.benchmark.fleet.sweep": 7}, "dockbench.benchmark.cli.scan": {"dockbench.benchmark.fleet.sweep": 3}}
+    assert layering_breaches(edges) == ["dockbench.benchmark.collect.probe (line 7) imports dockbench.benchmark.fleet.sweep"]
+
+
+def click_importers() -> list[str]:
+    """Modules outside benchmark/cli/ that import click (anywhere in the file)."""
+    found = []
+    for name, path in modules().items():
+        if folder_of(name) == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "click" for a in node.names)) or \
+               (isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "click"):
+                found.append(f"{name} (line {node.lineno})")
+    return found
+
+
+def test_nothing_but_the_command_line_imports_click():
+    assert "dockbench.benchmark.cli.main" in modules()
+    assert click_importers() == []
