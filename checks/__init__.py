@@ -1,4 +1,4 @@
-"""The check catalog: one module per layer, and benchmark mappings as data in mappings/.
+"""The check catalog: one module or package per layer, and benchmark mappings as data in mappings/.
 
 A check is declared in one of three ways, all in checks/catalog.py. Each reads the host only
 through `Facts` (benchmark/facts.py) and registers when its module is imported (see `load`).
@@ -46,8 +46,8 @@ MAPPINGS = Path(__file__).parent / "mappings"
 
 @cache
 def load() -> Registry:
-    """Import every layer module (each registers its checks) and attach the CIS mappings."""
-    from dockbench.checks import containers, daemon_config, daemon_config_security, host_kernel, host_kernel_hardening, images, operations, registries, socket_permissions, swarm, tls, tls_certs  # noqa: F401
+    """Import every layer, module or package (each registers its checks), and attach the CIS mappings."""
+    from dockbench.checks import containers, daemon_config, daemon_config_security, host_kernel, host_kernel_hardening, images, operations, registries, socket_permissions, swarm, tls  # noqa: F401
     from dockbench.checks.catalog import CATALOG
 
     for mapping in sorted(MAPPINGS.glob("*.yaml")):
