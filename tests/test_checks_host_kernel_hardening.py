@@ -11,7 +11,7 @@ import pytest
 from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.document.model import Status
 from dockbench.checks.common import load_data
-from dockbench.checks.host_kernel_hardening import TUNABLES, kernel_table, parse_version
+from dockbench.checks.host_kernel.hardening import TUNABLES, kernel_table, parse_version
 from tests.recorded import build, docker_not_installed, docker_unreachable, judge, observed, recorded_records, recorded_snapshot
 
 RECORDED_KERNEL = "6.18.44-fc-v669"

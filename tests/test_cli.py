@@ -54,7 +54,7 @@ def test_checks_list_json_and_table():
     assert table[0].split() == ["id", "cis", "layer", "level", "severity", "module", "cis-1.7.0", "cis-1.6.0", "title"]
     assert len(table) == len(listed) + 1
     row = next(line.split() for line in table if line.startswith("host-audit-dockerd "))
-    assert row[5] == "dockbench.checks.host_kernel" and " ".join(row[8:]) == "Changes to the dockerd binary are audited"
+    assert row[5] == "dockbench.checks.host_kernel.host" and " ".join(row[8:]) == "Changes to the dockerd binary are audited"
 
 
 def test_checks_list_shows_each_checks_id_under_every_version():
