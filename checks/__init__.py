@@ -47,7 +47,7 @@ MAPPINGS = Path(__file__).parent / "mappings"
 @cache
 def load() -> Registry:
     """Import every layer, module or package (each registers its checks), and attach the CIS mappings."""
-    from dockbench.checks import containers, daemon_config, daemon_config_security, host_kernel, images, operations, registries, socket_permissions, swarm, tls  # noqa: F401
+    from dockbench.checks import containers, daemon_config, host_kernel, images, operations, registries, socket_permissions, swarm, tls  # noqa: F401
     from dockbench.checks.catalog import CATALOG
 
     for mapping in sorted(MAPPINGS.glob("*.yaml")):

@@ -21,7 +21,7 @@ from dockbench.benchmark.document.model import (
 )
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
-from dockbench.checks.daemon_config import configured
+from dockbench.checks.daemon_config.options import configured
 
 DEFAULT_SECCOMP_NAMES = ("builtin", "default")  # Docker 23+ / before 23
 LOCAL_LOG_DRIVERS = ("json-file", "local")
