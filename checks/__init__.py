@@ -1,7 +1,7 @@
 """The check catalog: one module or package per layer, and benchmark mappings as data in mappings/.
 
 A check is declared in one of three ways, all in checks/catalog.py. Each reads the host only
-through `Facts` (benchmark/facts.py) and registers when its module is imported (see `load`).
+through `Facts` (benchmark/judge/facts.py) and registers when its module is imported (see `load`).
 
 A plain check: a function of the facts that returns an Outcome. `layer` says where it belongs;
 `needs=DOCKER` makes the runner settle it when the daemon cannot answer.

@@ -156,7 +156,7 @@ def test_the_facts_boundary_test_ignores_prose_and_other_names():
 
 
 def test_check_modules_read_facts_only_through_facts_accessors():
-    """benchmark/facts.py is the boundary: a check that needs a new fact gets an accessor there."""
+    """benchmark/judge/facts.py is the boundary: a check that needs a new fact gets an accessor there."""
     assert len(CHECK_SOURCES) > 10
     breaches = {str(p.relative_to(p.parents[1])): found for p in CHECK_SOURCES for found in [facts_boundary_breaches(p.read_text())] if found}
     assert breaches == {}

@@ -1,4 +1,4 @@
-"""Reading and rendering a sweep one host at a time (benchmark/sweep_reader.py, the render
+"""Reading and rendering a sweep one host at a time (benchmark/document/reader.py, the render
 package's writers): the reader reads what json.load reads, in any layout, and names the file and
 the place of what it cannot read; every format writes the bytes it wrote before streaming (the
 digests recorded in tests/data/reports, see tests/golden.py), from memory, from a file and from

@@ -1,5 +1,5 @@
-"""A sweep as JSON Lines, line by line: what benchmark.sweep_output streams and the jsonl
-format renders (see sweep_output for the layout)."""
+"""A sweep as JSON Lines, line by line: what benchmark.fleet.output streams and the jsonl
+format renders (see fleet.output for the layout)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ order. Three kinds of document give one:
                           memory where it is the "hosts" array, or object, of the top-level object);
                           FILE.jsonl: a sweep's JSON Lines (what a sweep streams, or what a killed one
                           left); '-': standard input, copied to a temporary file first
-    a sweep's spool       (benchmark.sweep_output) its JSON Lines, hosts by name
+    a sweep's spool       (benchmark.fleet.output) its JSON Lines, hosts by name
 
 Reading a file goes over it once to find where each host's JSON text starts and ends (decoding
 each to be sure of its end, then dropping it), so the head is complete before the first host is
@@ -296,7 +296,7 @@ class _Scanner:
 
 
 def read_lines(file: IO[bytes], name: str) -> Source:
-    """A sweep's JSON Lines (benchmark.sweep_output's layout): the sweep document it stands for,
+    """A sweep's JSON Lines (benchmark.fleet.output's layout): the sweep document it stands for,
     its hosts sorted by name as the document has them; a file without the final "sweep" line
     (a sweep that was killed) is an interrupted sweep of the hosts it holds."""
     hosts: list[tuple[str, int, int]] = []  # name, offset, length of each host line
@@ -330,7 +330,7 @@ def read_lines(file: IO[bytes], name: str) -> Source:
 
 
 def spooled(document: dict[str, Any], path: str | os.PathLike, index: list[tuple[str, int, int]]) -> Source:
-    """A sweep's document (as benchmark.sweep_output finishes it) with the host lines of its
+    """A sweep's document (as benchmark.fleet.output finishes it) with the host lines of its
     JSON Lines spool at path (index: each host's name, offset and length), hosts by name."""
     head = json.loads(json.dumps({k: v for k, v in document.items() if k not in (HOSTS, "errors")}))
     file = open(path, "rb")  # noqa: SIM115 - the Source closes it

@@ -138,7 +138,7 @@ def build_sweep(hosts: list[dict[str, Any]], errors: list[dict[str, str]], *, be
     """The fleet document: each reachable host's report (all judged against `benchmark`), and
     an error entry for every other.
 
-    A streamed sweep (benchmark.sweep_output) passes each host's counts and waivers only, and
+    A streamed sweep (benchmark.fleet.output) passes each host's counts and waivers only, and
     writes the host reports itself."""
     document = {
         "kind": "sweep",

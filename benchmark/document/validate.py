@@ -4,7 +4,7 @@
 not include jsonschema, so this module implements the part of JSON Schema (draft 2020-12) that
 benchmark/document/schema/report.schema.json uses, and refuses a schema that uses anything else (a test
 keeps the two in step and compares the verdicts with jsonschema's). A document read from a
-file (benchmark.sweep_reader.Source) is checked one host report at a time, in document order,
+file (benchmark.document.reader.Source) is checked one host report at a time, in document order,
 so the first mismatch named is the one the whole document would give.
 """
 

@@ -1,6 +1,6 @@
 """One host of a sweep, from its probe output to what every output stores: the CPU-heavy part.
 
-`judge` runs in a worker process (benchmark.workers) or, for small sweeps, in the host's own
+`judge` runs in a worker process (benchmark.fleet.workers) or, for small sweeps, in the host's own
 thread. It turns the probe rounds into facts, judges them and serialises the results once:
 the report as one JSON line, the facts likewise when kept, and the archive record prepared
 for appending. What travels back to the sweep is bytes and a few small fields, never the

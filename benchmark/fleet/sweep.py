@@ -1,9 +1,9 @@
 """Sweep a fleet over SSH in parallel: every host ends as a report or as an error entry.
 
 Hosts run on a thread pool, at most --parallel at once; each is bounded by its own deadline.
-A host's probe output is judged in a worker process (benchmark.workers; every core, since
+A host's probe output is judged in a worker process (benchmark.fleet.workers; every core, since
 threads share the GIL) or, without workers, in its thread, and its result is stored
-(benchmark.sweep_output) as soon as it is judged, by the sweep's own thread: no more than
+(benchmark.fleet.output) as soon as it is judged, by the sweep's own thread: no more than
 --parallel results exist at a time, whatever the size of the fleet. Ctrl-C stops new
 connections, abandons the running ones (their connections are closed) and completes every
 output with what was gathered.

@@ -1,4 +1,4 @@
-"""JSON Lines for pipelines: a sweep one host per line, as benchmark.sweep_output streams it."""
+"""JSON Lines for pipelines: a sweep one host per line, as benchmark.fleet.output streams it."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def _writing(target: str):
 def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str | None = None) -> str:
     """Render and write to path ('-' for stdout), atomically for regular files. Returns the format used.
 
-    document: a document in memory or a Source (benchmark.sweep_reader); a format that renders
+    document: a document in memory or a Source (benchmark.document.reader); a format that renders
     host by host writes as it goes, holding one host report at a time. Without fmt, the format
     comes from the path's extension (format_for_path); stdout needs fmt. A format with pages may
     write a file its own way (html: a big sweep as a summary page and a folder of host pages).

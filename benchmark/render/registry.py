@@ -1,7 +1,7 @@
 """The one registry of formats: every module of this package that declares a ``FORMAT``.
 
 A format is added by adding a module with a writer, which renders a document host by host
-(source, stream -> None; see benchmark.sweep_reader.Source) and
+(source, stream -> None; see benchmark.document.reader.Source) and
 
     FORMAT = Format("name", (".ext",), writer=write_name, order=80)  # what it is, in a few words
 

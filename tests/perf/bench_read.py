@@ -14,7 +14,7 @@ unreachable. For each format it runs, as its own process, and measures (os.wait4
 
     dockbench report SWEEP.json -f FORMAT -o OUT        the schema check, then the rendering
     python -c 'validate the document'                   the schema check alone: the document read
-                                                        with benchmark.sweep_reader where the build
+                                                        with benchmark.document.reader where the build
                                                         has it, else with json.load
 
 --dockbench names the dockbench executable of the build to measure (its python is the one beside

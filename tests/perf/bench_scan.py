@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             f"load {os.getloadavg()[0]:.2f}",
             "", table(rows), "", *verdicts(rows), "", breakdown_table(rows), "",
             f"floor: {FLOOR_SHELL}",
-            "probe s / probe bytes: the probe alone (benchmark.probe.build + LocalTransport), one run",
+            "probe s / probe bytes: the probe alone (benchmark.collect.probe.build + LocalTransport), one run",
             "(baseline): the --baseline CLI's scan, timed in the same interleaved runs, against the same floor",
             f"modules: {'as they were (--no-compile)' if args.no_compile else 'byte-compiled first, as a wheel install does'}",
             "cpu s: median user+sys CPU of the command's own processes (dockerd's work not included); cpu ratio: scan/floor of those",
