@@ -36,16 +36,25 @@ table so that a search for an id finds where it is declared.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
 from dockbench.benchmark.judge.check_registry import Registry
 
 MAPPINGS = Path(__file__).parent / "mappings"
+_LOADING = threading.Lock()
+
+
+def load() -> Registry:
+    """The catalog, loaded once per process: the lock makes threads that ask for it at the same
+    moment (a sweep worker's first hosts) wait for one load, not attach the mappings twice."""
+    with _LOADING:
+        return _load()
 
 
 @cache
-def load() -> Registry:
+def _load() -> Registry:
     """Import every layer, module or package (each registers its checks), and attach the CIS mappings."""
     from dockbench.checks import containers, daemon_config, host_kernel, images, operations, registries, socket_permissions, swarm, tls  # noqa: F401
     from dockbench.checks.catalog import CATALOG
