@@ -18,9 +18,9 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from dockbench.benchmark.archive.base import Archive, Entry
+from dockbench.benchmark.archive.base import Archive, Checkpoint, Entry, Head
 from dockbench.benchmark.document.report import STATUS_ORDER, score_of
 
 FORMAT = 1
@@ -158,112 +158,155 @@ def verify(archive: Archive, verifier=None, entries: Iterable[Entry] | None = No
         return _verify(archive, verifier, entries)
 
 
+class _Link(NamedTuple):
+    """An entry as the link walk sees it: pass 1 has already checked its content."""
+
+    seq: int
+    hash: str
+    prev: str
+    label: str
+    scan_id: str
+
+
 def _verify(archive: Archive, verifier, entries) -> Verification:
+    """The walk: storage and checkpoint first, then each entry alone, then the links between them."""
     result = Verification()
     for message in archive.storage_problems():
         result.problems.append(Problem("storage", message))
     checkpoint = archive.checkpoint()
     anchor = checkpoint.through_hash if checkpoint else GENESIS
     if checkpoint:
-        result.checkpoint = {"count": checkpoint.count, "through_seq": checkpoint.through_seq, "through_hash": checkpoint.through_hash,
-                             "through_scan_id": checkpoint.through_scan_id, "pruned_at": checkpoint.pruned_at}
-        if verifier is not None:
-            if not checkpoint.signature:
-                result.problems.append(Problem("unsigned", f"the prune checkpoint (through seq {checkpoint.through_seq}) carries no signature"))
-            elif not verifier.verify(checkpoint.through_hash, checkpoint.signature):
-                result.problems.append(Problem("bad_signature", f"the prune checkpoint (through seq {checkpoint.through_seq}) signature does not verify with key {verifier.key_id}"))
+        _check_checkpoint(checkpoint, verifier, result)
+    chain = _check_entries(archive, verifier, entries, result)
+    if chain is None:
+        return result
+    position = {link.hash: i for i, link in enumerate(chain)}
+    successors: dict[str, list[int]] = {}
+    for i, link in enumerate(chain):
+        successors.setdefault(link.prev, []).append(i)
+    _check_forks(chain, successors, result)
+    starts = [i for i, link in enumerate(chain) if link.prev not in position and link.prev != anchor]
+    _check_deleted(chain, starts, anchor, bool(checkpoint), result)
+    _check_order(chain, _rank(chain, successors, successors.get(anchor, [])[:1] + starts), result)
+    _check_head(archive.head(), chain, position, anchor, checkpoint.count if checkpoint else 0, result)
+    return result
 
-    # Pass 1: each entry on its own (content hash, derived columns, signature); keep only the chain fields.
-    chain: list[tuple[int, str, str, str, str]] = []   # seq, stored hash, prev, label, scan id
+
+def _check_checkpoint(checkpoint: Checkpoint, verifier, result: Verification) -> None:
+    """Report the prune checkpoint the chain resumes from, and check its signature with a verifier."""
+    result.checkpoint = {"count": checkpoint.count, "through_seq": checkpoint.through_seq, "through_hash": checkpoint.through_hash,
+                         "through_scan_id": checkpoint.through_scan_id, "pruned_at": checkpoint.pruned_at}
+    if verifier is not None:
+        if not checkpoint.signature:
+            result.problems.append(Problem("unsigned", f"the prune checkpoint (through seq {checkpoint.through_seq}) carries no signature"))
+        elif not verifier.verify(checkpoint.through_hash, checkpoint.signature):
+            result.problems.append(Problem("bad_signature", f"the prune checkpoint (through seq {checkpoint.through_seq}) signature does not verify with key {verifier.key_id}"))
+
+
+def _check_entries(archive: Archive, verifier, entries, result: Verification) -> list[_Link] | None:
+    """Pass 1: check each entry on its own and keep its link; None when the walk cannot go on."""
+    chain: list[_Link] = []
     try:
         for entry in entries if entries is not None else archive.iterate():
             result.entries += 1
             label = _name(entry)
-            if entry.damage:
-                result.problems.append(Problem("edited", f"{label} cannot be read any more ({entry.damage}): edited or corrupted", entry.seq, entry.scan_id))
-                chain.append((entry.seq, entry.hash, entry.prev_hash, label, entry.scan_id))
-                continue
-            fields = {name: getattr(entry, name) for name in ("kind", "scan_id", "sweep_id", "host", "recorded_at", "options", "prev_hash", "report", "facts")}
-            computed = entry_hash(fields)
-            if computed != entry.hash:
-                result.problems.append(Problem("edited", f"{label} was edited: its content hashes to {computed[:16]}…, the chain recorded {entry.hash[:16]}…", entry.seq, entry.scan_id))
-            else:
-                derived = derive(entry.kind, entry.report)
-                stored = {"hostname": entry.hostname, "started_at": entry.started_at, "finished_at": entry.finished_at, "score": entry.score,
-                          "counts": entry.counts, "total": entry.total, "waived": entry.waived, "statuses": entry.statuses}
-                wrong = sorted(k for k in derived if derived[k] != stored[k])
-                if wrong:
-                    result.problems.append(Problem("edited", f"{label} was edited: its listing column(s) {', '.join(wrong)} disagree with its report", entry.seq, entry.scan_id))
-            if entry.signature:
-                result.signed += 1
-                result.key_ids.add(entry.signed_by)
-            if verifier is not None:
-                if not entry.signature:
-                    result.problems.append(Problem("unsigned", f"{label} is not signed", entry.seq, entry.scan_id))
-                elif not verifier.verify(entry.hash, entry.signature):
-                    by = f" (signed by key {entry.signed_by})" if entry.signed_by and entry.signed_by != verifier.key_id else ""
-                    result.problems.append(Problem("bad_signature", f"{label}: signature does not verify with key {verifier.key_id}{by}", entry.seq, entry.scan_id))
-            chain.append((entry.seq, entry.hash, entry.prev_hash, label, entry.scan_id))
+            _check_entry(entry, label, verifier, result)
+            chain.append(_Link(entry.seq, entry.hash, entry.prev_hash, label, entry.scan_id))
     except Exception as exc:  # noqa: BLE001 - a blob that no longer decodes: name what we can and stop
-        seq = chain[-1][0] if chain else None
+        seq = chain[-1].seq if chain else None
         result.problems.append(Problem("unreadable", f"the entry after seq {seq} cannot be read ({type(exc).__name__}: {exc}): edited or corrupted"))
-        return result
+        return None
+    return chain
 
-    # Pass 2: the links. Follow the chain from the anchor to get each entry's true position.
-    position = {h: i for i, (_, h, _, _, _) in enumerate(chain)}
-    successors: dict[str, list[int]] = {}
-    for i, (_, _, prev, _, _) in enumerate(chain):
-        successors.setdefault(prev, []).append(i)
+
+def _check_entry(entry: Entry, label: str, verifier, result: Verification) -> None:
+    """One entry's content hash, listing columns and signature (a damaged one has only its link left)."""
+    if entry.damage:
+        result.problems.append(Problem("edited", f"{label} cannot be read any more ({entry.damage}): edited or corrupted", entry.seq, entry.scan_id))
+        return
+    _check_content(entry, label, result)
+    if entry.signature:
+        result.signed += 1
+        result.key_ids.add(entry.signed_by)
+    if verifier is not None:
+        _check_signature(entry, label, verifier, result)
+
+
+def _check_content(entry: Entry, label: str, result: Verification) -> None:
+    """Catch an edit: to the hashed content, or, content intact, to a listing column alone."""
+    fields = {name: getattr(entry, name) for name in ("kind", "scan_id", "sweep_id", "host", "recorded_at", "options", "prev_hash", "report", "facts")}
+    computed = entry_hash(fields)
+    if computed != entry.hash:
+        result.problems.append(Problem("edited", f"{label} was edited: its content hashes to {computed[:16]}…, the chain recorded {entry.hash[:16]}…", entry.seq, entry.scan_id))
+        return
+    derived = derive(entry.kind, entry.report)
+    stored = {"hostname": entry.hostname, "started_at": entry.started_at, "finished_at": entry.finished_at, "score": entry.score,
+              "counts": entry.counts, "total": entry.total, "waived": entry.waived, "statuses": entry.statuses}
+    wrong = sorted(k for k in derived if derived[k] != stored[k])
+    if wrong:
+        result.problems.append(Problem("edited", f"{label} was edited: its listing column(s) {', '.join(wrong)} disagree with its report", entry.seq, entry.scan_id))
+
+
+def _check_signature(entry: Entry, label: str, verifier, result: Verification) -> None:
+    """Catch a re-hashed entry: whoever rewrote the chain cannot sign the new hash."""
+    if not entry.signature:
+        result.problems.append(Problem("unsigned", f"{label} is not signed", entry.seq, entry.scan_id))
+    elif not verifier.verify(entry.hash, entry.signature):
+        by = f" (signed by key {entry.signed_by})" if entry.signed_by and entry.signed_by != verifier.key_id else ""
+        result.problems.append(Problem("bad_signature", f"{label}: signature does not verify with key {verifier.key_id}{by}", entry.seq, entry.scan_id))
+
+
+def _check_forks(chain: list[_Link], successors: dict[str, list[int]], result: Verification) -> None:
+    """Name entries chained after the same hash: a chain has one successor per link."""
     for prev, items in successors.items():
         if len(items) > 1:
-            names = " and ".join(chain[i][3] for i in items)
-            result.problems.append(Problem("forked", f"{names} are both chained after hash {prev[:16]}…", chain[items[1]][0], chain[items[1]][4]))
+            names = " and ".join(chain[i].label for i in items)
+            result.problems.append(Problem("forked", f"{names} are both chained after hash {prev[:16]}…", chain[items[1]].seq, chain[items[1]].scan_id))
 
-    rank: dict[int, int] = {}
-    order = 0
-    starts = [i for i, (_, _, prev, _, _) in enumerate(chain) if prev not in position and prev != anchor]
-    start_at_anchor = successors.get(anchor, [])
+
+def _check_deleted(chain: list[_Link], starts: list[int], anchor: str, after_prune: bool, result: Verification) -> None:
+    """Name each entry whose predecessor is gone, and guess from the seq gap what happened to it."""
     for i in starts:
-        seq, _, prev, label, scan_id = chain[i]
+        link = chain[i]
         before = chain[i - 1] if i > 0 else None
-        if before is not None and seq - before[0] > 1:
-            gone = f"seq {before[0] + 1}" + (f"–{seq - 1}" if seq - before[0] > 2 else "")
-            why = f"{gone} deleted (between {before[3]} and it)"
+        if before is not None and link.seq - before.seq > 1:
+            gone = f"seq {before.seq + 1}" + (f"–{link.seq - 1}" if link.seq - before.seq > 2 else "")
+            why = f"{gone} deleted (between {before.label} and it)"
         elif before is None:
-            why = "deleted" + (f" (the chain should start at the prune checkpoint {anchor[:16]}…)" if checkpoint else " (the chain should start at the genesis hash)")
+            why = "deleted" + (f" (the chain should start at the prune checkpoint {anchor[:16]}…)" if after_prune else " (the chain should start at the genesis hash)")
         else:
-            why = f"deleted, or {before[3]} was rewritten and re-hashed (no gap in sequence numbers)"
-        result.problems.append(Problem("deleted", f"the entry {label} is chained to (hash {prev[:16]}…) is missing: {why}", seq, scan_id))
+            why = f"deleted, or {before.label} was rewritten and re-hashed (no gap in sequence numbers)"
+        result.problems.append(Problem("deleted", f"the entry {link.label} is chained to (hash {link.prev[:16]}…) is missing: {why}", link.seq, link.scan_id))
 
-    def walk(i: int) -> None:
-        nonlocal order
-        seen = set()
-        while i is not None and i not in rank and i not in seen:
-            seen.add(i)
-            rank[i] = order
-            order += 1
-            nxt = successors.get(chain[i][1], [])
+
+def _rank(chain: list[_Link], successors: dict[str, list[int]], starts: list[int]) -> dict[int, int]:
+    """Each entry's true position, following the links from each start; what no start reaches
+    (cycles, fork branches) is ranked after, in seq order."""
+    rank: dict[int, int] = {}
+    for i in [*starts, *range(len(chain))]:
+        while i is not None and i not in rank:
+            rank[i] = len(rank)
+            nxt = successors.get(chain[i].hash, [])
             i = nxt[0] if nxt else None
+    return rank
 
-    for i in start_at_anchor[:1] + starts:
-        walk(i)
-    for i in range(len(chain)):   # cycles or fork branches: rank what is left in seq order
-        if i not in rank:
-            walk(i)
+
+def _check_order(chain: list[_Link], rank: dict[int, int], result: Verification) -> None:
+    """Name moved entries: neighbours in the archive that the chain puts the other way round."""
     for i in range(1, len(chain)):
         if rank[i] < rank[i - 1]:
             a, b = chain[i - 1], chain[i]
             result.problems.append(Problem(
-                "reordered", f"{a[3]} and {b[3]} are out of order: the chain records {b[4]} before {a[4]}", b[0], b[4]))
+                "reordered", f"{a.label} and {b.label} are out of order: the chain records {b.scan_id} before {a.scan_id}", b.seq, b.scan_id))
 
-    head = archive.head()
+
+def _check_head(head: Head, chain: list[_Link], position: dict[str, int], anchor: str, pruned: int, result: Verification) -> None:
+    """Compare the chain's end and length with the head the archive recorded: catches a deleted tail."""
     last = chain[-1] if chain else None
-    result.head_hash = last[1] if last else None
-    pruned = checkpoint.count if checkpoint else 0
+    result.head_hash = last.hash if last else None
     if head.hash is not None and head.hash not in position and not (not chain and head.hash == anchor):
         result.problems.append(Problem("deleted", f"the newest entry the archive recorded (hash {head.hash[:16]}…) is missing: deleted"))
-    elif head.hash is not None and last is not None and head.hash != last[1] and head.hash in position:
-        result.problems.append(Problem("reordered", f"the newest entry the archive recorded ({chain[position[head.hash]][3]}) is not the last one"))
+    elif head.hash is not None and last is not None and head.hash != last.hash and head.hash in position:
+        result.problems.append(Problem("reordered", f"the newest entry the archive recorded ({chain[position[head.hash]].label}) is not the last one"))
     if head.count != pruned + len(chain):
         result.problems.append(Problem("head", f"the archive recorded {head.count} entries ({pruned} pruned), {len(chain)} are present"))
-    return result
