@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from dockbench.benchmark.document.model import Layer, Severity
-from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids, host_reports
+from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids
 
 LAYER_ORDER = [layer.value for layer in Layer]
 
@@ -78,14 +78,6 @@ def waived_label(result: dict[str, Any]) -> str | None:
     if "waivers" not in result:
         return None
     return "waived" if result.get("waived") else "partly waived"
-
-
-def fleet_counts(document: dict[str, Any]) -> dict[str, int]:
-    counts = {s: 0 for s in STATUS_ORDER}
-    for report in host_reports(document):
-        for result in report["results"]:
-            counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return counts
 
 
 def checks_across(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
