@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from dockbench.benchmark.collect.inventory import InventoryError, Target, limit, load, parse_url
+from dockbench.benchmark.collect.ssh import SSHTransport
+from dockbench.benchmark.collect.transports import SCHEMES, Transport, transport_class
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +45,15 @@ def load_error(path: Path) -> str:
 ])
 def test_parse_url(url, expected):
     assert parse_url(url) == expected
+
+
+def test_every_scheme_of_the_transport_table_is_a_target_and_names_its_transport():
+    assert SCHEMES  # the table the inventories and sweeps share
+    for scheme in SCHEMES:
+        assert parse_url(f"{scheme}://audit@h1:2222").scheme == scheme
+        assert issubclass(transport_class(scheme), Transport)
+    assert transport_class("ssh") is SSHTransport
+    assert parse_url("h1").scheme == "ssh" and Target("h", "h").scheme == "ssh"   # a bare host, and inventory hosts
 
 
 @pytest.mark.parametrize("url, problem", [

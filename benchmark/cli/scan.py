@@ -67,18 +67,16 @@ def _report_known_hosts(known) -> None:
 
 
 def _scan_one(target, options, known, judge, facts_out, outputs, quiet, fail_on, archiver) -> None:
-    from dockbench.benchmark.collect.ssh import SSHTransport
+    """One remote host, audited as each host of a sweep is, into a host report."""
+    from dockbench.benchmark.fleet.sweep import Sweep
 
-    started = clock.stamp()
-    transport = SSHTransport(target, options, known)
     try:
-        with transport:
-            snapshot = collect(transport, root=target.root or "/", docker_host=target.docker_host, target_name=target.name)
+        result = Sweep([target], options, judge.options, keep_facts=True, known_hosts=known).audit(target)
     except (CollectError, TransportError) as exc:
         kind = exc.kind if isinstance(exc, TransportError) else "probe_malformed"
         click.echo(f"dockbench: scan of {target.name} failed [{kind}]: {exc}", err=True)
         sys.exit(exit_codes.CANNOT_RUN)
-    document = judge(snapshot, started, connection={"address": f"{target.host}:{target.port or 22}", "exec_channels": transport.channels_opened})
+    document, snapshot = result.documents()
     _report_known_hosts(known)
     if facts_out:
         render.write(snapshot, facts_out, "json")

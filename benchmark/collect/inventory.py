@@ -24,12 +24,14 @@ from typing import Any
 
 import yaml
 
+from dockbench.benchmark.collect.transports import SCHEMES
+
 __all__ = ["InventoryError", "Target", "limit", "load", "parse_url"]
 
 
 @dataclass(frozen=True)
 class Target:
-    """One host to audit over SSH. None means "not set here": ~/.ssh/config, the command line or
+    """One remote host to audit (over SSH: the one scheme today). None means "not set here": ~/.ssh/config, the command line or
     the built-in default decides later. `groups` holds every group the host is in, parents
     included (not ``all``/``ungrouped``), least specific first: the order their vars were merged."""
 
@@ -43,6 +45,7 @@ class Target:
     root: str | None = None
     proxy_jump: str | None = None
     groups: tuple[str, ...] = ()
+    scheme: str = "ssh"       # how to reach it: a key of collect.transports.SCHEMES
 
 
 class InventoryError(Exception):
@@ -109,8 +112,8 @@ def parse_url(url: str) -> Target:
     scheme, sep, rest = url.strip().partition("://")
     if not sep:
         rest = scheme
-    elif scheme.lower() != "ssh":
-        raise InventoryError(f"{where} only ssh:// targets are supported, not {scheme}://")
+    elif scheme.lower() not in SCHEMES:
+        raise InventoryError(f"{where} only {', '.join(f'{known}://' for known in SCHEMES)} targets are supported, not {scheme}://")
     elif rest.endswith("/"):
         rest = rest[:-1]
     user, at, hostport = rest.rpartition("@")
@@ -127,6 +130,7 @@ def parse_url(url: str) -> Target:
         host, colon, port = hostport.partition(":")
         port = port if colon else None
     return Target(
+        scheme=scheme.lower() if sep else "ssh",
         name=host,
         host=_coerce("host", host, f"{where} host"),
         port=None if port is None else _port(port, f"{where} port"),

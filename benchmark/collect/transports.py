@@ -6,8 +6,15 @@ here once, so every transport runs the probe the same way.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 from dataclasses import dataclass
+
+# A remote target's URL scheme -> the transport that runs the probe there, as "module:class",
+# imported when a target uses it (only remote scans pay for loading the SSH stack). Inventories
+# accept exactly these schemes and sweeps open what this table names: a new kind of target is
+# a Transport subclass and a line here. A scan with no target runs LocalTransport.
+SCHEMES = {"ssh": "dockbench.benchmark.collect.ssh:SSHTransport"}
 
 
 class TransportError(Exception):
@@ -63,3 +70,9 @@ class LocalTransport(Transport):
         except subprocess.TimeoutExpired as exc:
             raise TransportError(f"the probe did not finish within {self.timeout:g} s", "timeout") from exc
         return ProbeRun(done.stdout, done.stderr, done.returncode)
+
+
+def transport_class(scheme: str) -> type[Transport]:
+    """The transport of a remote target's scheme (one of SCHEMES)."""
+    module, _, name = SCHEMES[scheme].partition(":")
+    return getattr(importlib.import_module(module), name)

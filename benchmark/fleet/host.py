@@ -9,6 +9,7 @@ documents themselves.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,11 @@ class HostResult:
     waivers: dict[str, Any] | None = None  # the host's waivers block, for the sweep's
     facts_line: bytes | None = None
     archive_record: dict[str, Any] | None = field(default=None, repr=False)
+
+    def documents(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The report and (when kept) the facts back from their lines: what a single remote scan
+        writes whole (the lines are ASCII JSON, so they read back exactly)."""
+        return json.loads(self.report_line), json.loads(self.facts_line) if self.facts_line is not None else None
 
     @classmethod
     def of(cls, report: dict[str, Any], **stored: Any) -> HostResult:

@@ -22,8 +22,8 @@ from dockbench.benchmark import clock
 from dockbench.benchmark.collect import probe
 from dockbench.benchmark.collect.inventory import Target
 from dockbench.benchmark.collect.rounds import CollectError, run_rounds, target_of
-from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions, SSHTransport
-from dockbench.benchmark.collect.transports import TransportError
+from dockbench.benchmark.collect.ssh import KnownHosts, SSHOptions
+from dockbench.benchmark.collect.transports import Transport, TransportError, transport_class
 from dockbench.benchmark.fleet import host as sweep_host
 from dockbench.benchmark.fleet.host import HostResult, HostTask
 from dockbench.benchmark.fleet.output import SweepOutput
@@ -69,7 +69,7 @@ class Sweep:
         self.archive_options = archive_options
         self.sweep_id = sweep_id
         self.known_hosts = known_hosts or KnownHosts(options.known_hosts, options.accept_new_host_keys)
-        self.running: dict[int, SSHTransport] = {}
+        self.running: dict[int, Transport] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.pool: WorkerPool | None = None
@@ -89,11 +89,12 @@ class Sweep:
             raise TransportError(f"{task.target['name']}: {exc}; please report this", "probe_failed") from exc
 
     def audit(self, target: Target, scan_id: str | None = None) -> HostResult:
-        """One host: connect, probe (one or two exec channels), judge. Raises TransportError."""
+        """One host: connect, probe (one or two exec channels), judge: what a sweep, a distributed
+        worker and a single remote scan all do. Raises TransportError or CollectError."""
         if self.stopping.is_set():
             raise TransportError(f"{target.name}: not scanned, the sweep was interrupted", "interrupted")
         started = clock.stamp()
-        transport = SSHTransport(target, self.options, self.known_hosts)
+        transport = transport_class(target.scheme)(target, self.options, self.known_hosts)
         root = target.root or "/"
         with self.lock:
             self.running[id(transport)] = transport
@@ -107,8 +108,6 @@ class Sweep:
         except (CollectError, TransportError) as exc:
             if self.stopping.is_set():
                 raise TransportError(f"{target.name}: abandoned, the sweep was interrupted", "interrupted") from exc
-            if isinstance(exc, CollectError):
-                raise TransportError(f"{target.name}: {exc}", "probe_malformed") from exc
             raise
         finally:
             with self.lock:
@@ -192,12 +191,14 @@ class _Initializer:
 
 
 def guarded(audit: Callable[[], HostResult], target: Target) -> HostResult | dict[str, str]:
-    """A host's result, or its error entry: a TransportError as it says, and any other
-    exception (a bug) costs this host, not the sweep."""
+    """A host's result, or its error entry: a TransportError as it says, output that makes no
+    facts as probe_malformed, and any other exception (a bug) costs this host, not the sweep."""
     try:
         return audit()
     except TransportError as exc:
         return error_entry(target, exc.kind, str(exc))
+    except CollectError as exc:
+        return error_entry(target, "probe_malformed", f"{target.name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug must cost one host, not the sweep
         return error_entry(target, "probe_failed", f"{target.name}: internal error {type(exc).__name__}: {exc}; please report this")
 
@@ -210,4 +211,4 @@ def error_entry(target: Target, kind: str, message: str) -> dict[str, str]:
 def _url(target: Target) -> str:
     user = f"{target.user}@" if target.user else ""
     host = f"[{target.host}]" if ":" in target.host else target.host
-    return f"ssh://{user}{host}" + (f":{target.port}" if target.port else "")
+    return f"{target.scheme}://{user}{host}" + (f":{target.port}" if target.port else "")
