@@ -13,6 +13,7 @@ from dockbench.benchmark.document.model import Evidence, Layer, Needs, Outcome, 
 from dockbench.benchmark.judge.check_registry import Registry
 from dockbench.benchmark.judge.facts import Container, Facts, FileFact
 from dockbench.checks.common import judge_mode, judge_owner, located, mode_text, per_container, with_context
+from dockbench.checks.fixes import FileSetting, fixable
 
 CATALOG = Registry()
 DOCKER = (Needs.DOCKER,)  # needs=DOCKER: the check judges what the daemon reports
@@ -82,10 +83,12 @@ def register_file_rules(layer: Layer, rules: list[FileRule]) -> None:
     for rule in rules:
         owner, mode = ":".join(rule.owner), mode_text(rule.mode)
         kinds = (
-            ("owner", f"is owned by {owner}", f"Only {owner} should be able to replace or re-permission it.", f"chown {owner}", lambda fact, rule=rule: judge_owner(fact, *rule.owner)),
-            ("mode", f"has mode {mode} or stricter", f"Any permission beyond {mode} lets other users read or change it.", f"chmod {rule.mode:o}", lambda fact, rule=rule: judge_mode(fact, rule.mode)),
+            ("owner", f"is owned by {owner}", f"Only {owner} should be able to replace or re-permission it.", f"chown {owner}", lambda fact, rule=rule: judge_owner(fact, *rule.owner),
+             FileSetting(owner=rule.owner)),
+            ("mode", f"has mode {mode} or stricter", f"Any permission beyond {mode} lets other users read or change it.", f"chmod {rule.mode:o}", lambda fact, rule=rule: judge_mode(fact, rule.mode),
+             FileSetting(mode=rule.mode, impact=f"The permission bits beyond {mode} are removed; users who relied on them lose that access.")),
         )
-        for suffix, verdict, why, fix, judge in kinds:
+        for suffix, verdict, why, fix, judge, setting in kinds:
             check(
                 f"{rule.id}-{suffix}",
                 title=f"{rule.what} {verdict}",
@@ -96,6 +99,7 @@ def register_file_rules(layer: Layer, rules: list[FileRule]) -> None:
                 remediation=f"{fix} on the path shown in the evidence (usually {rule.example}).",
                 module=module,
             )(_where_located(rule, judge))
+            fixable(f"{rule.id}-{suffix}", setting)
 
 
 def _where_located(rule: FileRule, verdict: Callable[[FileFact], Outcome]) -> Callable[[Facts], Outcome]:

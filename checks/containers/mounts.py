@@ -11,6 +11,7 @@ from dockbench.benchmark.document.model import Severity
 from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.checks.catalog import container_check
 from dockbench.checks.containers.base import host_mounts, host_path, mount_text
+from dockbench.checks.fixes import RunOption, fixable
 from dockbench.checks.locations import docker_socket
 
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
@@ -148,3 +149,7 @@ def host_devices(c: Container, facts: Facts):
 )
 def writable_rootfs(c: Container, facts: Facts):
     return None if c.host_config.get("ReadonlyRootfs") else "ReadonlyRootfs=false"
+
+
+fixable("container-read-only-rootfs", RunOption(("--read-only", "--tmpfs", "/tmp"), {"read_only": True, "tmpfs": ["/tmp"]},
+        "Software writing outside its volumes and /tmp (caches, pid files, logs under /var) fails: add a volume or tmpfs for each such path."))

@@ -6,6 +6,7 @@ from dockbench.benchmark.document.model import Evidence, Outcome, Severity, not_
 from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.checks.catalog import container_check
 from dockbench.checks.containers.base import allowed_capabilities, capability, capability_policy, security_opts
+from dockbench.checks.fixes import RunOption, fixable
 
 # Docker's default capability set (moby oci/caps/defaults.go).
 DEFAULT_CAPABILITIES = frozenset({
@@ -257,3 +258,7 @@ def selinux_unconfined(c: Container, facts: Facts):
         return "no SELinux process label (dockerd without --selinux-enabled?)"
     parts = label.split(":")
     return f"ProcessLabel={label} (unconfined type)" if len(parts) > 2 and parts[2] in UNCONFINED_SELINUX_TYPES else None
+
+
+fixable("container-no-new-privileges", RunOption(("--security-opt", "no-new-privileges"), {"security_opt": ["no-new-privileges:true"]},
+        "setuid programs in the container (sudo, su, ping on some images) no longer raise privileges."))

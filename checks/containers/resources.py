@@ -7,6 +7,7 @@ from dockbench.benchmark.document.model import Evidence, Layer, Severity, Status
 from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.checks.catalog import DOCKER, check, container_check
 from dockbench.checks.common import per_container
+from dockbench.checks.fixes import RunOption, fixable
 
 MAX_RESTARTS = 5  # CIS 5.15: on-failure with at most five retries
 
@@ -135,3 +136,12 @@ def unbounded_restarts(c: Container, facts: Facts):
     if name == "on-failure":
         return f"RestartPolicy=on-failure:{count}" if count else "RestartPolicy=on-failure (no retry limit)"
     return f"RestartPolicy={name}"
+
+
+# The run options `dockbench fix` proposes for the offending containers (applied when each is re-created).
+fixable("container-memory-limited", RunOption(("--memory", "512m"), {"mem_limit": "512m"},
+        "A container that needs more than the limit is killed by the kernel's OOM killer: size it from the container's real peak first."))
+fixable("container-pids-limited", RunOption(("--pids-limit", "256"), {"pids_limit": 256},
+        "A container that starts more processes or threads than the limit gets fork failures: raise it for thread-heavy services."))
+fixable("container-restart-policy", RunOption(("--restart", "on-failure:5"), {"restart": "on-failure:5"},
+        "The container no longer restarts after a clean exit or a daemon restart, and gives up after five failures."))

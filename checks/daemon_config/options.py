@@ -8,6 +8,7 @@ from typing import Any
 from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, Undecidable, failed, not_applicable, passed
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
+from dockbench.checks.fixes import DaemonSetting, fixable
 
 DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
@@ -190,3 +191,17 @@ def experimental_off(facts: Facts) -> Outcome:
             return failed("experimental features are enabled", evidence)
         return passed("experimental features are off", evidence)
     return judge_option(facts, "experimental", False, False, "experimental features are enabled", "experimental features are off")
+
+
+# How `dockbench fix` sets each of these in daemon.json, and what that costs.
+fixable("daemon-icc-disabled", DaemonSetting({"icc": False}, "Containers that talk to each other over the default bridge (docker0) lose that path; "
+        "put them on a user-defined network first.", safe=False))
+fixable("daemon-log-level-info", DaemonSetting({"log-level": "info", "debug": False}, "The daemon logs less: debug messages stop."))
+fixable("daemon-iptables-enabled", DaemonSetting({"iptables": True}, "dockerd rewrites the DOCKER chains at start: hand-written rules for container "
+        "traffic may clash with the ones it adds.", safe=False))
+fixable("daemon-live-restore", DaemonSetting({"live-restore": True}, "Containers keep running while the daemon stops; it cannot be combined with swarm mode."))
+fixable("daemon-userland-proxy-disabled", DaemonSetting({"userland-proxy": False}, "Published ports are forwarded by the kernel (hairpin NAT) "
+        "instead of docker-proxy processes; a kernel without it cannot reach them through localhost."))
+fixable("daemon-no-new-privileges", DaemonSetting({"no-new-privileges": True}, "Containers created after the restart cannot raise privileges "
+        "through setuid binaries (sudo or su inside a container stop working)."))
+fixable("daemon-experimental-off", DaemonSetting({"experimental": False}, "Experimental features (e.g. checkpoint/restore) stop working."))

@@ -22,6 +22,7 @@ from dockbench.benchmark.document.model import (
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
 from dockbench.checks.daemon_config.options import configured
+from dockbench.checks.fixes import DaemonSetting, fixable
 
 DEFAULT_SECCOMP_NAMES = ("builtin", "default")  # Docker 23+ / before 23
 LOCAL_LOG_DRIVERS = ("json-file", "local")
@@ -257,3 +258,7 @@ def seccomp_profile(facts: Facts) -> Outcome:
             [evidence],
         )
     return passed(f"a custom daemon-wide seccomp profile is in force: {profile}", [evidence])
+
+
+fixable("daemon-userns-remap", DaemonSetting({"userns-remap": "default"}, "Existing images, containers and volumes are hidden until they are "
+        "pulled or re-created under the remapped root; bind mounts need their owners shifted.", safe=False))

@@ -13,6 +13,7 @@ from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severit
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
 from dockbench.checks.common import load_data
+from dockbench.checks.fixes import KernelSetting, fixable
 
 KERNEL_FLAWS = "kernel-breakouts.yaml"
 SELINUX_STATES = {None: "not enabled", "1": "enforcing", "0": "permissive"}
@@ -219,6 +220,7 @@ class Tunable:
     allowed: tuple[str, ...]
     severity: Severity
     why: str
+    impact: str = "Unprivileged programs lose access they should not have; privileged ones are not affected."
 
 
 TUNABLES = [
@@ -235,7 +237,8 @@ TUNABLES = [
     Tunable("host-sysctl-randomize-va-space", "kernel.randomize_va_space", ("2",), Severity.MEDIUM,
             "Full address space layout randomisation makes memory corruption exploits guess where code and data live."),
     Tunable("host-sysctl-ptrace-scope", "kernel.yama.ptrace_scope", ("1", "2", "3"), Severity.LOW,
-            "Yama limits ptrace to a process's own descendants, so one compromised process cannot read another's memory."),
+            "Yama limits ptrace to a process's own descendants, so one compromised process cannot read another's memory.",
+            "Debuggers and tracers (gdb -p, strace -p) can no longer attach to processes they did not start, unless run as root."),
 ]
 
 
@@ -266,6 +269,7 @@ for _tunable in TUNABLES:
         rationale=_tunable.why,
         remediation=f"Set {_tunable.name} = {_tunable.allowed[0]} in a file under /etc/sysctl.d/ and load it with sysctl --system.",
     )(sysctl_judge(_tunable))
+    fixable(_tunable.id, KernelSetting(_tunable.name, _tunable.allowed[0], _tunable.impact))
 
 
 @check(

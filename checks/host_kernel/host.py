@@ -10,6 +10,7 @@ from dockbench.benchmark.collect.paths import is_under
 from dockbench.benchmark.document.model import Evidence, Layer, Outcome, Severity, failed, manual, not_applicable, passed
 from dockbench.benchmark.judge.facts import Facts
 from dockbench.checks.catalog import check
+from dockbench.checks.fixes import AuditWatch, fixable
 from dockbench.checks.locations import daemon_json, dockerd_binary, unit_file
 
 
@@ -186,3 +187,4 @@ for _id, _what, _locate in AUDITED:
         rationale=f"An audit trail of {_what} shows who changed the container runtime, and when.",
         remediation=f"Add an auditd watch such as `-w PATH -p wa -k docker` for {_what} (path in the evidence) to /etc/audit/rules.d/ and reload with augenrules --load.",
     )(audited(_what, _locate))
+    fixable(_id, AuditWatch(_locate))
