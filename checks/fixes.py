@@ -23,6 +23,7 @@ class DaemonSetting:
     settings: dict[str, Any]
     impact: str
     safe: bool = True
+    refuse: Callable[[Facts], str | None] | None = None  # why this host cannot take it, if it cannot
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class RunOption:
     options: tuple[str, ...]
     compose: dict[str, Any]
     impact: str
+    safe: bool = False
 
 
 Fix = DaemonSetting | AuditWatch | FileSetting | KernelSetting | RunOption

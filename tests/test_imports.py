@@ -174,13 +174,14 @@ if __name__ == "__main__":
 # Collecting and judging know nothing of sweeps, commands, outputs or the archive; the document
 # model knows nothing but itself; no code but the command line knows it is a command line.
 MUST_NOT_IMPORT = {
-    "collect": {"fleet", "cli", "render", "archive"},
-    "judge": {"fleet", "cli", "render", "archive"},
-    "document": {"collect", "judge", "fleet", "cli", "render", "archive", "checks"},
+    "collect": {"fleet", "cli", "render", "archive", "remediate"},
+    "judge": {"fleet", "cli", "render", "archive", "remediate"},
+    "document": {"collect", "judge", "fleet", "cli", "render", "archive", "checks", "remediate"},
     "render": {"collect", "fleet", "cli", "archive"},
     "archive": {"collect", "judge", "fleet", "cli"},
     "fleet": {"cli"},
-    "checks": {"fleet", "cli", "render", "archive"},
+    "remediate": {"collect", "fleet", "cli", "archive"},
+    "checks": {"fleet", "cli", "render", "archive", "remediate"},
 }
 
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from dockbench.benchmark import __version__, exit_codes, render
-from dockbench.benchmark.cli import archive, catalog, report, scan, sweep, waivers
+from dockbench.benchmark.cli import archive, catalog, fix, report, scan, sweep, waivers
 
 
 class _Commands(click.Group):
@@ -45,5 +45,5 @@ def completion_cmd(shell) -> None:
     click.echo(get_completion_class(shell)(main, {}, "dockbench", "_DOCKBENCH_COMPLETE").source())
 
 
-for command in (*scan.COMMANDS, catalog.checks_group, report.report_cmd, *archive.COMMANDS, waivers.waivers_group, sweep.sweep_group):
+for command in (*scan.COMMANDS, catalog.checks_group, report.report_cmd, fix.fix_cmd, *archive.COMMANDS, waivers.waivers_group, sweep.sweep_group):
     main.add_command(command)

@@ -14,6 +14,10 @@ DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
 
 
+def in_swarm(facts: Facts) -> bool:
+    return facts.docker_ok and (facts.info.get("Swarm") or {}).get("LocalNodeState") == "active"
+
+
 def configured(facts: Facts, key: str, default: Any) -> tuple[Any, Evidence]:
     """An option's value and the evidence of where it came from (or that the default applies)."""
     option = facts.daemon_option(key)
@@ -199,7 +203,8 @@ fixable("daemon-icc-disabled", DaemonSetting({"icc": False}, "Containers that ta
 fixable("daemon-log-level-info", DaemonSetting({"log-level": "info", "debug": False}, "The daemon logs less: debug messages stop."))
 fixable("daemon-iptables-enabled", DaemonSetting({"iptables": True}, "dockerd rewrites the DOCKER chains at start: hand-written rules for container "
         "traffic may clash with the ones it adds.", safe=False))
-fixable("daemon-live-restore", DaemonSetting({"live-restore": True}, "Containers keep running while the daemon stops; it cannot be combined with swarm mode."))
+fixable("daemon-live-restore", DaemonSetting({"live-restore": True}, "Containers keep running while the daemon stops; it cannot be combined with swarm mode.",
+        refuse=lambda facts: "this node is in a swarm, and live-restore cannot be combined with swarm mode" if in_swarm(facts) else None))
 fixable("daemon-userland-proxy-disabled", DaemonSetting({"userland-proxy": False}, "Published ports are forwarded by the kernel (hairpin NAT) "
         "instead of docker-proxy processes; a kernel without it cannot reach them through localhost."))
 fixable("daemon-no-new-privileges", DaemonSetting({"no-new-privileges": True}, "Containers created after the restart cannot raise privileges "
