@@ -29,6 +29,7 @@ _Dumper.add_representer(Unsafe, lambda dumper, text: dumper.represent_scalar("!u
 def render_ansible(plan: dict) -> str:
     host = single_host(plan, "ansible")
     tasks = [_debug([item["check"]], f"refused: {item['check']}: {item['refused']}") for item in host["items"] if item["refused"]]
+    tasks += [_debug([item["check"]], f"to review: {item['check']}: {item['impact']}") for item in host["items"] if item["kind"] == "socket" and not item["refused"]]
     tasks += _daemon_json(host) + _line_files(host) + _files(host) + _containers(host)
     play = {
         "name": Unsafe(f"dockbench remediation plan for {host['host']} (scan {host['scan_id']})"),
@@ -57,8 +58,9 @@ def _daemon_json(host: dict) -> list[dict]:
         return []
     path = on_disk(host, config["path"])
     tasks = [_task(f"daemon.json: {', '.join(config['checks'])}", config["checks"], "ansible.builtin.copy",
-                   {"dest": Unsafe(path), "content": Unsafe(config["new_text"]), "backup": True, "mode": f"{config['mode']:04o}",
-                    "owner": str(config["uid"]), "group": str(config["gid"])}, register="daemon_json")]
+                   {"dest": Unsafe(path), "content": Unsafe(config["new_text"]), "backup": True,
+                    # an existing file keeps its owner and mode (a file item may change them); a new one is root's, 0644
+                    **({} if config["exists"] else {"mode": "0644", "owner": "0", "group": "0"})}, register="daemon_json")]
     if host["root"] == "/":
         tasks.append(_task("restart dockerd to read daemon.json", config["checks"], "ansible.builtin.service", {"name": "docker", "state": "restarted"},
                            when="restart_daemon | bool and daemon_json is changed"))

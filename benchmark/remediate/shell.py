@@ -106,6 +106,8 @@ def render_sh(plan: dict) -> str:
     for item in host["items"]:
         if item["refused"]:
             lines.append(f"say {word('refused: ' + item['check'] + ': ' + item['refused'])}")
+        elif item["kind"] == "socket":
+            lines.append(f"say {word('to review: ' + item['check'] + ': ' + item['impact'])}")
     lines += _daemon_json(host) + _line_files(host) + _files(host) + _containers(host)
     lines += ['if [ "$REFUSED" = 1 ]; then exit 1; fi', ""]
     return "\n".join(lines)
