@@ -45,10 +45,10 @@ class Host:
         self.archive = base / "archive.sqlite3"
         self.host = dockerd.host_url(self.daemon_dir)
 
-    def scan(self, name: str) -> tuple[dict, Path, Path]:
+    def scan(self, name: str, *extra) -> tuple[dict, Path, Path]:
         report, facts = self.base / f"{name}.json", self.base / f"{name}.facts.json"
         done = dockbench("scan", "--root", self.root, "--docker-host", self.host, "-o", report, "--facts-out", facts,
-                         "--archive", self.archive, "-q", "--fail-on", "never")
+                         "--archive", self.archive, "-q", "--fail-on", "never", *extra)
         assert done.returncode == 0, done.stderr
         return by_id(load_report(report)), report, facts
 
@@ -122,9 +122,11 @@ def assert_plan_shape(plan: dict) -> None:
     assert not any(i["safe"] for i in plan["items"] if i["kind"] == "container")
 
 def test_the_shell_script_fixes_what_it_calls_safe_and_is_idempotent(bad_host):
-    before, report, facts = bad_host.scan("before")
+    before, report, facts = bad_host.scan("before", "--fix-out", bad_host.base / "scan-plan.json")
     plan = plan_of(bad_host, report, facts)
     assert_plan_shape(plan)
+    from_scan = json.loads((bad_host.base / "scan-plan.json").read_text())["hosts"][0]
+    assert [i["check"] for i in from_scan["items"] if i["check"] != "daemon-userns-remap"] == [i["check"] for i in plan["items"]]
     script = bad_host.base / "plan.sh"
     fix(report, "--facts", facts, "--skip", "daemon-userns-remap", "-o", script)
     daemon_json = bad_host.daemon_dir / "daemon.json"

@@ -50,6 +50,16 @@ def _from_archive(location: str, scan_id: str) -> tuple[dict[str, Any], dict[str
         return document, {"kind": "facts-sweep", "hosts": {h.report["target"]["name"]: h.facts for h in hosts if h.facts is not None}}
 
 
+def plan_path(path: str | None) -> str | None:
+    """--fix-out: a file whose extension names a plan format, refused before the scan starts."""
+    if path:
+        try:
+            remediate.format_for_path(path)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fix-out") from exc
+    return path
+
+
 def write_plan(document: dict[str, Any], facts: dict[str, Any] | None, output: str, fmt: str | None = None, **choices) -> str:
     """Build the plan and write it in `fmt` (else the one `output`'s extension names); returns the format."""
     try:

@@ -12,6 +12,7 @@ import click
 
 from dockbench.benchmark import clock, exit_codes, render
 from dockbench.benchmark.cli.archiving import ScanArchiver, scan_archive_options
+from dockbench.benchmark.cli.fix import plan_path, write_plan
 from dockbench.benchmark.cli.options import WORKERS_FROM, fleet_options, judge_of, judging_options, ssh_options, ssh_settings, targets_of
 from dockbench.benchmark.cli.outputs import default_output, finish, format_of, read_saved, result_options
 from dockbench.benchmark.collect.rounds import CollectError, collect
@@ -26,12 +27,13 @@ from dockbench.benchmark.document import report as report_mod
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (read-only, but needs root to see everything).")
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
 @click.option("--facts-out", metavar="FILE", help="Also save the facts snapshot (evidence; re-judge it with `dockbench evaluate`).")
+@click.option("--fix-out", metavar="PLAN", callback=lambda ctx, param, value: plan_path(value), help="Also write the remediation plan of one host (as `dockbench fix` would), in the format PLAN's extension names: .md, .json, .sh, .yml.")
 @fleet_options
 @ssh_options
 @judging_options
 @result_options
 @scan_archive_options
-def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit, parallel, workers, connect_timeout, ssh_user, identity, known_hosts,
+def scan(targets, docker_host, root, sudo, timeout, facts_out, fix_out, inventory, limit, parallel, workers, connect_timeout, ssh_user, identity, known_hosts,
          accept_new_host_keys, ssh_config, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
     """Audit the local Docker host, or remote ones over SSH.
 
@@ -44,7 +46,7 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     archiver = ScanArchiver.from_options(archive_path, no_archive, sign_key)
     hosts = targets_of(targets, inventory, limit)
     if not hosts:
-        _scan_local(judge, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver)
+        _scan_local(judge, docker_host, root, sudo, timeout, facts_out, fix_out, outputs, quiet, fail_on, archiver)
         return
     from dockbench.benchmark.collect.ssh import KnownHosts  # only remote scans pay for loading the SSH stack
 
@@ -56,7 +58,9 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, inventory, limit,
     except TransportError as exc:
         raise click.UsageError(str(exc)) from exc
     if len(hosts) == 1 and not inventory:
-        _scan_one(hosts[0], options, known, judge, facts_out, outputs, quiet, fail_on, archiver)
+        _scan_one(hosts[0], options, known, judge, facts_out, fix_out, outputs, quiet, fail_on, archiver)
+    elif fix_out:
+        raise click.UsageError("--fix-out plans one host: for a sweep, run `dockbench fix SWEEP.json --facts FACTS --host NAME`")
     else:
         _sweep(hosts, options, known, judge, parallel, workers, facts_out, outputs, quiet, fail_on, archiver)
 
@@ -66,7 +70,7 @@ def _report_known_hosts(known) -> None:
         click.echo(f"dockbench: recorded new host key {line}", err=True)
 
 
-def _scan_one(target, options, known, judge, facts_out, outputs, quiet, fail_on, archiver) -> None:
+def _scan_one(target, options, known, judge, facts_out, fix_out, outputs, quiet, fail_on, archiver) -> None:
     """One remote host, audited as each host of a sweep is, into a host report."""
     from dockbench.benchmark.fleet.sweep import Sweep
 
@@ -80,6 +84,8 @@ def _scan_one(target, options, known, judge, facts_out, outputs, quiet, fail_on,
     _report_known_hosts(known)
     if facts_out:
         render.write(snapshot, facts_out, "json")
+    if fix_out:
+        write_plan(document, snapshot, fix_out)
     archiver.store(document, snapshot, judge.options, quiet)
     finish(document, outputs, quiet, fail_on)
 
@@ -104,7 +110,7 @@ def _sweep(hosts, options, known, judge, parallel, workers, facts_out, outputs, 
     finish(document, paths, quiet, fail_on, written=True)
 
 
-def _scan_local(judge, docker_host, root, sudo, timeout, facts_out, outputs, quiet, fail_on, archiver) -> None:
+def _scan_local(judge, docker_host, root, sudo, timeout, facts_out, fix_out, outputs, quiet, fail_on, archiver) -> None:
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
@@ -119,6 +125,8 @@ def _scan_local(judge, docker_host, root, sudo, timeout, facts_out, outputs, qui
     if facts_out:
         render.write(snapshot, facts_out, "json")
     document = judge(snapshot, started)
+    if fix_out:
+        write_plan(document, snapshot, fix_out)
     archiver.store(document, snapshot, judge.options, quiet)
     finish(document, outputs, quiet, fail_on)
 

@@ -23,7 +23,7 @@ def format_for_path(path: str) -> str:
     for extension, fmt in EXTENSIONS.items():
         if path.endswith(extension):
             return fmt
-    raise ValueError(f"cannot tell the plan format from {path!r}: use one of {', '.join(EXTENSIONS)}, or --format")
+    raise ValueError(f"cannot tell the plan format from {path!r}: use one of {', '.join(EXTENSIONS)}")
 
 
 def render(plan: dict, fmt: str) -> str:
