@@ -74,7 +74,7 @@ put_line() {
   done_change "$1" "$4"
 }
 
-# set_mode FILE MODE / set_owner FILE UID:GID: only when they differ
+# set_mode FILE MODE / set_owner FILE OWNER STAT_FORMAT (%u:%g for ids, %U:%G for names): only when they differ
 set_mode() {
   if [ ! -e "$1" ]; then say "missing: $1"; return 0; fi
   if [ "$((0$(stat -c %a "$1")))" = "$((0$2))" ]; then say "unchanged: $1: mode $2"; return 0; fi
