@@ -4,6 +4,7 @@ what is refused and why, what becomes a question, what a waiver leaves out, --on
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,15 @@ def test_facts_of_another_scan_are_refused(tmp_path):
     snapshot["collected_at"] = "2020-01-01T00:00:00Z"
     with pytest.raises(remediate.PlanError, match="not the one this report was judged from"):
         remediate.build(report, snapshot)
+
+
+def test_bad_input_is_a_message_and_exit_2(tmp_path):
+    not_json, sweep = tmp_path / "x.json", Path(__file__).parent / "data" / "reports" / "sweep.json"
+    not_json.write_text("{nope")
+    done = dockbench("fix", not_json)
+    assert (done.returncode, done.stderr.splitlines()[-1]) == (2, f"dockbench: {not_json}: not a dockbench report (not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1))")
+    done = dockbench("fix", sweep, "-f", "sh")
+    assert done.returncode == 2 and "a sh plan is for one host, and this plan has 4 (pick one with --host:" in done.stderr
+    done = dockbench("fix", sweep, "-f", "sh", "--host", "db-01.dc2.example.test")
+    assert done.returncode == 0 and done.stdout.startswith("#!/bin/sh\n"), done.stderr
+    assert "if [ \"$(uname -n)\" != db-01.dc2.example.test ]; then" in done.stdout  # an SSH host's plan runs there only
