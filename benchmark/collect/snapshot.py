@@ -238,7 +238,7 @@ def _image_history(records: dict[str, Record], root_dir: str | None) -> dict[str
         return history
     for image_id, lines in texts.items():
         try:
-            config = bounded_json.loads("\n".join(lines), DOCKER_JSON_DEPTH)
+            config = bounded_json.loads("\n".join(lines), DOCKER_JSON_DEPTH, finite=True)
             steps = [redact.history_step(str(step.get("created_by") or "")) for step in config.get("history") or [] if isinstance(step, dict)]
         except (ValueError, AttributeError) as exc:
             problems.append(f"{image_id}: config is not JSON ({exc})")
@@ -262,7 +262,7 @@ def _json_values(record: Record | None, what: str, errors: list[str]) -> list[An
         if pos >= len(text):
             break
         try:
-            value, pos = bounded_json.raw_decode(text, pos, DOCKER_JSON_DEPTH)
+            value, pos = bounded_json.raw_decode(text, pos, DOCKER_JSON_DEPTH, finite=True)
         except json.JSONDecodeError as exc:
             errors.append(f"{what}: output is not JSON ({exc.msg} at offset {exc.pos})")
             break
@@ -273,8 +273,12 @@ def _json_values(record: Record | None, what: str, errors: list[str]) -> list[An
     return values
 
 
-def _json_document(record: Record | None, what: str, errors: list[str]) -> Any:
+def _json_document(record: Record | None, what: str, errors: list[str]) -> dict[str, Any] | None:
+    """The one JSON object a record printed (docker info, docker version); None if it is not one."""
     values = _json_values(record, what, errors)
+    if values and not isinstance(values[0], dict):
+        errors.append(f"{what}: output is not a JSON object")
+        return None
     return values[0] if values else None
 
 
@@ -334,7 +338,7 @@ def _load_daemon_json(path: str, files: dict) -> dict[str, Any]:
     config: dict[str, Any] = {"path": path, "state": entry["state"], "data": None, "error": entry.get("error") or entry.get("content_error")}
     if entry["state"] == "present" and "content" in entry:
         try:
-            data = bounded_json.loads(entry["content"], DOCKER_JSON_DEPTH) if entry["content"].strip() else {}
+            data = bounded_json.loads(entry["content"], DOCKER_JSON_DEPTH, finite=True) if entry["content"].strip() else {}
             if not isinstance(data, dict):
                 raise ValueError("top level is not a JSON object")
             config["data"] = redact.scrub(data)
@@ -490,7 +494,7 @@ def _client_configs(records: dict[str, Record]) -> dict[str, dict]:
         if not (name.startswith("read:") and name.endswith(CLIENT_CONFIG)) or not record.ok:
             continue
         try:
-            data = bounded_json.loads(record.text or "{}", DOCKER_JSON_DEPTH)
+            data = bounded_json.loads(record.text or "{}", DOCKER_JSON_DEPTH, finite=True)
         except json.JSONDecodeError as exc:
             configs[name[5:]] = {"error": f"not valid JSON: {exc.msg}"}
             continue

@@ -3,12 +3,15 @@ nesting, so that a hostile text fails as a ValueError naming the problem, not as
 
 json's own decoder goes as deep as Python's recursion limit, and every walk of the value after it
 (scrub, the renderers, the schema check) would recurse as deep. Otherwise the verdict is
-json.loads's (which also refuses, as a plain ValueError, an integer too long to convert).
+json.loads's (which also refuses, as a plain ValueError, an integer too long to convert), or
+with finite=True, also refusing NaN, Infinity and numbers beyond a float's range (1e999 decodes
+to inf): what a snapshot keeps from a host must write back as JSON.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 MAX_DEPTH = 128  # a report or facts snapshot nests about 10 deep
@@ -19,7 +22,18 @@ class TooDeep(ValueError):
         super().__init__(f"nested deeper than {limit} levels")
 
 
-DECODER = json.JSONDecoder()
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:40]} is beyond a float's range")
+    return number
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+DECODERS = {False: json.JSONDecoder(), True: json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)}
 
 
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> Any:
@@ -36,21 +50,21 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> Any:
     return value
 
 
-def raw_decode(text: str, pos: int = 0, limit: int = MAX_DEPTH) -> tuple[Any, int]:
+def raw_decode(text: str, pos: int = 0, limit: int = MAX_DEPTH, *, finite: bool = False) -> tuple[Any, int]:
     """The JSON value at text[pos:] and where it ends, as JSONDecoder.raw_decode, within the bound.
     Raises json.JSONDecodeError for malformed text and ValueError beyond the bound."""
     try:
-        value, end = DECODER.raw_decode(text, pos)
+        value, end = DECODERS[finite].raw_decode(text, pos)
     except RecursionError:
         raise TooDeep(limit) from None
     return check_depth(value, limit), end
 
 
-def loads(text: str | bytes, limit: int = MAX_DEPTH) -> Any:
+def loads(text: str | bytes, limit: int = MAX_DEPTH, *, finite: bool = False) -> Any:
     """json.loads within the bound (ValueError, as json.loads raises, for what it refuses)."""
     if isinstance(text, (bytes, bytearray)):
         text = text.decode("utf-8")
-    value, end = raw_decode(text, len(text) - len(text.lstrip(" \t\n\r")), limit)
+    value, end = raw_decode(text, len(text) - len(text.lstrip(" \t\n\r")), limit, finite=finite)
     if text[end:].strip(" \t\n\r"):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
