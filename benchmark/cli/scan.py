@@ -26,6 +26,7 @@ from dockbench.benchmark.cli.outputs import default_output, finish, format_of, r
 from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
 from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.judge.options import UnusableSnapshot
 
 
 @click.command()
@@ -149,10 +150,16 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
             click.echo(f"dockbench: cannot read {facts_file}: not a dockbench facts snapshot (no facts_version)", err=True)
             sys.exit(exit_codes.CANNOT_RUN)
         started = clock.stamp()
-        if saved.get("kind") == "facts-sweep":
-            paths = outputs or (default_output("sweep", started),)
-            finish(_evaluate_sweep(judge, source.hosts or (), started, paths), paths, quiet, fail_on, written=True)
-        finish(judge(source.whole(), started), outputs, quiet, fail_on)
+        try:
+            if saved.get("kind") == "facts-sweep":
+                paths = outputs or (default_output("sweep", started),)
+                document, written = _evaluate_sweep(judge, source.hosts or (), started, paths), True
+            else:
+                paths, document, written = outputs, judge(source.whole(), started), False
+        except UnusableSnapshot as exc:
+            click.echo(f"dockbench: cannot judge {facts_file}: {exc}", err=True)
+            sys.exit(exit_codes.CANNOT_RUN)
+        finish(document, paths, quiet, fail_on, written=written)
 
 
 def _evaluate_sweep(judge, snapshots, started: str, paths) -> dict[str, Any]:

@@ -487,6 +487,8 @@ def load(path: str | Path) -> list[Target]:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         data, yaml_error = None, f"{source}{line}: not valid YAML: {getattr(e, 'problem', None) or e}"
+    except RecursionError:  # the composer recurses once per level of nesting
+        data, yaml_error = None, f"{source}: not valid YAML: nested too deeply"
     if isinstance(data, dict):
         tree = _read_yaml(data, source)
     elif Path(path).suffix.lower() in (".yml", ".yaml", ".json") and (yaml_error or data is not None):

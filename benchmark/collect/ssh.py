@@ -204,7 +204,7 @@ def _config_for(options: SSHOptions, host: str) -> dict:
         return {}
     try:
         return dict(paramiko.SSHConfig.from_path(path).lookup(host))
-    except (OSError, paramiko.ConfigParseError) as exc:
+    except (OSError, UnicodeDecodeError, paramiko.ConfigParseError) as exc:
         raise TransportError(f"cannot read ssh config {path}: {exc}", "config_error") from exc
 
 

@@ -27,9 +27,11 @@ class Policy:
     @classmethod
     def load(cls, path: str | Path) -> Policy:
         try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
             raise PolicyError(f"{path}: {exc}") from exc
+        except RecursionError:  # the composer recurses once per level of nesting
+            raise PolicyError(f"{path}: not valid YAML: nested too deeply") from None
         if not isinstance(data, dict):
             raise PolicyError(f"{path}: expected a mapping of policy parameters")
         known = {f.name: f for f in fields(cls)}

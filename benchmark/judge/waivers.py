@@ -227,6 +227,8 @@ class WaiverFile:
             data = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             raise WaiverError(f"{source}: not a YAML file: {exc}") from None
+        except RecursionError:  # the composer recurses once per level of nesting
+            raise WaiverError(f"{source}: not a YAML file: nested too deeply") from None
         return dataclasses.replace(cls.parse(data, source, catalog, benchmark), text=text)
 
     def pinned(self) -> dict[str, str]:
