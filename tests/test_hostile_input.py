@@ -127,6 +127,8 @@ GARBAGE = {
     "deep.yaml": b"hosts: " + b"[" * 2000 + b"]" * 2000,
     "not-utf8.yaml": b"\xff\xfe\x00garbage",
     "types.yaml": b"hosts:\n  a: {host: [1]}\n",
+    "huge-number.yaml": b"hosts:\n  a: {port: " + b"9" * 5000 + b"}\n",  # found by tests/fuzz/test_fuzz_files.py
+    "flow.yaml": b"hosts: " + b"[" * 100000,  # found by the same: minutes in PyYAML's scanner before check_flow_nesting
 }
 CASES = [
     (["report", "deep.json"], "dockbench: deep.json: not valid JSON: nested deeper than 128 levels: line 1 column 1 (byte 0)"),
@@ -138,13 +140,17 @@ CASES = [
     (["evaluate", "deep.json"], "dockbench: cannot read deep.json: not valid JSON: nested deeper than 128 levels: line 1 column 1 (byte 0)"),
     (["evaluate", "facts.json"], "dockbench: cannot judge facts.json: the facts snapshot lacks or mistypes what every report needs "
      "(TypeError: list indices must be integers or slices, not str)"),
-    (["scan", "--inventory", "deep.yaml"], "Error: Invalid value: deep.yaml: not valid YAML: nested too deeply"),
+    (["scan", "--inventory", "deep.yaml"], "Error: Invalid value: deep.yaml: not valid YAML: nested deeper than 128 levels"),
     (["scan", "--inventory", "not-utf8.yaml"], "Error: Invalid value: not-utf8.yaml: not a text file (not UTF-8)"),
+    (["scan", "--inventory", "huge-number.yaml"], "Error: Invalid value: huge-number.yaml: not valid YAML: Exceeds the limit (4300 digits) "
+     "for integer string conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit"),
+    (["scan", "--inventory", "flow.yaml"], "Error: Invalid value: flow.yaml: not valid YAML: nested deeper than 128 levels"),
+    (["evaluate", "facts.json", "--waivers", "flow.yaml"], "Error: Invalid value for --waivers: flow.yaml: not a YAML file: nested deeper than 128 levels"),
     (["scan", "--inventory", "types.yaml"], "Error: Invalid value: types.yaml: host 'a': host must be a string, got [1]"),
-    (["evaluate", "facts.json", "--waivers", "deep.yaml"], "Error: Invalid value for --waivers: deep.yaml: not a YAML file: nested too deeply"),
+    (["evaluate", "facts.json", "--waivers", "deep.yaml"], "Error: Invalid value for --waivers: deep.yaml: not a YAML file: nested deeper than 128 levels"),
     (["evaluate", "facts.json", "--waivers", "not-utf8.yaml"], "Error: Invalid value for --waivers: not-utf8.yaml: not a YAML file: "
      "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
-    (["evaluate", "facts.json", "--config", "deep.yaml"], "Error: Invalid value for --config: deep.yaml: not valid YAML: nested too deeply"),
+    (["evaluate", "facts.json", "--config", "deep.yaml"], "Error: Invalid value for --config: deep.yaml: nested deeper than 128 levels"),
     (["evaluate", "facts.json", "--config", "not-utf8.yaml"], "Error: Invalid value for --config: not-utf8.yaml: "
      "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
     (["scan", "ssh://root@127.0.0.1:1", "--ssh-config", "not-utf8.yaml", "--known-hosts", "/dev/null"],

@@ -6,12 +6,17 @@ json's own decoder goes as deep as Python's recursion limit, and every walk of t
 json.loads's (which also refuses, as a plain ValueError, an integer too long to convert), or
 with finite=True, also refusing NaN, Infinity and numbers beyond a float's range (1e999 decodes
 to inf): what a snapshot keeps from a host must write back as JSON.
+
+YAML's flow collections ([...], {...}) are JSON's syntax, and PyYAML's pure-Python scanner
+takes quadratic time on them nested deep (100,000 '[' is minutes): check_flow_nesting refuses
+such a text before it is parsed.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 128  # a report or facts snapshot nests about 10 deep
@@ -68,3 +73,17 @@ def loads(text: str | bytes, limit: int = MAX_DEPTH, *, finite: bool = False) ->
     if text[end:].strip(" \t\n\r"):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
+
+
+_QUOTED_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_FLOW = re.compile(r"[\[\]{}]")
+
+
+def check_flow_nesting(text: str, limit: int = MAX_DEPTH) -> str:
+    """text, if its brackets outside quotes and comments nest no deeper than limit (YAML, before parsing)."""
+    depth = 0
+    for bracket in _FLOW.findall(_QUOTED_OR_COMMENT.sub("", text)):
+        depth = depth + 1 if bracket in "[{" else max(depth - 1, 0)
+        if depth > limit:
+            raise TooDeep(limit)
+    return text

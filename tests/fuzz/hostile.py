@@ -7,6 +7,10 @@ import json
 
 from hypothesis import strategies as st
 
+from dockbench.benchmark import render
+from dockbench.benchmark.document import validate
+from dockbench.benchmark.render import terminal
+
 # Host text that must never reach an output unescaped: markup and terminal control sequences.
 MARKUP = "<x-fuzz-pwn onload=1>"
 CONTROL = "\x1b]0;fuzz\x07\x1b[2J"
@@ -30,3 +34,22 @@ JSON_TEXT = st.one_of(
     st.sampled_from([b"9" * 5000, b"1e999", b"-1e999", b"NaN", b"[" * 100000, b'{"a":' * 3000, b"\xff\xfe{}", b'"\xc3', b"{", b"", b"null"]),
     st.binary(max_size=64),
 )
+
+
+# Where each format must hold host text inert: no markup where markup means something, no
+# terminal control characters where a terminal or a parser reads the text (the html page and
+# csv cells keep control characters as the host sent them, as they did before this fuzzing).
+NO_MARKUP = ("html", "junit", "md", "prometheus", "terminal")
+NO_CONTROL = ("json", "jsonl", "ocsf", "junit", "md", "prometheus", "terminal")
+
+
+def assert_inert(document: dict) -> None:
+    """The report is schema-valid and every format renders it with host text held inert."""
+    validate.check(document)
+    outputs = {fmt: render.render(document, fmt) for fmt in render.formats()}
+    outputs["terminal"] = terminal.render(document)
+    for fmt, text in outputs.items():
+        if fmt in NO_MARKUP:
+            assert MARKUP not in text, fmt
+        if fmt in NO_CONTROL:
+            assert not {"\x1b", "\x07", "\x00"} & set(text), fmt

@@ -9,26 +9,16 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockbench.benchmark import render
 from dockbench.benchmark.collect import probe, rounds
 from dockbench.benchmark.collect.rounds import CollectError
 from dockbench.benchmark.collect.transports import ProbeRun
-from dockbench.benchmark.document import validate
 from dockbench.benchmark.judge.options import JudgingOptions
-from dockbench.benchmark.render import terminal
-from tests.fuzz.hostile import JSON_TEXT, MARKUP
+from tests.fuzz.hostile import JSON_TEXT, assert_inert
 from tests.recorded import RECORDED, TARGET
 from tests.test_probe_format import frame
 
 JUDGE = JudgingOptions(include_stopped=True).judge()
 _HEADER = b"@@dockbench "
-# Where each format must hold host text inert: no markup where markup means something, no
-# terminal control characters where a terminal or a parser reads the text (the html page and
-# csv cells keep control characters as text: see the report of issue 21).
-NO_MARKUP = ("html", "junit", "md", "prometheus", "terminal")
-NO_CONTROL = ("json", "jsonl", "ocsf", "junit", "md", "prometheus", "terminal")
-
-
 def _frames(data: bytes) -> list[bytes]:
     """The recorded output cut into its records, each with its header, in order."""
     starts = [0] + [i + 1 for i in range(len(data)) if data.startswith(b"\n" + _HEADER, i)]
@@ -82,18 +72,6 @@ def audited(data: bytes) -> dict | None:
         return None
     json.dumps(snapshot, allow_nan=False)  # a snapshot is plain JSON (facts files, the archive)
     return JUDGE(snapshot, "2026-01-01T00:00:00Z")
-
-
-def assert_inert(document: dict) -> None:
-    """The report is schema-valid and every format renders it with host text held inert."""
-    validate.check(document)
-    outputs = {fmt: render.render(document, fmt) for fmt in render.formats()}
-    outputs["terminal"] = terminal.render(document)
-    for fmt, text in outputs.items():
-        if fmt in NO_MARKUP:
-            assert MARKUP not in text, fmt
-        if fmt in NO_CONTROL:
-            assert not {"\x1b", "\x07", "\x00"} & set(text), fmt
 
 
 @given(mutated())
