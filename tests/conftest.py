@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support import dockerd
 from tests.support import postgres as pg
@@ -37,6 +38,13 @@ _DATA_HOME = tempfile.mkdtemp(prefix="dbt-data-")
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
 os.environ.pop("DOCKBENCH_ARCHIVE", None)
 atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
+
+# The fuzz targets (tests/fuzz): "ci" is the fixed budget every run pays (each target's
+# max_examples; about a minute of CPU for all of them), "long" a deeper search run by hand
+# (HYPOTHESIS_PROFILE=long). Examples are derandomized in CI so that a run is repeatable.
+settings.register_profile("ci", max_examples=30, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class DockerCommandError(subprocess.CalledProcessError):

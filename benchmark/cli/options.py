@@ -9,6 +9,7 @@ import click
 
 from dockbench.benchmark.collect import inventory
 from dockbench.benchmark.collect.inventory import Target
+from dockbench.benchmark.collect.transports import DEFAULT_MAX_PROBE_BYTES
 from dockbench.benchmark.judge.check_registry import UnknownBenchmark
 from dockbench.benchmark.judge.options import JudgingError, JudgingOptions, catalog
 
@@ -98,13 +99,19 @@ def ssh_options(func):
     ], func)
 
 
-def ssh_settings(*, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, timeout, sudo):
+def max_probe_bytes_option(func):
+    """--max-probe-bytes: how much one probe round of a host may send (scan and sweep work)."""
+    return click.option("--max-probe-bytes", default=DEFAULT_MAX_PROBE_BYTES, show_default=True, type=click.IntRange(1 << 16), metavar="BYTES",
+                        help="Most bytes a host's probe may send (per round); past it the host ends with probe_too_large.")(func)
+
+
+def ssh_settings(*, connect_timeout, ssh_user, identity, known_hosts, accept_new_host_keys, ssh_config, timeout, sudo, max_probe_bytes):
     """The SSHOptions of ssh_options' values (an encrypted key's passphrase asked for here, once)."""
     from dockbench.benchmark.collect.ssh import SSHOptions  # only remote scans pay for loading the SSH stack
 
     return SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config,
-                      connect_timeout=connect_timeout, host_timeout=timeout, user=ssh_user, key_file=identity,
-                      passphrase=_passphrase(identity), sudo=sudo)
+                      connect_timeout=connect_timeout, host_timeout=timeout, max_probe_bytes=max_probe_bytes, user=ssh_user,
+                      key_file=identity, passphrase=_passphrase(identity), sudo=sudo)
 
 
 def targets_of(urls, inventory_file, limit_pattern) -> list[Target]:

@@ -13,11 +13,21 @@ import click
 from dockbench.benchmark import clock, exit_codes, render
 from dockbench.benchmark.cli.archiving import ScanArchiver, scan_archive_options
 from dockbench.benchmark.cli.fix import plan_path, write_plan
-from dockbench.benchmark.cli.options import WORKERS_FROM, fleet_options, judge_of, judging_options, ssh_options, ssh_settings, targets_of
+from dockbench.benchmark.cli.options import (
+    WORKERS_FROM,
+    fleet_options,
+    judge_of,
+    judging_options,
+    max_probe_bytes_option,
+    ssh_options,
+    ssh_settings,
+    targets_of,
+)
 from dockbench.benchmark.cli.outputs import default_output, finish, format_of, read_saved, result_options
 from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
 from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.judge.options import UnusableSnapshot
 
 
 @click.command()
@@ -26,6 +36,7 @@ from dockbench.benchmark.document import report as report_mod
 @click.option("--root", default="/", show_default=True, help="Audit a host whose filesystem is mounted here (e.g. /host).")
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (read-only, but needs root to see everything).")
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
+@max_probe_bytes_option
 @click.option("--facts-out", metavar="FILE", help="Also save the facts snapshot (evidence; re-judge it with `dockbench evaluate`).")
 @click.option("--fix-out", metavar="PLAN", callback=lambda ctx, param, value: plan_path(value), help="Also write the remediation plan of one host (as `dockbench fix` would), in the format PLAN's extension names: .md, .json, .sh, .yml.")
 @fleet_options
@@ -33,7 +44,7 @@ from dockbench.benchmark.document import report as report_mod
 @judging_options
 @result_options
 @scan_archive_options
-def scan(targets, docker_host, root, sudo, timeout, facts_out, fix_out, inventory, limit, parallel, workers, connect_timeout, ssh_user, identity, known_hosts,
+def scan(targets, docker_host, root, sudo, timeout, max_probe_bytes, facts_out, fix_out, inventory, limit, parallel, workers, connect_timeout, ssh_user, identity, known_hosts,
          accept_new_host_keys, ssh_config, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
     """Audit the local Docker host, or remote ones over SSH.
 
@@ -46,12 +57,13 @@ def scan(targets, docker_host, root, sudo, timeout, facts_out, fix_out, inventor
     archiver = ScanArchiver.from_options(archive_path, no_archive, sign_key)
     hosts = targets_of(targets, inventory, limit)
     if not hosts:
-        _scan_local(judge, docker_host, root, sudo, timeout, facts_out, fix_out, outputs, quiet, fail_on, archiver)
+        _scan_local(judge, docker_host, root, LocalTransport(sudo=sudo, timeout=timeout, max_bytes=max_probe_bytes), facts_out, fix_out, outputs, quiet, fail_on, archiver)
         return
     from dockbench.benchmark.collect.ssh import KnownHosts  # only remote scans pay for loading the SSH stack
 
     options = ssh_settings(connect_timeout=connect_timeout, ssh_user=ssh_user, identity=identity, known_hosts=known_hosts,
-                           accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config, timeout=timeout, sudo=sudo)
+                           accept_new_host_keys=accept_new_host_keys, ssh_config=ssh_config, timeout=timeout, sudo=sudo,
+                           max_probe_bytes=max_probe_bytes)
     hosts = [dataclasses.replace(h, docker_host=h.docker_host or docker_host, root=h.root or (root if root != "/" else None)) for h in hosts]
     try:
         known = KnownHosts(options.known_hosts, options.accept_new_host_keys)
@@ -110,7 +122,7 @@ def _sweep(hosts, options, known, judge, parallel, workers, facts_out, outputs, 
     finish(document, paths, quiet, fail_on, written=True)
 
 
-def _scan_local(judge, docker_host, root, sudo, timeout, facts_out, fix_out, outputs, quiet, fail_on, archiver) -> None:
+def _scan_local(judge, docker_host, root, transport, facts_out, fix_out, outputs, quiet, fail_on, archiver) -> None:
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
@@ -118,7 +130,7 @@ def _scan_local(judge, docker_host, root, sudo, timeout, facts_out, fix_out, out
         docker_host = f"unix://{root}/var/run/docker.sock"
     started = clock.stamp()
     try:
-        snapshot = collect(LocalTransport(sudo=sudo, timeout=timeout), root=root, docker_host=docker_host)
+        snapshot = collect(transport, root=root, docker_host=docker_host)
     except (TransportError, CollectError) as exc:
         click.echo(f"dockbench: scan failed: {exc}", err=True)
         sys.exit(exit_codes.CANNOT_RUN)
@@ -146,10 +158,16 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
             click.echo(f"dockbench: cannot read {facts_file}: not a dockbench facts snapshot (no facts_version)", err=True)
             sys.exit(exit_codes.CANNOT_RUN)
         started = clock.stamp()
-        if saved.get("kind") == "facts-sweep":
-            paths = outputs or (default_output("sweep", started),)
-            finish(_evaluate_sweep(judge, source.hosts or (), started, paths), paths, quiet, fail_on, written=True)
-        finish(judge(source.whole(), started), outputs, quiet, fail_on)
+        try:
+            if saved.get("kind") == "facts-sweep":
+                paths = outputs or (default_output("sweep", started),)
+                document, written = _evaluate_sweep(judge, source.hosts or (), started, paths), True
+            else:
+                paths, document, written = outputs, judge(source.whole(), started), False
+        except UnusableSnapshot as exc:
+            click.echo(f"dockbench: cannot judge {facts_file}: {exc}", err=True)
+            sys.exit(exit_codes.CANNOT_RUN)
+        finish(document, paths, quiet, fail_on, written=written)
 
 
 def _evaluate_sweep(judge, snapshots, started: str, paths) -> dict[str, Any]:

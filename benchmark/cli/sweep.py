@@ -9,7 +9,7 @@ import click
 
 from dockbench.benchmark.archive import ArchiveError
 from dockbench.benchmark.cli.archive import archive_option, shown
-from dockbench.benchmark.cli.options import judge_of, judging_options, ssh_options, ssh_settings, targets_of
+from dockbench.benchmark.cli.options import judge_of, judging_options, max_probe_bytes_option, ssh_options, ssh_settings, targets_of
 from dockbench.benchmark.fleet.distributed import NotATeamArchive, WorkerSetup, default_worker_name, start, status, work
 
 
@@ -59,6 +59,7 @@ def start_cmd(inventory, limit, archive_path, **judging) -> None:
 @click.option("--name", "worker_name", metavar="NAME", help="This worker's name in `sweep status`. Default: HOSTNAME:PID.")
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1), help="Seconds one host may take, connection and probe included.")
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n`.")
+@max_probe_bytes_option
 @ssh_options
 @archive_option
 def work_cmd(parallel, until_empty, stalled_after, worker_name, archive_path, **ssh) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from dockbench.benchmark.collect.transports import SCHEMES
+from dockbench.benchmark.document import bounded_json
 
 __all__ = ["InventoryError", "Target", "limit", "load", "parse_url"]
 
@@ -482,11 +483,13 @@ def load(path: str | Path) -> list[Target]:
     except UnicodeDecodeError:
         raise InventoryError(f"{source}: not a text file (not UTF-8)") from None
     try:
-        data, yaml_error = yaml.load(text, Loader=_Loader), None
+        data, yaml_error = yaml.load(bounded_json.check_flow_nesting(text), Loader=_Loader), None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         data, yaml_error = None, f"{source}{line}: not valid YAML: {getattr(e, 'problem', None) or e}"
+    except (RecursionError, ValueError) as e:  # nesting past the composer's recursion or check_flow_nesting; a number too long
+        data, yaml_error = None, f"{source}: not valid YAML: {e if isinstance(e, ValueError) else 'nested too deeply'}"
     if isinstance(data, dict):
         tree = _read_yaml(data, source)
     elif Path(path).suffix.lower() in (".yml", ".yaml", ".json") and (yaml_error or data is not None):

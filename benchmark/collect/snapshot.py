@@ -19,7 +19,7 @@ from dockbench.benchmark.collect import probe, systemd
 from dockbench.benchmark.collect.paths import strip_root
 from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.collect.well_known_paths import CLIENT_CONFIG, DEFAULT_DAEMON_JSON, DEFAULT_SOCKET
-from dockbench.benchmark.document import redact
+from dockbench.benchmark.document import bounded_json, redact
 from dockbench.benchmark.judge.facts import HISTORY_NOT_COLLECTED, flag_values
 
 FACTS_VERSION = 1
@@ -204,6 +204,7 @@ def _audit_daemon(records: dict[str, Record]) -> dict[str, Any]:
     }
 
 
+DOCKER_JSON_DEPTH = 64  # docker's own output nests under 10 deep; the snapshot adds a few levels above it
 _IMAGE_CONFIG_LINE = re.compile(r"(?P<path>[^\n]*/sha256/(?P<hex>[0-9a-f]{64})):(?P<text>.*)")
 
 
@@ -237,7 +238,7 @@ def _image_history(records: dict[str, Record], root_dir: str | None) -> dict[str
         return history
     for image_id, lines in texts.items():
         try:
-            config = json.loads("\n".join(lines))
+            config = bounded_json.loads("\n".join(lines), DOCKER_JSON_DEPTH, finite=True)
             steps = [redact.history_step(str(step.get("created_by") or "")) for step in config.get("history") or [] if isinstance(step, dict)]
         except (ValueError, AttributeError) as exc:
             problems.append(f"{image_id}: config is not JSON ({exc})")
@@ -254,7 +255,6 @@ def _json_values(record: Record | None, what: str, errors: list[str]) -> list[An
         return []
     if not record.ok and record.error_text:
         errors.append(f"{what}: {record.error_text}")
-    decoder = json.JSONDecoder()
     text, pos, values = record.text, 0, []
     while True:
         while pos < len(text) and text[pos].isspace():
@@ -262,16 +262,23 @@ def _json_values(record: Record | None, what: str, errors: list[str]) -> list[An
         if pos >= len(text):
             break
         try:
-            value, pos = decoder.raw_decode(text, pos)
+            value, pos = bounded_json.raw_decode(text, pos, DOCKER_JSON_DEPTH, finite=True)
         except json.JSONDecodeError as exc:
             errors.append(f"{what}: output is not JSON ({exc.msg} at offset {exc.pos})")
+            break
+        except ValueError as exc:
+            errors.append(f"{what}: output refused ({exc}, at offset {pos})")
             break
         values.append(value)
     return values
 
 
-def _json_document(record: Record | None, what: str, errors: list[str]) -> Any:
+def _json_document(record: Record | None, what: str, errors: list[str]) -> dict[str, Any] | None:
+    """The one JSON object a record printed (docker info, docker version); None if it is not one."""
     values = _json_values(record, what, errors)
+    if values and not isinstance(values[0], dict):
+        errors.append(f"{what}: output is not a JSON object")
+        return None
     return values[0] if values else None
 
 
@@ -331,7 +338,7 @@ def _load_daemon_json(path: str, files: dict) -> dict[str, Any]:
     config: dict[str, Any] = {"path": path, "state": entry["state"], "data": None, "error": entry.get("error") or entry.get("content_error")}
     if entry["state"] == "present" and "content" in entry:
         try:
-            data = json.loads(entry["content"]) if entry["content"].strip() else {}
+            data = bounded_json.loads(entry["content"], DOCKER_JSON_DEPTH, finite=True) if entry["content"].strip() else {}
             if not isinstance(data, dict):
                 raise ValueError("top level is not a JSON object")
             config["data"] = redact.scrub(data)
@@ -487,15 +494,21 @@ def _client_configs(records: dict[str, Record]) -> dict[str, dict]:
         if not (name.startswith("read:") and name.endswith(CLIENT_CONFIG)) or not record.ok:
             continue
         try:
-            data = json.loads(record.text or "{}")
+            data = bounded_json.loads(record.text or "{}", DOCKER_JSON_DEPTH, finite=True)
         except json.JSONDecodeError as exc:
             configs[name[5:]] = {"error": f"not valid JSON: {exc.msg}"}
             continue
-        auths = data.get("auths") if isinstance(data.get("auths"), dict) else {}
+        except ValueError as exc:
+            configs[name[5:]] = {"error": f"refused: {exc}"}
+            continue
+        if not isinstance(data, dict):
+            configs[name[5:]] = {"error": "not a JSON object"}
+            continue
+        auths, helpers = (data.get(key) if isinstance(data.get(key), dict) else {} for key in ("auths", "credHelpers"))
         configs[name[5:]] = {
             "auths": {reg: {"has_credentials": isinstance(v, dict) and bool(v.get("auth") or v.get("identitytoken") or v.get("password"))} for reg, v in auths.items()},
             "creds_store": data.get("credsStore") if isinstance(data.get("credsStore"), str) else None,
-            "cred_helpers": {k: v for k, v in (data.get("credHelpers") or {}).items() if isinstance(v, str)},
+            "cred_helpers": {k: v for k, v in helpers.items() if isinstance(v, str)},
         }
     return configs
 

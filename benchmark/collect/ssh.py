@@ -24,7 +24,7 @@ from pathlib import Path
 import paramiko
 
 from dockbench.benchmark.collect.inventory import Target, parse_url
-from dockbench.benchmark.collect.transports import ProbeRun, Transport, TransportError
+from dockbench.benchmark.collect.transports import DEFAULT_MAX_PROBE_BYTES, BoundedOutput, ProbeRun, Transport, TransportError
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 DEFAULT_SSH_CONFIG = "~/.ssh/config"
@@ -40,6 +40,7 @@ class SSHOptions:
     ssh_config: str | None = DEFAULT_SSH_CONFIG
     connect_timeout: float = 10.0
     host_timeout: float = 120.0
+    max_probe_bytes: int = DEFAULT_MAX_PROBE_BYTES
     user: str | None = None
     key_file: str | None = None
     passphrase: str | None = field(default=None, repr=False)
@@ -203,7 +204,7 @@ def _config_for(options: SSHOptions, host: str) -> dict:
         return {}
     try:
         return dict(paramiko.SSHConfig.from_path(path).lookup(host))
-    except (OSError, paramiko.ConfigParseError) as exc:
+    except (OSError, UnicodeDecodeError, paramiko.ConfigParseError) as exc:
         raise TransportError(f"cannot read ssh config {path}: {exc}", "config_error") from exc
 
 
@@ -237,7 +238,7 @@ class SSHTransport(Transport):
     name = "ssh"
 
     def __init__(self, target: Target, options: SSHOptions, known_hosts: KnownHosts):
-        super().__init__(sudo=options.sudo if target.sudo is None else target.sudo, timeout=options.host_timeout)
+        super().__init__(sudo=options.sudo if target.sudo is None else target.sudo, timeout=options.host_timeout, max_bytes=options.max_probe_bytes)
         self.target = target
         self.options = options
         self.known_hosts = known_hosts
@@ -322,25 +323,26 @@ class SSHTransport(Transport):
             raise _classify(exc, f"{self.target.name}: running the probe") from exc
 
     def _drain(self, channel: paramiko.Channel) -> ProbeRun:
-        """Read stdout and stderr until the server's EOF, then the exit status; within the deadline.
+        """Read stdout and stderr until the server's EOF, then the exit status; within the deadline
+        (checked before every read, so a host trickling bytes cannot outlive it) and the limits.
 
         Not until the exit status: sshd sends it as soon as the command exits, ahead of output it
         still holds (a slow client or link, a full channel window), so stopping there loses the
         end of the output."""
-        out, err = bytearray(), bytearray()
+        output = BoundedOutput(f"{self.target.name}", self.max_bytes)
         try:
             while True:
                 self.remaining()
                 if channel.recv_ready():
-                    out += channel.recv(_READ_SIZE)
+                    output.add(channel.recv(_READ_SIZE))
                 elif channel.recv_stderr_ready():
-                    err += channel.recv_stderr(_READ_SIZE)
+                    output.add(channel.recv_stderr(_READ_SIZE), stderr=True)
                 elif channel.eof_received or channel.closed:
                     break  # EOF comes after the last byte of both streams
                 else:
                     select.select([channel], [], [], min(0.05, self.remaining()))
             while not channel.exit_status_ready():
                 channel.status_event.wait(min(0.05, self.remaining()))
-            return ProbeRun(bytes(out), bytes(err), channel.recv_exit_status())
+            return output.run(channel.recv_exit_status())
         finally:
             channel.close()

@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
+from dockbench.benchmark.document import bounded_json
 from dockbench.benchmark.document import report as report_mod
 
 HOSTS = "hosts"
@@ -46,7 +47,7 @@ class ReadError(ValueError):
 
 def load_host(text: str | bytes) -> Any:
     """One host's JSON text decoded (the one place host reports are decoded from a file)."""
-    return json.loads(text)
+    return bounded_json.loads(text)
 
 
 class Spans:
@@ -154,7 +155,6 @@ class _Scanner:
     def __init__(self, file: IO[bytes], name: str):
         self.file, self.name = file, name
         self.utf8 = codecs.getincrementaldecoder("utf-8")()
-        self.json = json.JSONDecoder()
         self.text, self.pos, self.eof = "", 0, False  # decoded text held, the next character's index in it
         self.byte, self.read_bytes = 0, 0  # file offset of text[pos]; bytes read so far
         self.line, self.line_start = 1, 0  # the line of text[pos], and the index in text where that line starts
@@ -216,12 +216,14 @@ class _Scanner:
         self._peek()
         while True:
             try:
-                value, end = self.json.raw_decode(self.text, self.pos)
+                value, end = bounded_json.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
                 cut = exc.msg.startswith("Unterminated string") or len(self.text) - exc.pos <= _NEAR_END
                 if cut and self._more():
                     continue
                 raise self._fail(exc.msg, exc.pos) from None
+            except ValueError as exc:  # beyond bounded_json's bounds
+                raise self._fail(str(exc)) from None
             if isinstance(value, (int, float)) and len(self.text) - end <= _NEAR_END and self._more():
                 continue  # a number may go on in what is not read yet ("3" of "3.5e7")
             self._advance(end)
@@ -304,27 +306,30 @@ def read_lines(file: IO[bytes], name: str) -> Source:
     offset = 0
     for number, text in enumerate(file, 1):
         try:
-            line = json.loads(text.decode("utf-8"))
+            line = bounded_json.loads(text)
             kind = line["kind"]
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ReadError(name, f"line {number} is not a dockbench sweep line ({exc})") from None
-        if kind == "host":
-            hosts.append((line["target"]["name"], offset, len(text)))
-            light.append(report_mod.host_summary(line["scan_id"], line["target"]["name"], line["summary"], line.get("waivers")))
-        elif kind == "unreachable":
-            errors.append(line["error"])
-        elif kind == "sweep_start":
-            header = line
-        elif kind == "sweep":
-            finished = line
+            if kind == "host":
+                hosts.append((line["target"]["name"], offset, len(text)))
+                light.append(report_mod.host_summary(line["scan_id"], line["target"]["name"], line["summary"], line.get("waivers")))
+            elif kind == "unreachable":
+                errors.append(line["error"])
+            elif kind == "sweep_start":
+                header = line
+            elif kind == "sweep":
+                finished = line
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ReadError(name, f"line {number} is not a dockbench sweep line ({type(exc).__name__}: {exc})") from None
         offset += len(text)
     if header is None:
         raise ReadError(name, "no sweep_start line: not a dockbench sweep in JSON Lines")
-    if finished is not None:
-        document = {**finished, HOSTS: None, "errors": sorted(errors, key=lambda e: e["name"])}
-    else:
-        document = report_mod.build_sweep(light, errors, benchmark=header["benchmark"], started_at=header["started_at"], finished_at=header["started_at"],
-                                          interrupted=True, sweep_id=header["sweep_id"])
+    try:
+        if finished is not None:
+            document = {**finished, HOSTS: None, "errors": sorted(errors, key=lambda e: str(e.get("name")))}
+        else:
+            document = report_mod.build_sweep(light, errors, benchmark=header["benchmark"], started_at=header["started_at"], finished_at=header["started_at"],
+                                              interrupted=True, sweep_id=header["sweep_id"])
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ReadError(name, f"not a dockbench sweep in JSON Lines ({type(exc).__name__}: {exc})") from None
     spans = Spans(file, [(offset, length) for _, offset, length in sorted(hosts, key=lambda h: h[0])], name)
     return Source({k: v for k, v in document.items() if k != HOSTS}, spans, list(document), file)
 

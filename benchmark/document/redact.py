@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -15,10 +16,22 @@ _SECRET_NAME = re.compile(
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*):(?P<pw>[^/@\s]*)@", re.IGNORECASE)
 
 
+_SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
+_MARKUP = re.compile(r"<[^<>]*>")
+
+
+def _plain(name: str) -> str:
+    """A name as its words: compatibility forms folded (fullwidth letters), control and invisible
+    characters and markup tags dropped, and any run of other characters (dots, spaces) made one "_"."""
+    folded = "".join(c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c)[0] != "C")
+    return _SEPARATORS.sub("_", _MARKUP.sub("", folded))
+
+
 @lru_cache(maxsize=4096)  # the same few hundred keys recur in every container's inspect
 def looks_secret(name: str) -> bool:
-    """True for names such as DB_PASSWORD, GITHUB_TOKEN or splunk-token."""
-    return bool(_SECRET_NAME.search(name))
+    """True for names such as DB_PASSWORD, GITHUB_TOKEN, splunk-token, db.password or
+    <b>API KEY</b>: the name as it is, or as its words (_plain)."""
+    return bool(_SECRET_NAME.search(name) or _SECRET_NAME.search(_plain(name)))
 
 
 def scrub_url(text: str) -> str:

@@ -23,6 +23,10 @@ from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 STORED = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
 
 
+class UnusableSnapshot(ValueError):
+    """A snapshot (a saved facts file, read back) without the shape the report is built from."""
+
+
 class JudgingError(Exception):
     """Options that cannot be judged with; `option` names the one at fault (None: their combination)."""
 
@@ -122,10 +126,13 @@ class Judge:
     def __call__(self, snapshot: dict[str, Any], started: str, *, scan_id: str | None = None, connection: dict[str, Any] | None = None) -> dict[str, Any]:
         """The host report of a snapshot. connection: how the host was reached (address, exec
         channels), added to the report's target; scan_id: a given id (else a new one)."""
-        facts = Facts(snapshot, self.selection, self.options.policy)
-        results = evaluate(facts, self.checks)
-        document = report.build(results, snapshot, rootless=facts.rootless, benchmark=self.benchmark.to_dict(), started_at=started,
-                                finished_at=clock.stamp(), scan_id=scan_id, connection=connection)
+        try:
+            facts = Facts(snapshot, self.selection, self.options.policy)
+            results = evaluate(facts, self.checks)
+            document = report.build(results, snapshot, rootless=facts.rootless, benchmark=self.benchmark.to_dict(), started_at=started,
+                                    finished_at=clock.stamp(), scan_id=scan_id, connection=connection)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:  # each check's own failure is already its ERROR
+            raise UnusableSnapshot(f"the facts snapshot lacks or mistypes what every report needs ({type(exc).__name__}: {exc})") from exc
         document["policy"] = self.options.policy.to_dict()
         if self.options.waivers is not None:
             self.options.waivers.apply(document, facts)

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from dockbench.benchmark.document import bounded_json
+
 
 class PolicyError(Exception):
     """The policy file cannot be used; the message names the file and the problem."""
@@ -27,9 +29,11 @@ class Policy:
     @classmethod
     def load(cls, path: str | Path) -> Policy:
         try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            data = yaml.safe_load(bounded_json.check_flow_nesting(Path(path).read_text(encoding="utf-8"))) or {}
+        except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: not UTF-8, check_flow_nesting, a number too long
             raise PolicyError(f"{path}: {exc}") from exc
+        except RecursionError:  # the composer recurses once per level of nesting
+            raise PolicyError(f"{path}: not valid YAML: nested too deeply") from None
         if not isinstance(data, dict):
             raise PolicyError(f"{path}: expected a mapping of policy parameters")
         known = {f.name: f for f in fields(cls)}

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from dockbench.benchmark.document import bounded_json
 from dockbench.benchmark.document.model import CheckMeta
 from dockbench.benchmark.document.report import STATUS_ORDER, counted, score_of
 from dockbench.benchmark.judge.facts import Facts
@@ -224,9 +225,11 @@ class WaiverFile:
     def from_text(cls, text: str, source: str, catalog: Iterable[CheckMeta] | None, benchmark: str) -> WaiverFile:
         """A waiver file's text, checked as parse() does; the result keeps the text."""
         try:
-            data = yaml.load(text, Loader=_Loader)
+            data = yaml.load(bounded_json.check_flow_nesting(text), Loader=_Loader)
         except yaml.YAMLError as exc:
             raise WaiverError(f"{source}: not a YAML file: {exc}") from None
+        except (RecursionError, ValueError) as exc:  # nesting past the composer's recursion or check_flow_nesting; a number too long
+            raise WaiverError(f"{source}: not a YAML file: {exc if isinstance(exc, ValueError) else 'nested too deeply'}") from None
         return dataclasses.replace(cls.parse(data, source, catalog, benchmark), text=text)
 
     def pinned(self) -> dict[str, str]:
