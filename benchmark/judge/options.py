@@ -128,7 +128,7 @@ class Judge:
                                 finished_at=clock.stamp(), scan_id=scan_id, connection=connection)
         document["policy"] = self.options.policy.to_dict()
         if self.options.waivers is not None:
-            self.options.waivers.apply(document, facts)
+            self.options.waivers.apply(document)
         return document
 
 
