@@ -506,6 +506,11 @@ class Facts:
         """Every local image (`docker image ls -a`), the builder's intermediate ones included."""
         return [Image(i) for i in self.docker.get("images") or []]
 
+    def container(self, ref: str) -> Container | None:
+        """A container by full id, name or id prefix (as `container:REF` modes name them), stopped ones included."""
+        found = [c for c in self.all_containers if ref in (c.id, c.name) or len(ref) >= 12 and c.id.startswith(ref)]
+        return found[0] if len(found) == 1 else None
+
     @property
     def containers(self) -> list[Container]:
         """The containers selected for per-container checks (running ones by default)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from dockbench.benchmark.document.model import Evidence
 from dockbench.benchmark.judge.facts import Container, Facts
+from dockbench.checks.common import Review
 
 
 def security_opts(c: Container) -> list[str]:
@@ -26,6 +27,30 @@ def host_path(path: Any) -> str:
     path = posixpath.normpath(str(path or "/"))
     path = "/" if path == "//" else path
     return "/run" + path[len("/var/run") :] if path == "/var/run" or path.startswith("/var/run/") else path
+
+
+JOINED = "container:"
+
+
+def shared_namespace(c: Container, facts: Facts, mode: str) -> str | Review | None:
+    """How a container shares the host's namespace named by the HostConfig field `mode`
+    (PidMode, IpcMode, ...): set there ("PidMode=host"), or joined from another container
+    (`container:ID`), followed to the end of the chain, which the answer names. A chain
+    through a container that is not on the host (or a loop) cannot be judged: a Review."""
+    chain, value = [c], str(c.host_config.get(mode) or "")
+    while value.startswith(JOINED):
+        ref = value[len(JOINED) :]
+        joined = facts.container(ref)
+        if joined is None or joined in chain:
+            why = "which is not on this host" if joined is None else "a loop"
+            return Review(" -> ".join(f"{mode}={step.host_config.get(mode)}" if step is c else step.name for step in chain) + f": joins {ref[:12]}, {why}: what it shares is unknown")
+        chain.append(joined)
+        value = str(joined.host_config.get(mode) or "")
+    if value != "host":
+        return None
+    if len(chain) == 1:
+        return f"{mode}=host"
+    return f"{mode}=container:{chain[1].name}" + "".join(f" -> {step.name}" for step in chain[2:]) + f", which has {mode}=host"
 
 
 def capability(name: Any) -> str:
