@@ -230,6 +230,7 @@ class ImageHistory:
         return self.state == "read"
 
 
+NOT_RESOLVED = object()
 HISTORY_NOT_COLLECTED: dict[str, Any] = {"state": "not_collected", "store": None, "reason": "the probe did not read image configs (an older snapshot)", "images": {}}
 
 
@@ -521,6 +522,20 @@ class Facts:
         """Container id -> command names (/proc/PID/comm) of its processes, seen from the host;
         None when the snapshot predates these facts."""
         return self.snapshot.get("container_processes")
+
+    @property
+    def volumes(self) -> dict[str, dict[str, Any]] | None:
+        """The named volumes containers use, by name, as `docker volume inspect` reports them
+        (Driver, Options); None when the snapshot predates these facts."""
+        volumes = self.docker.get("volumes")
+        return None if volumes is None else {str(v.get("Name")): v for v in volumes if isinstance(v, dict)}
+
+    def realpath(self, path: str) -> str | None:
+        """A mount source, volume device or runtime socket with its symbolic links resolved on
+        the host, "" when nothing is there; None when the probe did not resolve it (an older
+        snapshot, or a path it could not read off the inspect output)."""
+        resolved = (self.snapshot.get("realpaths") or {}).get(path, NOT_RESOLVED)
+        return None if resolved is NOT_RESOLVED else resolved or ""
 
     @property
     def image_history(self) -> ImageHistory:
