@@ -137,3 +137,17 @@ def test_an_offending_container_is_named_beside_the_ones_to_review():
     outcome = judge(snap, "container-no-sensitive-mounts")
     assert (outcome.status, outcome.message) == (Status.FAIL, "1 of 2 containers mount sensitive host directories; 1 more to review")
     assert observed(outcome) == [("risky", ["/etc -> /host-etc (rw)"]), ("web", ["volume shared -> /shared: driver netshare: review what it reaches"])]
+
+
+def test_sockets_the_runtimes_are_configured_to_serve_count_wherever_they_live():
+    snap = quiet()
+    snap["daemon"]["argv"] += ["-H", "unix:///srv/docker-api/api.sock"]
+    snap["files"]["/etc/containerd/config.toml"] = {"state": "present", "type": "file", "mode": 0o644, "uid": 0, "gid": 0, "size": 80, "mtime": 0,
+                                                    "content": 'version = 2\n[grpc]\n  uid = 0\n  address = "/srv/ctr/containerd.sock"\n[debug]\n  address = "/srv/debug.sock"\n'}
+    container(snap, "web")["Mounts"] = [bind("/srv/docker-api", "/api"), bind("/srv/ctr", "/ctr", rw=False), bind("/srv/other", "/o")]
+    resolved(snap)
+    outcome = judge(snap, "container-docker-socket-not-mounted")
+    assert (outcome.status, observed(outcome)) == (Status.FAIL, [("web", [
+        "/srv/docker-api -> /api (holds /srv/docker-api/api.sock)",
+        "/srv/ctr -> /ctr (holds /srv/ctr/containerd.sock)",
+    ])])

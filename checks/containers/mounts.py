@@ -14,7 +14,7 @@ from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.checks.catalog import container_check
 from dockbench.checks.common import Review
 from dockbench.checks.containers.base import Reach, host_path, host_reach, mount_text
-from dockbench.checks.locations import docker_socket
+from dockbench.checks.locations import configured_sockets, docker_socket
 
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 # Where the runtimes put their API sockets (/var/run is read as /run): Docker, containerd (its own
@@ -26,10 +26,10 @@ SHARED_PROPAGATION = ("shared", "rshared")
 
 
 def _host_sockets(facts: Facts) -> list[str]:
-    """Runtime sockets known to exist, as given and resolved: the audited daemon's, then the
-    default ones the probe saw."""
+    """Runtime sockets, as given and resolved: the audited daemon's, those the runtimes are
+    configured to serve, then the default ones the probe saw."""
     seen = [s for s in RUNTIME_SOCKETS if facts.file(s).present or facts.file("/var" + s).present or facts.realpath(s)]
-    found = [p for s in (docker_socket(facts), *seen) if s for p in (s, facts.realpath(s)) if p]
+    found = [p for s in (docker_socket(facts), *configured_sockets(facts), *seen) if s for p in (s, facts.realpath(s)) if p]
     return list(dict.fromkeys(host_path(p) for p in found))
 
 
