@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from dockbench.benchmark.collect.probe import Record
 from dockbench.benchmark.document.model import Status
 from dockbench.benchmark.judge.facts import Selection
-from tests.recorded import bind, container, judge, observed, recorded_snapshot, resolved
+from tests.recorded import bind, build, container, judge, observed, recorded_records, recorded_snapshot, resolved
 
 EVERY = Selection(include_stopped=True)
 
@@ -151,3 +152,25 @@ def test_sockets_the_runtimes_are_configured_to_serve_count_wherever_they_live()
         "/srv/docker-api -> /api (holds /srv/docker-api/api.sock)",
         "/srv/ctr -> /ctr (holds /srv/ctr/containerd.sock)",
     ])])
+
+
+def test_a_source_the_probe_could_not_resolve_is_said_so():
+    snap = quiet()
+    container(snap, "web")["Mounts"] = [bind('/srv/"quoted"', "/q")]
+    snap["realpaths"], snap["docker"]["volumes"] = {}, []   # today's probe, which leaves paths with a quote out
+    outcome = judge(snap, "container-no-sensitive-mounts")
+    assert (outcome.status, observed(outcome)) == (Status.MANUAL, [("web", ['/srv/"quoted" -> /q: its symbolic links were not resolved (the probe could not read this path off the inspect output)'])])
+
+
+def test_the_snapshot_keeps_volumes_and_real_paths_and_marks_them_not_collected_when_absent():
+    old = build(recorded_records())
+    assert old["realpaths"] is None and "volumes" not in old["docker"]
+    records = recorded_records()
+    records["docker:volume-names"] = Record(b"etc\n", 0)
+    records["docker:volumes"] = Record(b'[{"Name": "etc", "Driver": "local", "Options": {"device": "/etc", "o": "bind", "type": "none"}}]\n', 0)
+    records["realpath:/srv/conf"] = Record(b"/etc\n", 0)
+    records["realpath:/run/crio/crio.sock"] = Record(b"", 1)
+    records["realpaths"] = Record(b"", 0)
+    snap = build(records)
+    assert snap["docker"]["volumes"] == [{"Name": "etc", "Driver": "local", "Options": {"device": "/etc", "o": "bind", "type": "none"}}]
+    assert snap["realpaths"] == {"/srv/conf": "/etc", "/run/crio/crio.sock": None}

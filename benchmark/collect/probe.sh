@@ -286,7 +286,7 @@ EOF
 	while IFS= read -r _p; do
 		[ -n "$_p" ] || continue
 		if [ -n "$_ok" ]; then
-			record o 0 "realpath:$_p" "${_out%%"$NL"*}"
+			record o 0 "realpath:$_p" "${_out%%"$NL"*}$NL" # as readlink prints it
 			_out=${_out#*"$NL"}
 		else
 			run "realpath:$_p" readlink -f -- "$R$_p"

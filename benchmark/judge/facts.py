@@ -530,6 +530,11 @@ class Facts:
         volumes = self.docker.get("volumes")
         return None if volumes is None else {str(v.get("Name")): v for v in volumes if isinstance(v, dict)}
 
+    @property
+    def paths_resolved(self) -> bool:
+        """Whether the probe resolved mount sources at all (not in a snapshot that predates it)."""
+        return self.snapshot.get("realpaths") is not None
+
     def realpath(self, path: str) -> str | None:
         """A mount source, volume device or runtime socket with its symbolic links resolved on
         the host, "" when nothing is there; None when the probe did not resolve it (an older

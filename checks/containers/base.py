@@ -80,7 +80,8 @@ def host_reach(c: Container, facts: Facts) -> list[Reach]:
         paths = tuple(dict.fromkeys(host_path(p) for p in (source, resolved) if p))
         if resolved and host_path(resolved) != host_path(source):
             how += f" (resolves to {resolved})"
-        review = "its symbolic links were not resolved (the snapshot predates it)" if resolved is None else None
+        why = "the snapshot predates it" if not facts.paths_resolved else "the probe could not read this path off the inspect output"
+        review = f"its symbolic links were not resolved ({why})" if resolved is None else None
         reach.append(Reach(m, paths, shown, how, review))
     return reach
 
