@@ -22,9 +22,9 @@ def mount_text(m: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class Reach:
     """What one mount of a container reaches on the host: `paths`, the host paths it exposes (its
-    source as given and with symbolic links resolved, /var/run read as /run), `text` to show
-    it by, or `review`: why a person must look instead (a volume of another driver, facts an
-    older snapshot lacks)."""
+    source as given and with symbolic links resolved, /var/run read as /run); `source` (a bind's
+    source or "volume NAME") and `how` (what it binds, what it resolves to) to show it by; and
+    `review`: why a person must look (a volume of another driver, facts the snapshot lacks)."""
 
     mount: dict[str, Any]
     paths: tuple[str, ...]
