@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from dockbench.benchmark.document.model import Evidence, Outcome, Status, Undecidable, failed, not_applicable, passed
+from dockbench.benchmark.document.model import Evidence, Outcome, Status, Undecidable, failed, manual, not_applicable, passed
 from dockbench.benchmark.judge.facts import Container, Facts, FileFact
 
 DATA = Path(__file__).parent / "data"
@@ -25,8 +26,17 @@ def load_data(name: str) -> Any:
     return yaml.load((DATA / name).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+@dataclass(frozen=True)
+class Review:
+    """A container the facts cannot settle (a volume of another driver, a namespace joined from a
+    container that is not there): listed for a person to judge, never passed in silence."""
+
+    value: Any
+
+
 def per_container(facts: Facts, offending: Callable[[Container], Any], what: str) -> Outcome:
-    """FAIL listing each container for which `offending` returns a value (the offending one).
+    """FAIL listing each container for which `offending` returns a value (the offending one);
+    MANUAL when the only values are Review ones, which a FAIL lists too.
 
     `what` completes "N of M containers ..." (e.g. "run privileged").
     """
@@ -34,11 +44,16 @@ def per_container(facts: Facts, offending: Callable[[Container], Any], what: str
     if not containers:
         scope = "containers" if facts.selection.include_stopped else "running containers"
         total = len(facts.all_containers)
-        return not_applicable(f"no {scope} matched the selection ({total} containers in total)", [Evidence("containers", f"{total} in total, none selected")])
-    bad = [(c, v) for c in containers for v in [offending(c)] if v is not None]
+        return not_applicable(f"no {scope} matched the selection ({total} containers in total)", [Evidence("containers", f"{total} in total, none selected", "rule")])
+    found = [(c, v) for c in containers for v in [offending(c)] if v is not None]
+    bad = [(c, v) for c, v in found if not isinstance(v, Review)]
+    review = [(c, v.value) for c, v in found if isinstance(v, Review)]
+    evidence = [Evidence.container(c, v) for c, v in bad + review]
     if bad:
-        return failed(f"{len(bad)} of {len(containers)} containers {what}", [Evidence(c.name, v) for c, v in bad])
-    return passed(f"none of {len(containers)} containers {what}", [Evidence("containers checked", [c.name for c in containers])])
+        return failed(f"{len(bad)} of {len(containers)} containers {what}" + (f"; {len(review)} more to review" if review else ""), evidence)
+    if review:
+        return manual(f"{len(review)} of {len(containers)} containers may {what}: review what the facts could not settle", evidence)
+    return passed(f"none of {len(containers)} containers {what}", [Evidence("containers checked", [c.name for c in containers], "container", [c.id for c in containers])])
 
 
 def with_context(outcome: Outcome, evidence: list[Evidence]) -> Outcome:

@@ -134,7 +134,7 @@ def describe(facts: Facts, image: Image, used_by: dict[str, list[str]]) -> str:
 def inventory(facts: Facts) -> tuple[list[Evidence], int]:
     """Evidence line per local image, and how many of them containers use."""
     images, used_by = local_images(facts), users(facts.all_containers)
-    return [Evidence(i.name, describe(facts, i, used_by)) for i in images], sum(1 for i in images if i.id in used_by)
+    return [Evidence.image(i, describe(facts, i, used_by)) for i in images], sum(1 for i in images if i.id in used_by)
 
 
 def count(n: int, noun: str) -> str:
@@ -232,7 +232,7 @@ def trusted_base(facts: Facts) -> Outcome:
     for image in images:
         outside = sorted({parse_reference(ref).repository for ref in image.tags + image.digests if not allowed_by(parse_reference(ref), allowed)})
         if outside:
-            bad.append(Evidence(image.name, outside))
+            bad.append(Evidence.image(image, outside))
     if bad:
         return failed(f"{len(bad)} of {count(len(images), 'local image')} come from registries outside allowed_registries", bad)
     return passed(f"{count(len(images), 'local image')} checked: all come from allowed registries", [Evidence("allowed_registries", list(allowed))])
@@ -275,17 +275,17 @@ def image_healthcheck(facts: Facts) -> Outcome:
     findings = [(i, _healthcheck(i)) for i in judged]
     others = len(local_images(facts)) - len(judged)
     footer = [Evidence("other local images", f"{others} not used by the selected containers, not judged")] if others > 0 else []
-    bad = [Evidence(i.name, f"{problem}; used by {', '.join(used_by[i.id])}") for i, problem in findings if problem]
+    bad = [Evidence.image(i, f"{problem}; used by {', '.join(used_by[i.id])}") for i, problem in findings if problem]
     if bad:
         return failed(f"{len(bad)} of {len(judged)} images run by the selected containers have no health check", bad + footer)
-    ok = [Evidence(i.name, "HEALTHCHECK " + " ".join(i.config["Healthcheck"]["Test"])) for i in judged]
+    ok = [Evidence.image(i, "HEALTHCHECK " + " ".join(i.config["Healthcheck"]["Test"])) for i in judged]
     return passed(f"all {len(judged)} images run by the selected containers define a HEALTHCHECK", ok + footer)
 
 
-def build_steps(facts: Facts) -> dict[str, list[str]]:
-    """Image name -> the build steps recorded along its chain of parent images, oldest first."""
+def build_steps(facts: Facts) -> list[tuple[Image, list[str]]]:
+    """Each local image with the build steps recorded along its chain of parent images, oldest first."""
     by_id = {i.id: i for i in facts.images}
-    return {image.name: [i.step for i in lineage(image, by_id) if i.step][::-1] for image in local_images(facts)}
+    return [(image, [i.step for i in lineage(image, by_id) if i.step][::-1]) for image in local_images(facts)]
 
 
 HISTORY_TASK = "review their Dockerfiles, or docker history --no-trunc IMAGE"
@@ -296,8 +296,8 @@ def history_review(facts: Facts, lead: Callable[[str], bool], what: str, task: s
     steps = build_steps(facts)
     if not steps:
         return not_applicable("no local images")
-    leads = [Evidence(name, hits) for name, chain in steps.items() for hits in [[s for s in chain if lead(s)]] if hits]
-    unrecorded = sorted(name for name, chain in steps.items() if not chain)
+    leads = [Evidence.image(image, hits) for image, chain in steps for hits in [[s for s in chain if lead(s)]] if hits]
+    unrecorded = sorted(image.name for image, chain in steps if not chain)
     evidence = leads + ([Evidence("no build steps recorded", unrecorded)] if unrecorded else [])
     recorded = len(steps) - len(unrecorded)
     if not recorded:
@@ -323,7 +323,7 @@ def history_verdict(facts: Facts, lead: Callable[[str], bool], what: str, task: 
         return manual(f"{review.message} (build history not read: {history.reason})", [*review.evidence, Evidence("build history", history.reason)])
     read = [i for i in images if i.id in history.images]
     unread = [i.name for i in images if i.id not in history.images]
-    hits = [Evidence(i.name, found) for i in read for found in [[s for n, s in enumerate(history.images[i.id]) if lead(s) and not ignore(n, s)]] if found]
+    hits = [Evidence.image(i, found) for i in read for found in [[s for n, s in enumerate(history.images[i.id]) if lead(s) and not ignore(n, s)]] if found]
     evidence = [Evidence("build history", f"{count(len(read), 'image')} read from the image configs in {history.store}")]
     evidence += [Evidence("no config found", unread)] if unread else []
     if hits:
@@ -388,12 +388,12 @@ def no_secrets(facts: Facts) -> Outcome:
     for image in images:  # intermediate images hold the build arguments of the steps they record
         hits = list(dict.fromkeys(hit for i in lineage(image, by_id) for hit in secret_leads(i)))
         if hits:
-            leads.append(Evidence(image.name, hits))
+            leads.append(Evidence.image(image, hits))
     if leads:
         return manual(f"{len(leads)} of {count(len(images), 'local image')} carry secret-looking names: check whether values are baked in", leads)
     return manual(
         f"no secret-looking ENV, LABEL or build argument names in {count(len(images), 'local image')}; layer contents were not scanned: use a secret scanner",
-        [Evidence("images checked", [i.name for i in images])],
+        [Evidence("images checked", [i.name for i in images], "image", [i.id for i in images])],
     )
 
 
@@ -423,12 +423,12 @@ def latest_version(facts: Facts) -> Outcome:
             continue
         current = tag_owner.get(parse_reference(ref).tagged)
         if current is not None and current.id != c.inspect.get("Image"):
-            stale.append(Evidence(c.name, f"{ref} now names {current.short_id}, the container runs {str(c.inspect.get('Image'))[:19]}"))
+            stale.append(Evidence.container(c, f"{ref} now names {current.short_id}, the container runs {str(c.inspect.get('Image'))[:19]}"))
         else:
             latest = parse_reference(ref).tag in (None, "latest")
-            mutable.append(Evidence(c.name, f"{ref} ({'the latest tag' if latest else 'a mutable tag'}" + (", no longer tagged locally)" if current is None else ")")))
+            mutable.append(Evidence.container(c, f"{ref} ({'the latest tag' if latest else 'a mutable tag'}" + (", no longer tagged locally)" if current is None else ")")))
     if stale:
         return failed(f"{len(stale)} of {len(containers)} containers run an older image than their tag now names", stale + mutable)
     if mutable:
         return manual(f"{len(mutable)} of {len(containers)} containers name their image by a mutable tag: confirm it is pulled before each deploy", mutable)
-    return passed(f"all {len(containers)} containers pin their image by digest or id", [Evidence(c.name, c.config.get("Image")) for c in containers])
+    return passed(f"all {len(containers)} containers pin their image by digest or id", [Evidence.container(c, c.config.get("Image")) for c in containers])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from dockbench.benchmark.collect.paths import strip_root
 from dockbench.benchmark.collect.well_known_paths import DEFAULT_SOCKET, UNIT_DIRS
+from dockbench.benchmark.document.model import Undecidable
 from dockbench.benchmark.judge.facts import Facts
 
 
@@ -29,6 +32,25 @@ def docker_socket(facts: Facts) -> str | None:
     if host:
         return None
     return DEFAULT_SOCKET
+
+
+# containerd's own socket where /etc/containerd/config.toml moves it: [grpc] address = "PATH"
+_CONTAINERD_GRPC = re.compile(r'^\[grpc\]\s*$(?:(?!^\[).)*?^\s*address\s*=\s*"(/[^"]+)"', re.MULTILINE | re.DOTALL)
+
+
+def configured_sockets(facts: Facts) -> list[str]:
+    """Unix sockets the runtimes are configured to serve: the audited daemon's -H/hosts unix://
+    entries and containerd's [grpc] address (docker.socket's paths belong to the system
+    daemon, which need not be the audited one). A daemon.json that cannot be read adds none
+    (its own checks say why)."""
+    try:
+        option = facts.daemon_option("hosts", flag="host", many=True)
+    except Undecidable:
+        option = None
+    hosts = option.value if option else []
+    paths = [h[len("unix://") :] for h in ([hosts] if isinstance(hosts, str) else hosts) if isinstance(h, str) and h.startswith("unix://")]
+    match = _CONTAINERD_GRPC.search(facts.file("/etc/containerd/config.toml").content or "")
+    return paths + ([match.group(1)] if match else [])
 
 
 def daemon_json(facts: Facts) -> str:

@@ -236,7 +236,7 @@ def secrets_managed(facts: Facts) -> Outcome:
         return swarm
     tasks = [c for c in facts.all_containers if "com.docker.swarm.service.name" in c.labels]
     leads = [
-        Evidence(c.name, [name for name in c.config.get("Env") or [] if looks_secret(name)])
+        Evidence.container(c, [name for name in c.config.get("Env") or [] if looks_secret(name)])
         for c in tasks
         if any(looks_secret(name) for name in c.config.get("Env") or [])
     ]

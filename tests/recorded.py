@@ -66,6 +66,16 @@ def judge(snap: dict[str, Any], check_id: str, selection: Selection | None = Non
     return run_check(checks.load().get(check_id), Facts(snap, selection))
 
 
+def resolved(snap: dict[str, Any], links: dict[str, str] | None = None, volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The snapshot as today's probe records its containers' mounts (the recorded probe predates
+    it): each bind source with its links resolved (to itself, unless `links` maps it), and
+    `volumes` as `docker volume inspect` shows them. Call it after editing the mounts."""
+    sources = [m["Source"] for c in snap["docker"]["containers"] for m in c.get("Mounts") or [] if m.get("Type") == "bind"]
+    snap["realpaths"] = {source: source for source in sources} | (links or {})
+    snap["docker"]["volumes"] = volumes or []
+    return snap
+
+
 def observed(outcome: Outcome) -> list[tuple[str, Any]]:
     """The evidence as (subject, observed) pairs, for exact comparison."""
     return [(e.subject, e.observed) for e in outcome.evidence]

@@ -83,7 +83,8 @@ def test_diff_names_the_newly_failing_check_with_its_evidence(scans):
     assert [c["id"] for c in result["newly_failing"]] == [CHECK]
     change = result["newly_failing"][0]
     assert (change["before"], change["after"]) == ("PASS", "FAIL")
-    assert {"subject": scans["pidhost"], "observed": "PidMode=host"} in change["evidence_added"]
+    pidhost = {"subject": scans["pidhost"], "observed": "PidMode=host", "kind": "container", "id": scans["daemon"].inspect(scans["pidhost"])["Id"]}
+    assert pidhost in change["evidence_added"]
     assert result["fixed"] == [] and result["status_changed"] == []
     # the new container shows in the evidence of checks that failed already
     changed = {c["id"]: c for c in result["evidence_changed"]}

@@ -23,6 +23,7 @@ from tests.recorded import (
     judge,
     observed,
     recorded_snapshot,
+    resolved,
     unparsed,
     with_daemon_json,
 )
@@ -134,7 +135,7 @@ def test_recorded_running_containers(check_id, offense, risky_value, _break_web,
 
 @pytest.mark.parametrize("check_id, offense, _risky_value", RISKY_FAILS, ids=[c[0] for c in RISKY_FAILS])
 def test_hardening_risky_passes(check_id, offense, _risky_value):
-    outcome = judge(hardened(check_id, recorded_snapshot()), check_id)
+    outcome = judge(resolved(hardened(check_id, recorded_snapshot())), check_id)
     assert (outcome.status, outcome.message) == (Status.PASS, f"none of 2 containers {offense}")
     assert observed(outcome) == [("containers checked", ["risky", "web"])]
 
@@ -231,14 +232,14 @@ def test_capabilities_added_back_without_dropping_all_fail():
 def test_docker_socket_at_the_default_path_fails():
     snap = hardened("container-docker-socket-not-mounted", recorded_snapshot())
     container(snap, "web")["Mounts"] = [bind("/var/run/docker.sock", "/var/run/docker.sock", rw=False)]
-    outcome = judge(snap, "container-docker-socket-not-mounted")
+    outcome = judge(resolved(snap), "container-docker-socket-not-mounted")
     assert (outcome.status, observed(outcome)) == (Status.FAIL, [("web", ["/var/run/docker.sock -> /var/run/docker.sock"])])
 
 
 def test_volume_named_like_a_socket_is_not_a_host_mount():
     snap = hardened("container-docker-socket-not-mounted", recorded_snapshot())
     container(snap, "web")["Mounts"] = [{"Type": "volume", "Name": "data", "Source": "/tmp/dbt/data/volumes/data/_data", "Destination": "/data", "RW": True}]
-    assert judge(snap, "container-docker-socket-not-mounted").status is Status.PASS
+    assert judge(resolved(snap, volumes=[{"Name": "data", "Driver": "local", "Options": None}]), "container-docker-socket-not-mounted").status is Status.PASS
 
 
 @pytest.mark.parametrize(
@@ -255,7 +256,7 @@ def test_volume_named_like_a_socket_is_not_a_host_mount():
 def test_sensitive_mounts(mount, expected):
     snap = hardened("container-no-sensitive-mounts", recorded_snapshot())
     container(snap, "web")["Mounts"] = [mount]
-    outcome = judge(snap, "container-no-sensitive-mounts")
+    outcome = judge(resolved(snap), "container-no-sensitive-mounts")
     if expected is None:
         assert (outcome.status, observed(outcome)) == (Status.PASS, CHECKED_BOTH)
     else:

@@ -27,6 +27,7 @@ from tests.recorded import (
     observed,
     recorded_records,
     recorded_snapshot,
+    resolved,
     unparsed,
     with_daemon_json,
 )
@@ -609,13 +610,14 @@ def test_runtime_paths(source, shown):
     snap = recorded_snapshot()
     container(snap, "risky")["Mounts"] = []
     container(snap, "web")["Mounts"] = [bind(source, "/mnt", rw=False)]
-    outcome = judge(snap, "container-no-runtime-paths-mounted")
+    outcome = judge(resolved(snap), "container-no-runtime-paths-mounted")
     assert observed(outcome) == ([("web", [shown])] if shown else [checked(RUNNING)])
 
 
 def test_socket_directory_mounts_count_for_the_docker_socket_check_where_a_socket_is():
     snap = recorded_snapshot()
     container(snap, "risky")["Mounts"] = [bind("/var/run", "/host-run")]
+    resolved(snap)
     assert judge(snap, "container-docker-socket-not-mounted").status is Status.PASS  # no socket in /run on the recorded host
     snap["files"]["/var/run/docker.sock"] = dict(snap["files"]["/tmp/dbt/docker.sock"])
     outcome = judge(snap, "container-docker-socket-not-mounted")

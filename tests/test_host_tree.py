@@ -128,7 +128,7 @@ def test_audit_rule_files_with_no_audit_daemon_to_load_them_do_not_pass(host_tre
     result = by_id(load_report(out))["host-audit-etc-docker"]
     assert result["status"] == "FAIL"
     assert result["message"] == "/etc/docker is watched only in rule files, and no audit daemon is installed or running to load them: nothing audits it"
-    assert {"subject": "audit daemon", "observed": "not installed, running state unknown"} in result["evidence"]
+    assert {"subject": "audit daemon", "observed": "not installed, running state unknown", "kind": "host"} in result["evidence"]
 
 
 def test_malformed_daemon_json_is_reported_and_the_scan_goes_on(host_tree, tmp_path):

@@ -449,3 +449,16 @@ def test_each_format_is_a_module_of_the_render_package_that_declares_it():
     for name, fmt in registry.registry().items():
         assert (fmt.writer or fmt.renderer).__module__ == f"dockbench.benchmark.render.{declared[name]}"
         assert all(render.format_for_path(f"out/file{ext}") == name for ext in fmt.extensions)
+
+
+def test_csv_and_junit_name_each_offender_by_kind_and_id(real, docker_daemon):
+    doc = real["reports"]["both"]
+    risky = docker_daemon.inspect(real["names"]["risky"])["Id"]
+    rows = {r["check_id"]: r for r in _rows(render.render(doc, "csv"))}
+    assert rows["container-no-host-pid"]["subject_ids"] == f"container:{risky}"
+    assert rows["container-not-privileged"]["status"] == "PASS" and rows["container-not-privileged"]["subject_ids"] == ""
+    root = _suites(render.render(doc, "junit"))
+    case = root.find(".//testcase[@name='container-no-host-pid']")
+    assert [(p.get("name"), p.get("value")) for p in case.find("properties")] == [("container", risky)]
+    assert root.find(".//testcase[@name='container-not-privileged']") is not None
+    assert root.find(".//testcase[@name='container-not-privileged']/properties") is None

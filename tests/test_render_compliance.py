@@ -99,8 +99,9 @@ def test_ocsf_carries_the_recommended_fields_the_schema_names(real, ocsf_schema)
         assert {"uid", "title"} <= set(item["finding_info"])
 
 
-def test_ocsf_maps_statuses_cis_ids_and_containers(real):
+def test_ocsf_maps_statuses_cis_ids_and_containers(real, docker_daemon):
     doc = real["reports"]["both"]
+    risky_id = docker_daemon.inspect(real["names"]["risky"])["Id"]
     found = {f["finding_info"]["product_uid"]: f for f in ocsf.findings(doc)}
     results = {r["id"]: r for r in doc["results"]}
     pid = found["container-no-host-pid"]
@@ -110,12 +111,12 @@ def test_ocsf_maps_statuses_cis_ids_and_containers(real):
     assert (pid["severity"], pid["status"]) == (results["container-no-host-pid"]["severity"].title(), "New")
     host, *containers = pid["resources"]
     assert (host["type"], host["hostname"]) == ("Docker Host", doc["target"]["hostname"])
-    assert containers == [{"type": "Docker Container", "name": real["names"]["risky"], "hostname": doc["target"]["hostname"]}]
+    assert containers == [{"type": "Docker Container", "name": real["names"]["risky"], "uid": risky_id, "hostname": doc["target"]["hostname"]}]
     assert pid["remediation"]["desc"] == results["container-no-host-pid"]["remediation"]
     assert pid["time"] == int(ocsf._millis(doc["finished_at"]))
-    assert pid["evidences"][0] == {"name": real["names"]["risky"], "data": {"observed": "PidMode=host"}}
+    assert pid["evidences"][0] == {"name": real["names"]["risky"], "data": {"observed": "PidMode=host", "kind": "container", "id": risky_id}}
     passing = next(f for f in found.values() if f["unmapped"]["dockbench"]["layer"] == "containers" and f["unmapped"]["dockbench"]["status"] == "PASS")
-    assert sorted(c["name"] for c in passing["resources"][1:]) == sorted([real["names"]["web"], real["names"]["risky"]])
+    assert sorted((c["name"], c["uid"]) for c in passing["resources"][1:]) == sorted((real["names"][n], docker_daemon.inspect(real["names"][n])["Id"]) for n in ("web", "risky"))
     by_status = {}
     for f in found.values():
         by_status.setdefault(f["unmapped"]["dockbench"]["status"], set()).add((f["compliance"]["status_id"], f["compliance"]["status"]))
@@ -157,7 +158,8 @@ def test_ocsf_keeps_hostile_text_intact_as_json_strings(real, ocsf_schema):
     messages = {f["finding_info"]["product_uid"]: f["message"] for f in found}
     assert all(messages[r["id"]] == r["message"] for r in doc["results"])
     evidence = {f["finding_info"]["product_uid"]: f.get("evidences") for f in found}
-    assert all((evidence[r["id"]] or []) == [{"name": e["subject"], "data": {"observed": e["observed"]}} for e in r["evidence"]] for r in doc["results"])
+    assert all((evidence[r["id"]] or []) == [{"name": e["subject"], "data": {"observed": e["observed"], **{k: e[k] for k in ("kind", "id") if k in e}}} for e in r["evidence"]]
+               for r in doc["results"])
 
 
 # ------------------------------------------------------------------ Prometheus

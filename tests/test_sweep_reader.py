@@ -243,7 +243,8 @@ def test_a_sweep_renders_from_its_spool_as_from_its_document(frozen, tmp_path):
     written = _spooled_sweep(rng.sample(sweep["hosts"], len(sweep["hosts"])), sweep["errors"], tmp_path, ["json", *golden.FORMATS[1:], "html"])
     document = json.loads(written["json"].read_text())
     assert document["hosts"] == sweep["hosts"] and document["errors"] == sweep["errors"]
-    assert {k: v for k, v in document.items() if k not in ("tool", "sweep_id")} == {k: v for k, v in sweep.items() if k not in ("tool", "sweep_id")}
+    assert document["schema_version"] == report_mod.SCHEMA_VERSION  # written by this version, from hosts of an older one
+    assert {k: v for k, v in document.items() if k not in ("tool", "sweep_id", "schema_version")} == {k: v for k, v in sweep.items() if k not in ("tool", "sweep_id", "schema_version")}
     for fmt, path in written.items():
         if fmt == "jsonl":  # the spool itself: the hosts in the order they finished
             assert sorted(path.read_text().splitlines()) == sorted(render.render(document, fmt).splitlines())

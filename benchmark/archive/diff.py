@@ -26,16 +26,37 @@ WAIVABLE = ("FAIL", "ERROR")
 
 
 def _evidence_delta(before: list, after: list) -> tuple[list, list]:
-    """(items only in after, items only in before), as multisets; == on the parsed JSON values
-    (no serialising: evidence lists are short, and this runs for every changed check)."""
-    removed = list(before)
-    added = []
-    for item in after:
+    """(items only in after, items only in before), as multisets, each item compared by what it
+    is about and what it showed (see _about): a container renamed between the scans is the
+    same subject, and a document of schema 1.3 compares with an older one item for item."""
+    by_id = _says_kind(before) and _says_kind(after)
+    return _unique(_minus(after, before, by_id)), _unique(_minus(before, after, by_id))
+
+
+def _minus(items: list, others: list, by_id: bool) -> list:
+    """The items of `items` left over once each of `others` has taken away one it equals."""
+    left = [_about(item, by_id) for item in others]
+    out = []
+    for item in items:
         try:
-            removed.remove(item)
+            left.remove(_about(item, by_id))
         except ValueError:
-            added.append(item)
-    return _unique(added), _unique(removed)
+            out.append(item)
+    return out
+
+
+def _says_kind(evidence: list) -> bool:
+    return all("kind" in item for item in evidence if isinstance(item, dict))
+
+
+def _about(item: Any, by_id: bool) -> Any:
+    """An item as it is compared: by its kind and id where both sides give them (an item with
+    an id is compared without its subject, the name people read), else by its subject."""
+    if not isinstance(item, dict):
+        return item
+    if by_id:
+        return {k: v for k, v in item.items() if not (k == "subject" and "id" in item)}
+    return {k: v for k, v in item.items() if k not in ("kind", "id")}
 
 
 def _unique(items: list) -> list:

@@ -238,6 +238,64 @@ inspect_all() {
 	printf '%s\n' "$@" | xargs $T docker inspect
 }
 
+# mount_facts INSPECT: what the containers' mounts reach, read from the inspect output: one
+# `docker volume inspect` of the named volumes they use (driver and options: a local volume may
+# bind a host directory), then the real path of every mount source, volume device and runtime
+# socket (one readlink for all; /var/run is /run on most hosts). Names and paths are read off
+# the indented JSON line by line; one holding a quote or backslash is left out.
+mount_facts() {
+	_vols=$(printf '%s\n' "$1" | sed -n '/^ *"Type": "volume",$/{n;s/^ *"Name": "\([^"\\]*\)",$/\1/p;}' | sort -u)
+	record o 0 docker:volume-names "$_vols"
+	_dev=
+	if [ -n "$_vols" ]; then
+		run_keep docker:volumes volume_inspect $_vols
+		_dev=$(printf '%s\n' "$_kept" | sed -n 's/^ *"device": "\(\/[^"\\]*\)",\{0,1\}$/\1/p')
+	fi
+	_src=$(printf '%s\n' "$1" | sed -n 's/^ *"Source": "\(\/[^"\\]*\)",\{0,1\}$/\1/p')
+	real_paths "$(printf '%s\n' "$_src" "$_dev" $RUNTIME_SOCKETS ${_s:+"${_s#"$R"}"} | sort -u)"
+	record o 0 realpaths ""
+}
+
+volume_inspect() {
+	printf '%s\n' "$@" | xargs $T docker volume inspect
+}
+
+# real_paths LIST: a realpath:PATH record for each path of the newline-separated LIST, its
+# symbolic links resolved (rc 1 and no path where nothing exists): one readlink for them all,
+# trusted only when it printed a line per path, else one readlink per path.
+real_paths() {
+	_list=$1
+	_all=
+	set --
+	while IFS= read -r _p; do
+		[ -n "$_p" ] || continue
+		if [ -e "$R$_p" ]; then
+			_all="$_all$_p$NL"
+			set -- "$@" "$R$_p"
+		else
+			record o 1 "realpath:$_p" "" # nothing there to resolve
+		fi
+	done <<EOF
+$_list
+EOF
+	[ $# -gt 0 ] || return 0
+	_out=$(readlink -f -- "$@" 2>/dev/null; printf 'x%s' "$?")
+	_ok=
+	[ "${_out##*x}" = 0 ] && same_lines "${_out%x*}" "$_all" && _ok=1
+	_out=${_out%x*}
+	while IFS= read -r _p; do
+		[ -n "$_p" ] || continue
+		if [ -n "$_ok" ]; then
+			record o 0 "realpath:$_p" "${_out%%"$NL"*}$NL" # as readlink prints it
+			_out=${_out#*"$NL"}
+		else
+			run "realpath:$_p" readlink -f -- "$R$_p"
+		fi
+	done <<EOF
+$_all
+EOF
+}
+
 # image_configs INFO: every image's config (its build history) from the daemon's image store,
 # one record per store, whatever the number of images; the store is readable by root only.
 # The store's place is read from docker info's JSON (INFO), asked of the daemon again only
@@ -336,8 +394,14 @@ for d in /etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system \
 		[ -e "$f" ] && read_path "${f#"$R"}"
 	done
 done
-for p in /etc/docker /var/lib/docker /var/run/docker.sock /run/containerd \
-	/run/containerd/containerd.sock /usr/bin/dockerd /usr/sbin/dockerd /usr/bin/containerd \
+# the runtimes' sockets where they put them by default (Docker, containerd, Docker's own
+# containerd, CRI-O, Podman, BuildKit)
+RUNTIME_SOCKETS="/var/run/docker.sock /run/containerd/containerd.sock /run/docker/containerd/containerd.sock
+/run/crio/crio.sock /run/podman/podman.sock /run/buildkit/buildkitd.sock"
+for p in $RUNTIME_SOCKETS; do
+	stat_path "$p"
+done
+for p in /etc/docker /var/lib/docker /run/containerd /usr/bin/dockerd /usr/sbin/dockerd /usr/bin/containerd \
 	/usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1 /usr/bin/containerd-shim-runc-v2 \
 	/usr/bin/runc /usr/sbin/runc /etc/docker/certs.d; do
 	stat_path "$p"
@@ -420,7 +484,9 @@ if [ "$_rc" = 0 ]; then
 	record o "$?" docker:ids:images "$_i"
 	_n=$($T docker network ls -q --no-trunc)
 	record o "$?" docker:ids:networks "$_n"
-	[ -n "$_c$_i$_n" ] && run docker:inspect inspect_all "$_c" "$_i" "$_n"
-	[ -n "$_i" ] && image_configs "$_kept"
+	_info=$_kept
+	[ -n "$_c$_i$_n" ] && run_keep docker:inspect inspect_all "$_c" "$_i" "$_n"
+	[ -n "$_c" ] && mount_facts "$_kept"
+	[ -n "$_i" ] && image_configs "$_info"
 fi
 record o 0 end ""

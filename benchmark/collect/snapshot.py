@@ -447,6 +447,8 @@ def _docker(records: dict[str, Record], docker_host: str | None) -> dict[str, An
     docker.update(_inspected(records, errors))
     if docker["images"]:
         docker["image_history"] = _image_history(records, (docker["info"] or {}).get("DockerRootDir"))
+    if "docker:volume-names" in records:  # else an older probe: the volumes were not collected
+        docker["volumes"] = redact.scrub(_json_list(records.get("docker:volumes"), "docker volume inspect", errors))
     nodes = records.get("docker:nodes")
     if nodes is not None:
         docker["nodes"] = _json_list(nodes, "docker node ls", errors)
@@ -485,6 +487,14 @@ def _container_processes(records: dict[str, Record]) -> dict[str, list[str]]:
             if match:
                 found.setdefault(match.group(1), []).append("sshd")
     return found
+
+
+def _realpaths(records: dict[str, Record], root: str) -> dict[str, str | None] | None:
+    """Each mount source, volume device and runtime socket with its symbolic links resolved
+    (None where nothing is there); None when the probe did not resolve them (an older probe)."""
+    if "realpaths" not in records:
+        return None
+    return {name[len("realpath:") :]: strip_root(record.text.strip(), root) if record.ok and record.text.strip() else None for name, record in records.items() if name.startswith("realpath:")}
 
 
 def _client_configs(records: dict[str, Record]) -> dict[str, dict]:
@@ -551,6 +561,7 @@ def build(records: dict[str, Record], *, target: dict[str, Any], rounds: int = 1
         "daemon_config": daemon["config"] if daemon else _load_daemon_json(DEFAULT_DAEMON_JSON, files),
         "docker": _docker(records, target.get("docker_host")),
         "client_configs": _client_configs(records),
+        "realpaths": _realpaths(records, target.get("root", "/") or "/"),
         "listening": _listening(records),
         "container_processes": _container_processes(records),
         "env": {"DOCKER_CONTENT_TRUST": _text(records, "env:DOCKER_CONTENT_TRUST")},

@@ -27,6 +27,20 @@ class Layer(str, Enum):
     OPERATIONS = "operations"
 
 
+# The kind of the evidence a check of each layer gives without naming one: what the layer judges.
+LAYER_KINDS = {
+    Layer.HOST_KERNEL: "host",
+    Layer.DAEMON_CONFIG: "daemon",
+    Layer.SOCKET_PERMISSIONS: "file",
+    Layer.TLS: "daemon",
+    Layer.REGISTRIES: "daemon",
+    Layer.CONTAINERS: "rule",
+    Layer.IMAGES: "rule",
+    Layer.SWARM: "daemon",
+    Layer.OPERATIONS: "daemon",
+}
+
+
 class Severity(str, Enum):
     LOW = "low"
     MEDIUM = "medium"
@@ -41,15 +55,55 @@ class Needs(str, Enum):
     DOCKER = "docker"
 
 
+# What an evidence item is about: its `kind`, beside the human `subject` name.
+EVIDENCE_KINDS = ("container", "image", "file", "daemon", "host", "network", "volume", "rule")
+# Kinds whose items a waiver's `containers` or `images` globs can cover: the offenders.
+OFFENDER_KINDS = ("container", "image")
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """One observation: what was looked at (a path, a container) and what it showed."""
+    """One observation: what was looked at (a path, a container) and what it showed.
+
+    `kind` (one of EVIDENCE_KINDS) and `id` (a container or image id, an absolute path; a list
+    of them for "containers checked") say what it is about, so waivers, renderers and diffs
+    never have to guess it from `subject`, which is for people. A check that leaves `kind`
+    out gets its layer's (see with_kind)."""
 
     subject: str
     observed: Any
+    kind: str | None = None
+    id: str | list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "observed": self.observed}
+        item = {"subject": self.subject, "observed": self.observed}
+        if self.kind:
+            item["kind"] = self.kind
+        if self.id is not None:
+            item["id"] = self.id
+        return item
+
+    @classmethod
+    def container(cls, container: Any, observed: Any) -> Evidence:
+        """About one container (anything with `name` and `id`, e.g. judge.facts.Container)."""
+        return cls(container.name, observed, "container", container.id)
+
+    @classmethod
+    def image(cls, image: Any, observed: Any) -> Evidence:
+        """About one image (anything with `name` and `id`, e.g. judge.facts.Image)."""
+        return cls(image.name, observed, "image", image.id)
+
+    @classmethod
+    def file(cls, path: str, observed: Any) -> Evidence:
+        return cls(path, observed, "file", path)
+
+    def with_kind(self, kind: str) -> Evidence:
+        """This item with `kind` when it has none: an absolute path is a file, anything else the given kind."""
+        if self.kind:
+            return self
+        if self.subject.startswith("/"):
+            return Evidence(self.subject, self.observed, "file", self.id if self.id is not None else self.subject)
+        return Evidence(self.subject, self.observed, kind, self.id)
 
 
 @dataclass(frozen=True)

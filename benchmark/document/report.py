@@ -13,6 +13,7 @@ from dockbench.benchmark.document.model import Layer, Severity, Status
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
 # 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers
+# 1.3: evidence items say what they are about: kind and id
 SCHEMA_VERSION = "1.3"
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)]
 

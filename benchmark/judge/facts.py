@@ -230,6 +230,7 @@ class ImageHistory:
         return self.state == "read"
 
 
+NOT_RESOLVED = object()
 HISTORY_NOT_COLLECTED: dict[str, Any] = {"state": "not_collected", "store": None, "reason": "the probe did not read image configs (an older snapshot)", "images": {}}
 
 
@@ -506,6 +507,11 @@ class Facts:
         """Every local image (`docker image ls -a`), the builder's intermediate ones included."""
         return [Image(i) for i in self.docker.get("images") or []]
 
+    def container(self, ref: str) -> Container | None:
+        """A container by full id, name or id prefix (as `container:REF` modes name them), stopped ones included."""
+        found = [c for c in self.all_containers if ref in (c.id, c.name) or len(ref) >= 12 and c.id.startswith(ref)]
+        return found[0] if len(found) == 1 else None
+
     @property
     def containers(self) -> list[Container]:
         """The containers selected for per-container checks (running ones by default)."""
@@ -516,6 +522,25 @@ class Facts:
         """Container id -> command names (/proc/PID/comm) of its processes, seen from the host;
         None when the snapshot predates these facts."""
         return self.snapshot.get("container_processes")
+
+    @property
+    def volumes(self) -> dict[str, dict[str, Any]] | None:
+        """The named volumes containers use, by name, as `docker volume inspect` reports them
+        (Driver, Options); None when the snapshot predates these facts."""
+        volumes = self.docker.get("volumes")
+        return None if volumes is None else {str(v.get("Name")): v for v in volumes if isinstance(v, dict)}
+
+    @property
+    def paths_resolved(self) -> bool:
+        """Whether the probe resolved mount sources at all (not in a snapshot that predates it)."""
+        return self.snapshot.get("realpaths") is not None
+
+    def realpath(self, path: str) -> str | None:
+        """A mount source, volume device or runtime socket with its symbolic links resolved on
+        the host, "" when nothing is there; None when the probe did not resolve it (an older
+        snapshot, or a path it could not read off the inspect output)."""
+        resolved = (self.snapshot.get("realpaths") or {}).get(path, NOT_RESOLVED)
+        return None if resolved is NOT_RESOLVED else resolved or ""
 
     @property
     def image_history(self) -> ImageHistory:

@@ -135,7 +135,7 @@ class Judge:
             raise UnusableSnapshot(f"the facts snapshot lacks or mistypes what every report needs ({type(exc).__name__}: {exc})") from exc
         document["policy"] = self.options.policy.to_dict()
         if self.options.waivers is not None:
-            self.options.waivers.apply(document, facts)
+            self.options.waivers.apply(document)
         return document
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dockbench.benchmark.document.model import Evidence, Needs, Outcome, Undecidable, error, not_applicable
+from dockbench.benchmark.document.model import LAYER_KINDS, Evidence, Needs, Outcome, Undecidable, error, not_applicable
 from dockbench.benchmark.judge.check_registry import Check
 from dockbench.benchmark.judge.facts import Facts
 
@@ -60,7 +60,7 @@ def evaluate(facts: Facts, checks: Iterable[Check]) -> list[dict[str, Any]]:
                 **check.meta.to_dict(),
                 "status": outcome.status.value,
                 "message": outcome.message,
-                "evidence": [e.to_dict() for e in outcome.evidence],
+                "evidence": [e.with_kind(LAYER_KINDS[check.meta.layer]).to_dict() for e in outcome.evidence],
             }
         )
     return results

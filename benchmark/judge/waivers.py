@@ -7,7 +7,7 @@ against the day the facts were collected, so re-judging an old snapshot gives th
 
 A waived result keeps its judged status and evidence; it carries the waivers that cover it and
 stops counting toward the exit code. A waiver scoped to containers or images covers only the
-evidence entries whose subject is such a container or image: the result is waived only when
+evidence entries about such a container or image (their kind and id): the result is waived only when
 every offending container and image is covered, otherwise it still counts and the covered
 entries are marked.
 """
@@ -27,9 +27,8 @@ from typing import Any
 import yaml
 
 from dockbench.benchmark.document import bounded_json
-from dockbench.benchmark.document.model import CheckMeta
+from dockbench.benchmark.document.model import OFFENDER_KINDS, CheckMeta
 from dockbench.benchmark.document.report import STATUS_ORDER, counted, score_of
-from dockbench.benchmark.judge.facts import Facts
 
 ACTIVE, EXPIRING, EXPIRED = "active", "expiring", "expired"
 WAIVABLE = ("FAIL", "ERROR")
@@ -92,10 +91,14 @@ class Waiver:
         names = [n for n in (target.get("name"), target.get("hostname")) if n]
         return not self.hosts or any(fnmatch.fnmatchcase(n, glob) for n in names for glob in self.hosts)
 
-    def covers(self, subject: str, subjects: Subjects) -> bool:
-        if self.containers and subject in subjects.containers:
+    def covers(self, item: dict[str, Any]) -> bool:
+        """Whether this waiver's globs name the container or image an evidence item is about."""
+        if not offender(item):
+            return False
+        subject = str(item["subject"])
+        if self.containers and item["kind"] == "container":
             return any(fnmatch.fnmatchcase(subject, glob) for glob in self.containers)
-        if self.images and subjects.is_image(subject):   # an image's name lists its tags: "app:1, app:latest"
+        if self.images and item["kind"] == "image":   # an image's name lists its tags: "app:1, app:latest"
             return any(fnmatch.fnmatchcase(name, glob) for name in subject.split(", ") for glob in self.images)
         return False
 
@@ -105,22 +108,10 @@ class Waiver:
                 "expires": self.expires.isoformat()}
 
 
-@dataclass(frozen=True)
-class Subjects:
-    """The names per-container and per-image evidence uses on this host, to tell offenders from context."""
-
-    containers: frozenset[str]
-    images: frozenset[str]
-
-    @classmethod
-    def of(cls, facts: Facts) -> Subjects:
-        return cls(frozenset(c.name for c in facts.all_containers), frozenset(i.name for i in facts.images))
-
-    def is_image(self, subject: str) -> bool:
-        return subject in self.images
-
-    def offending(self, subject: str) -> bool:
-        return subject in self.containers or self.is_image(subject)
+def offender(item: dict[str, Any]) -> bool:
+    """An evidence item about one container or image (its kind and id say so): an offender, which a
+    scoped waiver may cover. Everything else (a daemon setting, "containers checked") is context."""
+    return item.get("kind") in OFFENDER_KINDS and isinstance(item.get("id"), str)
 
 
 # ---------------------------------------------------------------- reading and checking a file
@@ -281,20 +272,19 @@ class WaiverFile:
 
     # ---------------------------------------------------------------- applying
 
-    def apply(self, report: dict[str, Any], facts: Facts) -> None:
+    def apply(self, report: dict[str, Any]) -> None:
         """Mark the results of a host report these waivers cover, and record the waivers in it."""
         day = _day(report.get("facts_collected_at")) or _day(report["started_at"])
         states = self.states(day)
         benchmark = report["benchmark"]["id"]
         live = [w for w in self.waivers if states[w.id] != EXPIRED and w.on_host(report["target"])]
-        subjects = Subjects.of(facts)
         matched = {w.id: 0 for w in self.waivers}
         for result in report["results"]:
             if result["status"] not in WAIVABLE:
                 continue
             hits = [w for w in live if w.names(result, benchmark)]
             if hits:
-                used = _cover(result, hits, subjects)
+                used = _cover(result, hits)
                 for waiver in used:
                     matched[waiver.id] += 1
                     result.setdefault("waivers", []).append(_applied(waiver, states[waiver.id]))
@@ -312,22 +302,22 @@ class WaiverFile:
         }
 
 
-def _cover(result: dict[str, Any], hits: list[Waiver], subjects: Subjects) -> list[Waiver]:
+def _cover(result: dict[str, Any], hits: list[Waiver]) -> list[Waiver]:
     """Mark what `hits` cover in one result; the waivers that covered something."""
     whole = [w for w in hits if not w.scoped]
     evidence = result.get("evidence") or []
     covering: dict[int, Waiver] = {}
     for waiver in (w for w in hits if w.scoped):
         for i, item in enumerate(evidence):
-            if i not in covering and waiver.covers(str(item.get("subject")), subjects):
+            if i not in covering and waiver.covers(item):
                 covering[i] = waiver
-    offenders = [i for i, item in enumerate(evidence) if subjects.offending(str(item.get("subject")))]
+    offenders = [i for i, item in enumerate(evidence) if offender(item)]
     used = whole + [w for w in hits if w.scoped and w in covering.values()]
     if not used:
         return []
     for i, waiver in covering.items():
         item = evidence[i]
-        evidence[i] = {"subject": item["subject"], "observed": item["observed"], "waiver": waiver.id}
+        evidence[i] = dict(item, waiver=waiver.id)
     result["waived"] = bool(whole) or bool(offenders) and all(i in covering for i in offenders)
     return used
 

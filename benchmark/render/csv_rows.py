@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 from typing import IO, Any
 
+from dockbench.benchmark.document import subjects
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import cis_ids, unreachable
 from dockbench.benchmark.render.document import evidence_text, sorted_results, waived_label
 from dockbench.benchmark.render.registry import Format
 
 CSV_COLUMNS = ["target", "hostname", "scan_id", "started_at", "check_id", "title", "cis_ids", "layer", "level", "severity", "status", "message", "evidence",
-               "waived", "waiver_ids", "waiver_owners", "waiver_expires", "waiver_justifications"]
+               "waived", "waiver_ids", "waiver_owners", "waiver_expires", "waiver_justifications", "subject_ids"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -26,7 +27,8 @@ def write_csv(source: Source, out: IO[str]) -> None:
     """One row per host and check; a sweep's unreachable target is one row with status UNREACHABLE.
 
     waived is "yes" (the result is waived), "partly" (some offenders are) or empty; the waiver
-    columns list each covering waiver's id, owner, expiry and justification, joined by " | ".
+    columns list each covering waiver's id, owner, expiry and justification, joined by " | ";
+    subject_ids the containers and images a FAIL, ERROR or MANUAL names, as KIND:ID (schema 1.3).
     """
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -38,11 +40,12 @@ def write_csv(source: Source, out: IO[str]) -> None:
                 ";".join(cis_ids(r)), r["layer"], r["level"], r["severity"], r["status"], r["message"], evidence_text(r, " | "),
                 {"waived": "yes", "partly waived": "partly", None: ""}[waived_label(r)],
                 *(" | ".join(w[key] for w in r.get("waivers") or []) for key in ("id", "owner", "expires", "justification")),
+                " | ".join(f"{kind}:{uid}" for kind, _, uid in subjects.offenders(r)),
             )])
     for entry in unreachable(source.head):
         writer.writerow([_cell(v) for v in (
             entry["target"], entry.get("name", ""), "", source.head.get("started_at", ""), "", "host could not be audited",
-            "", "", "", "", "UNREACHABLE", entry["message"], f"kind: {entry['kind']}", "", "", "", "", "",
+            "", "", "", "", "UNREACHABLE", entry["message"], f"kind: {entry['kind']}", "", "", "", "", "", "",
         )])
 
 

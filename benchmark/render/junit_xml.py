@@ -8,6 +8,7 @@ from datetime import datetime
 from itertools import chain
 from typing import IO, Any
 
+from dockbench.benchmark.document import subjects
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import cis_ids, unreachable
 from dockbench.benchmark.escaping import hex_escape
@@ -83,6 +84,11 @@ def _suite(report: dict[str, Any]) -> tuple[ET.Element, dict[str, int]]:
             ET.SubElement(case, "skipped", message="manual review").text = _junit_body(result)
         else:
             ET.SubElement(case, "system-out").text = _junit_body(result)
+        named = subjects.offenders(result)
+        if named:  # what the finding is about: each property's name is a kind, its value a container or image id
+            about = ET.SubElement(case, "properties")
+            for kind, _, uid in named:
+                ET.SubElement(about, "property", name=kind, value=_xml_text(uid))
     if report.get("errors"):
         ET.SubElement(suite, "system-err").text = _xml_text("\n".join(f"{e['stage']}: {e['message']}" for e in report["errors"]))
     for key, value in counts.items():

@@ -3,42 +3,60 @@ mount propagation and its own root filesystem."""
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from dockbench.benchmark.collect.paths import is_below, is_under
 from dockbench.benchmark.document.model import Severity
 from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.checks.catalog import container_check
-from dockbench.checks.containers.base import host_mounts, host_path, mount_text
+from dockbench.checks.common import Review
+from dockbench.checks.containers.base import Reach, host_path, host_reach, mount_text
 from dockbench.checks.fixes import RunOption, fixable
-from dockbench.checks.locations import docker_socket
+from dockbench.checks.locations import configured_sockets, docker_socket
 
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
-# Where the runtimes put their API sockets (/var/run is read as /run); any file named like one counts too.
-RUNTIME_SOCKETS = ("/run/docker.sock", "/run/containerd/containerd.sock", "/run/crio/crio.sock", "/run/podman/podman.sock")
+# Where the runtimes put their API sockets (/var/run is read as /run): Docker, containerd (its own
+# and the one dockerd starts), CRI-O, Podman, BuildKit; any file named like one counts too.
+RUNTIME_SOCKETS = ("/run/docker.sock", "/run/containerd/containerd.sock", "/run/docker/containerd/containerd.sock", "/run/crio/crio.sock", "/run/podman/podman.sock", "/run/buildkit/buildkitd.sock")
 RUNTIME_SOCKET_NAMES = frozenset(posixpath.basename(s) for s in RUNTIME_SOCKETS)
 KERNEL_TREES = ("/proc", "/sys")
 SHARED_PROPAGATION = ("shared", "rshared")
 
 
 def _host_sockets(facts: Facts) -> list[str]:
-    """Runtime sockets known to exist: the audited daemon's, then the default ones the probe saw."""
-    seen = [s for s in RUNTIME_SOCKETS if facts.file(s).present or facts.file("/var" + s).present]
-    return list(dict.fromkeys(host_path(s) for s in (docker_socket(facts), *seen) if s))
+    """Runtime sockets, as given and resolved: the audited daemon's, those the runtimes are
+    configured to serve, then the default ones the probe saw."""
+    seen = [s for s in RUNTIME_SOCKETS if facts.file(s).present or facts.file("/var" + s).present or facts.realpath(s)]
+    found = [p for s in (docker_socket(facts), *configured_sockets(facts), *seen) if s for p in (s, facts.realpath(s)) if p]
+    return list(dict.fromkeys(host_path(p) for p in found))
 
 
-def _socket_exposure(source: str, facts: Facts) -> str | None:
-    """How a bind source exposes a runtime socket: "" when it is one (by path or by name), or
-    the socket a mounted directory holds (-v /var/run:/host-run hands over docker.sock as surely
-    as naming it)."""
-    if posixpath.basename(source) in RUNTIME_SOCKET_NAMES:
+def _socket_exposure(path: str, sockets: list[str]) -> str | None:
+    """How a host path a mount reaches exposes a runtime socket: "" when it is one (by path or
+    by name), or the socket a mounted directory holds (-v /var/run:/host-run hands over
+    docker.sock as surely as naming it)."""
+    if posixpath.basename(path) in RUNTIME_SOCKET_NAMES or path in sockets:
         return ""
-    sockets = _host_sockets(facts)
-    if source in sockets:
-        return ""
-    held = [s for s in sockets if is_below(s, source)]
+    held = [s for s in sockets if is_below(s, path)]
     return f" (holds {held[0]})" if held else None
+
+
+def _judge_reach(c: Container, facts: Facts, exposure: Callable[[Reach, str], str | None], shown: Callable[[str], str] = str):
+    """The container's mounts whose host paths `exposure` finds exposing (its text, with what
+    `exposure` adds), else a Review of the mounts the facts could not settle, else None.
+    `shown` writes a bind's source as the evidence shows it."""
+    hits, review = [], []
+    for reach in host_reach(c, facts):
+        reach = dataclasses.replace(reach, source=shown(reach.source)) if reach.mount.get("Type") == "bind" else reach
+        found = next((text for path in reach.paths for text in [exposure(reach, path)] if text is not None), None)
+        if found is not None:
+            hits.append(reach.text + found)
+        elif reach.review:
+            review.append(f"{reach.text}: {reach.review}")
+    return hits or (Review(review) if review else None)
 
 
 @container_check(
@@ -51,21 +69,10 @@ def _socket_exposure(source: str, facts: Facts) -> str | None:
     "a narrowly scoped proxy instead.",
 )
 def runtime_socket(c: Container, facts: Facts):
-    """Bind mounts of a runtime socket, or of a directory holding the audited daemon's or a default one."""
-    return _exposing_mounts(c, facts)
-
-
-def _exposing_mounts(c: Container, facts: Facts, exposed=lambda source: False) -> list[str] | None:
-    """Bind mounts that expose a runtime socket, or whose host path `exposed` singles out."""
-    hits = []
-    for m in host_mounts(c):
-        source = host_path(m.get("Source"))
-        exposure = _socket_exposure(source, facts)
-        if exposure is None and exposed(source):
-            exposure = ""
-        if exposure is not None:
-            hits.append(mount_text(m) + exposure)
-    return hits or None
+    """Mounts (binds, and volumes binding a host path) of a runtime socket, or of a directory
+    holding the audited daemon's or a default one, through symbolic links too."""
+    sockets = _host_sockets(facts)
+    return _judge_reach(c, facts, lambda reach, path: _socket_exposure(path, sockets))
 
 
 @container_check(
@@ -77,13 +84,13 @@ def _exposing_mounts(c: Container, facts: Facts, exposed=lambda source: False) -
     remediation="Mount only the specific files or directories the workload needs, read-only where possible.",
 )
 def sensitive_mounts(c: Container, facts: Facts):
-    hits = []
-    for m in host_mounts(c):
-        source = str(m.get("Source", "")).rstrip("/") or "/"
-        under = any(is_below(source, d) for d in SENSITIVE_DIRS if d != "/")
-        if source in SENSITIVE_DIRS or (under and m.get("RW")):
-            hits.append(f"{source} -> {m.get('Destination')} ({'rw' if m.get('RW') else 'ro'})")
-    return hits or None
+    """A sensitive directory itself, read-only too (CIS counts it), or a path below one mounted read-write."""
+
+    def exposure(reach: Reach, path: str) -> str | None:
+        under = any(is_below(path, d) for d in SENSITIVE_DIRS if d != "/")
+        return f" ({reach.mode})" if path in SENSITIVE_DIRS or (under and reach.mount.get("RW")) else None
+
+    return _judge_reach(c, facts, exposure, shown=lambda source: source.rstrip("/") or "/")
 
 
 @container_check(
@@ -99,7 +106,15 @@ def sensitive_mounts(c: Container, facts: Facts):
     "agents get the specific read-only files they need, not the whole tree.",
 )
 def runtime_paths(c: Container, facts: Facts):
-    return _exposing_mounts(c, facts, lambda source: source in ("/", "/run") or any(is_under(source, top) for top in KERNEL_TREES))
+    sockets = _host_sockets(facts)
+
+    def exposure(reach: Reach, path: str) -> str | None:
+        socket = _socket_exposure(path, sockets)
+        if socket is None and (path in ("/", "/run") or any(is_under(path, top) for top in KERNEL_TREES)):
+            return ""
+        return socket
+
+    return _judge_reach(c, facts, exposure)
 
 
 @container_check(

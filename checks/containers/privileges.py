@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockbench.benchmark.document.model import Evidence, Outcome, Severity, not_applicable
 from dockbench.benchmark.judge.facts import Container, Facts
 from dockbench.checks.catalog import container_check
-from dockbench.checks.containers.base import allowed_capabilities, capability, capability_policy, security_opts
+from dockbench.checks.containers.base import allowed_capabilities, capability, capability_policy, security_opts, shared_namespace
 from dockbench.checks.fixes import RunOption, fixable
 
 # Docker's default capability set (moby oci/caps/defaults.go).
@@ -39,7 +39,7 @@ def privileged(c: Container, facts: Facts):
     remediation="Remove --pid=host.",
 )
 def host_pid(c: Container, facts: Facts):
-    return "PidMode=host" if c.host_config.get("PidMode") == "host" else None
+    return shared_namespace(c, facts, "PidMode")
 
 
 @container_check(
@@ -51,7 +51,7 @@ def host_pid(c: Container, facts: Facts):
     remediation="Remove --network=host; publish the ports the service needs.",
 )
 def host_network(c: Container, facts: Facts):
-    return "NetworkMode=host" if c.host_config.get("NetworkMode") == "host" else None
+    return shared_namespace(c, facts, "NetworkMode")
 
 
 @container_check(
@@ -63,7 +63,7 @@ def host_network(c: Container, facts: Facts):
     remediation="Remove --ipc=host.",
 )
 def host_ipc(c: Container, facts: Facts):
-    return "IpcMode=host" if c.host_config.get("IpcMode") == "host" else None
+    return shared_namespace(c, facts, "IpcMode")
 
 
 @container_check(
@@ -75,7 +75,7 @@ def host_ipc(c: Container, facts: Facts):
     remediation="Remove --uts=host.",
 )
 def host_uts(c: Container, facts: Facts):
-    return "UTSMode=host" if c.host_config.get("UTSMode") == "host" else None
+    return shared_namespace(c, facts, "UTSMode")
 
 
 @container_check(
@@ -87,7 +87,7 @@ def host_uts(c: Container, facts: Facts):
     remediation="Remove --userns=host.",
 )
 def host_userns(c: Container, facts: Facts):
-    return "UsernsMode=host" if c.host_config.get("UsernsMode") == "host" else None
+    return shared_namespace(c, facts, "UsernsMode")
 
 
 @container_check(

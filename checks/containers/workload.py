@@ -76,7 +76,7 @@ def health_checked(facts: Facts) -> Outcome:
     states = [(c, state) for c in facts.containers for state in [_health(c)] if state is not None]
     summary = Counter(state.split(" ")[0] for _, state in states)
     message = outcome.message + ("; health: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())) if summary else "")
-    unwell = [Evidence(c.name, f"health: {state}") for c, state in states if state != "healthy"]
+    unwell = [Evidence.container(c, f"health: {state}") for c, state in states if state != "healthy"]
     return Outcome.of(outcome.status, message, [*outcome.evidence, *unwell])
 
 
@@ -104,7 +104,7 @@ def _exec_review(usage: str):
         The evidence is what the reviewer starts from: whether the audit log records docker CLI
         runs, and which selected containers have exec sessions open right now (their ExecIDs).
         """
-        sessions = [Evidence(c.name, f"{len(c.inspect['ExecIDs'])} exec session(s) open") for c in facts.containers if c.inspect.get("ExecIDs")]
+        sessions = [Evidence.container(c, f"{len(c.inspect['ExecIDs'])} exec session(s) open") for c in facts.containers if c.inspect.get("ExecIDs")]
         return manual(
             f"docker exec history is not part of a host snapshot: review the audit log (e.g. ausearch -k docker -i) for {usage}",
             [_cli_audit_rules(facts), *sessions],

@@ -71,7 +71,7 @@ def icc_disabled(facts: Facts) -> Outcome:
         if not bridges:
             return not_applicable("the daemon has no default bridge network (bridge: none)")
         icc = (bridges[0].get("Options") or {}).get(ICC_OPTION, "true")
-        evidence = [Evidence(f"network {bridges[0].get('Name')}", f"{ICC_OPTION}={icc}")]
+        evidence = [Evidence(f"network {bridges[0].get('Name')}", f"{ICC_OPTION}={icc}", "network", str(bridges[0].get("Id") or ""))]
         if icc == "false":
             return passed("inter-container communication is off on the default bridge", evidence)
         return failed("inter-container communication is on for the default bridge", evidence)
