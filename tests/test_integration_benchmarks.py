@@ -37,7 +37,7 @@ def test_a_scan_is_judged_and_numbered_under_the_chosen_version(docker_daemon, t
     expected = benchmark or "cis-docker-1.8.0"  # the newest by default
     title, version = VERSIONS[expected]
     document = load_report(out)
-    assert document["schema_version"] == "1.2"
+    assert document["schema_version"] == "1.3"   # 1.3: the scope block
     assert document["benchmark"] == {"id": expected, "title": title, "version": version}
     assert f"dockbench {document['tool']['version']} · {title}" in done.stdout
     results = by_id(document)
