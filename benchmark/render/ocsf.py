@@ -19,12 +19,12 @@ finding of its own (check "host-reachable", compliance Unknown), as in JUnit.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import cis_ids, host_key, unreachable
 from dockbench.benchmark.render.json_report import dumps_at
@@ -38,7 +38,6 @@ SEVERITY = {"low": (2, "Low"), "medium": (3, "Medium"), "high": (4, "High"), "cr
 INFORMATIONAL = (1, "Informational")
 NEW, SUPPRESSED = (1, "New"), (3, "Suppressed")
 UID_NAMESPACE = uuid.UUID("6b1c3f0e-2d4a-5c1e-9f57-0d0c6b3e1a14")
-CONTAINER_NAME = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*")  # what Docker accepts as a container name
 
 
 def finding_uid(report: dict[str, Any], check_id: str) -> str:
@@ -50,19 +49,6 @@ def _millis(moment: str) -> int:
     return int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def containers_named(result: dict[str, Any]) -> list[str]:
-    """The containers a containers-layer result judged: the offenders it lists, or those checked."""
-    if result["layer"] != "containers" or result["status"] == "NOT_APPLICABLE":
-        return []
-    names: list[str] = []
-    for e in result.get("evidence", []):
-        if e["subject"] == "containers checked" and isinstance(e["observed"], list):
-            names += [str(n) for n in e["observed"]]
-        elif CONTAINER_NAME.fullmatch(e["subject"]):
-            names.append(e["subject"])
-    return list(dict.fromkeys(names))
-
-
 def _resources(report: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
     target = report["target"]
     host = {"type": "Docker Host", "uid": host_key(report), "name": target.get("name") or target.get("hostname") or "local"}
@@ -70,7 +56,7 @@ def _resources(report: dict[str, Any], result: dict[str, Any]) -> list[dict[str,
         host["hostname"] = target["hostname"]
     if target.get("docker_version"):
         host["version"] = target["docker_version"]
-    return [host] + [{"type": "Docker Container", "name": name, "hostname": target.get("hostname") or ""} for name in containers_named(result)]
+    return [host] + [{"type": "Docker Container", "name": name, "hostname": target.get("hostname") or ""} for name in scope.containers_named(result)]
 
 
 def finding(report: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +92,8 @@ def finding(report: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         out["evidences"] = [{"name": e["subject"], "data": {"observed": e["observed"]}} for e in result["evidence"]]
     if result.get("waivers"):
         out["unmapped"]["dockbench"]["waivers"] = result["waivers"]
+    if "scope" in report:   # without its container list, which each finding's resources name
+        out["unmapped"]["dockbench"]["scope"] = {**scope.light(report["scope"]), "key": scope.key(report["scope"])}
     return out
 
 
