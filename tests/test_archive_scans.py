@@ -119,7 +119,9 @@ def test_reevaluate_judges_the_stored_facts_again(scans, tmp_path):
     fewer = json.loads(arch(scans, "reevaluate", scan_id, "--json", "--exclude", CHECK).stdout)
     assert fewer["removed_checks"] == [{"id": CHECK, "status": "FAIL"}]
     none = arch(scans, "reevaluate", scan_id, "--container", "no-such-container-*")
-    assert none.returncode == 0 and "FIXED" in none.stdout and CHECK in none.stdout
+    # no container selected any more: a change of scope, not a fix
+    assert none.returncode == 0 and "FIXED" not in none.stdout and "CHANGED WITH THE SCOPE" in none.stdout
+    assert f"{CHECK} [high] FAIL -> NOT_APPLICABLE" in none.stdout
 
 
 def test_no_archive_stores_nothing_and_a_broken_archive_still_writes_the_report(scans, tmp_path):

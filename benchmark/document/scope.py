@@ -63,6 +63,14 @@ def of(report: dict[str, Any], stored: dict[str, Any] | None = None) -> dict[str
     return derived
 
 
+def recorded(scope: dict[str, Any]) -> str | None:
+    """Where a scope's options come from: "report" (its own block), "archive" (the options its
+    archive entry stored), None (unknown: a report before 1.3 with no stored options)."""
+    if not scope.get("derived"):
+        return "report"
+    return "archive" if "level" in scope else None
+
+
 def names(scope: dict[str, Any]) -> set[str]:
     return {c["name"] for c in scope.get("selected") or []}
 
