@@ -17,19 +17,10 @@ import yaml
 from dockbench.benchmark import render
 from tests.cli_run import by_id, dockbench, load_report
 from tests.conftest import BACKENDS
+from tests.support.archive import module_archive
 from tests.support.sshd import Lab
 
 CHECK = "container-no-host-pid"
-
-
-def module_archive(request, tmp_path_factory, name: str):
-    """A fresh archive of the module's backend parameter: an SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return tmp_path_factory.mktemp(name) / "archive.sqlite3"
-    cluster = request.getfixturevalue("postgres")
-    database = cluster.create_database()
-    request.addfinalizer(lambda: cluster.drop_database(database))
-    return cluster.url(database)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
