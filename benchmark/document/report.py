@@ -97,7 +97,7 @@ def build(
     errors += [{"stage": "docker", "message": message} for message in snapshot["docker"].get("errors", [])]
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     gravity = {s.value: -i for i, s in enumerate(Severity)}
-    document = {
+    return {
         "kind": "host",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "dockbench", "version": __version__},
@@ -107,14 +107,11 @@ def build(
         "finished_at": finished_at,
         "facts_collected_at": snapshot["collected_at"],
         "target": target_summary(snapshot, rootless, connection),
-        "scope": scope,
+        **({"scope": scope} if scope is not None else {}),
         "summary": summarize(results),
         "results": sorted(results, key=lambda r: (order[r["status"]], gravity[r["severity"]], r["layer"], r["id"])),
         "errors": errors,
     }
-    if scope is None:
-        del document["scope"]
-    return document
 
 
 def sweep_summary(host_summaries: Iterable[dict[str, Any]], errors: list[dict[str, str]]) -> dict[str, Any]:
