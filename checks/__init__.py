@@ -36,16 +36,24 @@ table so that a search for an id finds where it is declared.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
 from dockbench.benchmark.judge.check_registry import Registry
 
 MAPPINGS = Path(__file__).parent / "mappings"
+_loading = threading.Lock()
+
+
+def load() -> Registry:
+    """The catalog, loaded once: the threads of a sweep worker may ask for it at the same moment."""
+    with _loading:
+        return _load()
 
 
 @cache
-def load() -> Registry:
+def _load() -> Registry:
     """Import every layer, module or package (each registers its checks), and attach the CIS mappings."""
     from dockbench.checks import containers, daemon_config, host_kernel, images, operations, registries, socket_permissions, swarm, tls  # noqa: F401
     from dockbench.checks.catalog import CATALOG
