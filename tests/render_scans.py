@@ -72,4 +72,7 @@ def hostile_edit(report: dict[str, Any]) -> dict[str, Any]:
         result["message"] = f"{PWNED[i % len(PWNED)]} {result['message']}"
         result["evidence"].append({"subject": PWNED[(i + 1) % len(PWNED)], "observed": {PWNED[(i + 2) % len(PWNED)]: [PAYLOADS[i % len(PAYLOADS)], 1, None]}})
     doc["results"][0]["evidence"].append({"subject": "exact", "observed": PWNED[2]})
+    if "scope" in doc:  # a label the user typed, a name a forged snapshot gave
+        doc["scope"]["labels"].append(f"evil={PWNED[3]}")
+        doc["scope"]["selected"].append({"name": PAYLOADS[0], "id": "0"})
     return doc

@@ -17,19 +17,10 @@ import yaml
 from dockbench.benchmark import render
 from tests.cli_run import by_id, dockbench, load_report
 from tests.conftest import BACKENDS
+from tests.support.archive import module_archive
 from tests.support.sshd import Lab
 
 CHECK = "container-no-host-pid"
-
-
-def module_archive(request, tmp_path_factory, name: str):
-    """A fresh archive of the module's backend parameter: an SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return tmp_path_factory.mktemp(name) / "archive.sqlite3"
-    cluster = request.getfixturevalue("postgres")
-    database = cluster.create_database()
-    request.addfinalizer(lambda: cluster.drop_database(database))
-    return cluster.url(database)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -120,7 +111,9 @@ def test_reevaluate_judges_the_stored_facts_again(scans, tmp_path):
     fewer = json.loads(arch(scans, "reevaluate", scan_id, "--json", "--exclude", CHECK).stdout)
     assert fewer["removed_checks"] == [{"id": CHECK, "status": "FAIL"}]
     none = arch(scans, "reevaluate", scan_id, "--container", "no-such-container-*")
-    assert none.returncode == 0 and "FIXED" in none.stdout and CHECK in none.stdout
+    # no container selected any more: a change of scope, not a fix
+    assert none.returncode == 0 and "FIXED" not in none.stdout and "CHANGED WITH THE SCOPE" in none.stdout
+    assert f"{CHECK} [high] FAIL -> NOT_APPLICABLE" in none.stdout
 
 
 def test_no_archive_stores_nothing_and_a_broken_archive_still_writes_the_report(scans, tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -112,3 +114,22 @@ def test_each_check_names_the_importable_module_that_declares_it():
     for check in CATALOG.all():
         declared_in = [name for name, text in sources.items() if _declares(text, check.meta.id)]
         assert declared_in == [check.module], check.meta.id
+
+
+def test_threads_asking_for_the_catalog_at_once_get_the_one_catalog():
+    """A sweep worker's threads judge their first hosts at the same moment: the catalog is loaded
+    once (loading it twice applied each mapping twice: "benchmark ... is defined twice")."""
+    script = """
+import threading
+from dockbench import checks
+found, start = [], threading.Barrier(4)
+def ask():
+    start.wait()
+    found.append(checks.load())
+threads = [threading.Thread(target=ask) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(found), len({id(c) for c in found}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.split()) == (0, ["4", "1"]), done.stderr

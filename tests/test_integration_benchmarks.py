@@ -103,7 +103,9 @@ def test_the_archive_records_the_benchmark_and_reevaluate_keeps_it_unless_told(s
     assert [c["id"] for c in after["daemon-default-ulimits"]["cis"]] == ["2.9"]
     # the stored include ("2") now selects section 2 as 1.8.0 numbers it: devicemapper (2.7) joins
     assert set(after) == set(before) | {"daemon-storage-driver-not-devicemapper"}
-    assert "CHECKS ADDED: daemon-storage-driver-not-devicemapper (PASS)" in done.stdout
+    # another benchmark is another scope: the check it adds is the scope's, not a new finding
+    assert "scope changed: --benchmark: --benchmark cis-docker-1.6.0 -> --benchmark cis-docker-1.8.0" in done.stdout
+    assert "CHECKS ADDED BY THE SCOPE: daemon-storage-driver-not-devicemapper (PASS)" in done.stdout
     assert json.loads(dockbench("reevaluate", scan_id[:8], "--benchmark", "cis-docker-1.8.0", "--archive", stored["archive"], "--json").stdout)["benchmarks_differ"] == {
         "a": "cis-docker-1.6.0", "b": "cis-docker-1.8.0"}
 

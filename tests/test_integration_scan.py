@@ -84,7 +84,9 @@ def test_stopped_containers_only_with_the_flag(scenario, tmp_path):
 def test_label_selection_can_leave_no_container(scenario, tmp_path):
     d = scenario["daemon"]
     out = tmp_path / "report.json"
-    dockbench("scan", "--docker-host", d.host, "--label", "no-such-label", "-o", out, "-q")
+    refused = dockbench("scan", "--docker-host", d.host, "--label", "no-such-label", "-o", out, "-q")
+    assert refused.returncode == 2 and "--label no-such-label matched none of the" in refused.stderr and not out.exists()   # an empty selection is expected only when said
+    dockbench("scan", "--docker-host", d.host, "--label", "no-such-label", "--allow-empty", "-o", out, "-q")
     result = by_id(load_report(out))["container-no-host-pid"]
     assert result["status"] == "NOT_APPLICABLE"
     assert result["message"].startswith("no running containers matched the selection")

@@ -251,6 +251,27 @@ def test_sweep_facts_can_be_judged_again(lab, tmp_path):
     assert verdicts(again) == verdicts(out)
 
 
+def test_a_selection_matching_no_container_is_each_hosts_report_in_a_sweep_and_refused_for_one_host(lab, docker_daemon, tmp_path):
+    out, facts = tmp_path / "sweep.json", tmp_path / "facts.json"
+    args = sweep_args(lab, "--limit", "h01,h02", "--container", "nomatch*", "-o", out, "--facts-out", facts, "--fail-on", "never")
+    args.remove("-q")
+    done = dockbench(*args)
+    assert done.returncode == 0, done.stderr   # the sweep goes on: each host says so
+    document = load_report(out)
+    for host in document["hosts"]:
+        assert (host["scope"]["selected"], host["scope"]["selection_empty"]) == ([], True)
+        containers = [r for r in host["results"] if r["layer"] == "containers" and r["status"] == "NOT_APPLICABLE"]
+        assert any(r["message"] == f"no running containers matched the selection ({host['scope']['containers_total']} containers in total)" for r in containers)
+    assert "\nscope cis-docker-1.8.0, every check · containers: running ones named nomatch*\n" in done.stdout
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("h01 ", "h02 "))]
+    assert len(lines) == 2 and all(line.endswith("no container matched the selection") for line in lines)
+    again = dockbench("evaluate", facts, "--container", "nomatch*", "-o", tmp_path / "again.json", "-q", "--fail-on", "never")   # a sweep's facts: as a sweep
+    assert again.returncode == 0 and [h["scope"]["selection_empty"] for h in load_report(tmp_path / "again.json")["hosts"]] == [True, True]
+    one = dockbench("scan", lab.healthy[0].url, "-i", lab.client_key, "--known-hosts", lab.known_hosts_file, "--ssh-config", "/dev/null",
+                    "--docker-host", docker_daemon.host, "--container", "nomatch*", "-o", tmp_path / "one.json", "-q")
+    assert one.returncode == 2 and "dockbench: --container 'nomatch*' matched none of the" in one.stderr and not (tmp_path / "one.json").exists()
+
+
 def test_progress_shows_on_a_terminal_only(lab, tmp_path):
     args = [DOCKBENCH, *map(str, sweep_args(lab, "--limit", "h01,h02,closed-port", "-o", tmp_path / "s.json"))]
     args.remove("-q")

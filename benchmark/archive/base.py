@@ -51,7 +51,7 @@ class Record:
     report: dict[str, Any]
     facts: dict[str, Any] | None = None
     sweep_id: str | None = None
-    options: dict[str, Any] | None = None   # how the scan was judged (level, include, selection...)
+    options: dict[str, Any] | None = None   # how the scan was judged (level, include, selection...): its scope
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class ScanInfo:
     statuses: dict[str, str] = field(repr=False, default_factory=dict)   # check id -> status (host entries)
     signed_by: str | None = None
     waived: int = 0   # results waived (host entries)
+    options: dict[str, Any] | None = field(repr=False, default=None)   # how the scan was judged (level, include, selection...): its scope
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,6 @@ class Entry(ScanInfo):
 
     report: dict[str, Any] = field(repr=False, default_factory=dict)
     facts: dict[str, Any] | None = field(repr=False, default=None)
-    options: dict[str, Any] | None = field(repr=False, default=None)
     prev_hash: str = ""
     hash: str = ""
     signature: str | None = field(repr=False, default=None)
@@ -163,15 +163,16 @@ class Archive(abc.ABC):
     @abc.abstractmethod
     def get(self, scan_id: str, *, facts: bool = True, lite: bool = False) -> Entry:
         """One entry by its full id; ``facts=False`` skips loading the snapshot; ``lite=True``
-        gives results with only id, status, message, evidence, title and severity (enough for
-        diffs, and faster); such an entry's hash cannot be checked."""
+        gives results with only id, status, message, evidence, title, severity and layer (enough
+        for diffs, and faster); such an entry's hash cannot be checked."""
 
     @abc.abstractmethod
     def scans(self, *, host: str | None = None, kind: str | None = None, sweep_id: str | None = None,
-              since: str | None = None, last: int | None = None, statuses: bool | str = True) -> list[ScanInfo]:
+              since: str | None = None, last: int | None = None, statuses: bool | str = True, options: bool = False) -> list[ScanInfo]:
         """Entries in chain order, filtered; ``host`` matches the filed name or the hostname;
         ``since`` compares with started_at; ``last`` keeps the newest N. ``statuses``: True reads
-        every check's status, a check id that check's alone, False none (a listing goes faster)."""
+        every check's status, a check id that check's alone, False none (a listing goes faster);
+        ``options``: read each entry's stored options too (its scope, for comparing like with like)."""
 
     @abc.abstractmethod
     def iterate(self) -> Iterator[Entry]:

@@ -55,7 +55,7 @@ def join(stored: dict[str, Any], lookup: Callable[[str], dict[str, Any]]) -> dic
     return dict(stored, results=full)
 
 
-LITE = ("title", "severity")
+LITE = ("title", "severity", "layer")
 
 
 def lite_fields(meta: dict[str, Any]) -> dict[str, Any]:
@@ -63,8 +63,8 @@ def lite_fields(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def lite(stored: dict[str, Any], extras: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """The report with results cut down to id, status, message, evidence, title and severity
-    (what diffs need), for a fraction of join's cost; ``extras(ID)`` is lite_fields of the
+    """The report with results cut down to id, status, message, evidence, title, severity and
+    layer (what diffs need), for a fraction of join's cost; ``extras(ID)`` is lite_fields of the
     shared metadata ID (cached by the caller). Changes ``stored`` in place."""
     for item in stored.get("results") or []:
         ident = item.pop(MARK, None)

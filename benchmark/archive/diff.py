@@ -5,8 +5,11 @@ included), *fixed* (FAIL before, PASS or NOT_APPLICABLE now), *newly waived* (wa
 before: an accepted risk, whatever its status was), *waiver expired* (waived before, a FAIL or
 ERROR that counts again now: its waiver expired, was withdrawn from the file, or no longer
 covers every offender), *status changed* (every other status change, e.g. PASS -> ERROR),
-*evidence changed* (same status, different evidence or message). For sweeps, also the hosts
-that appeared or disappeared, and those that could not be audited.
+*evidence changed* (same status, different evidence or message), *changed with the scope*
+(what a change of scope alone accounts for: see document/scope.py; never fixed nor newly
+failing). When the scopes differ, checks added or removed by the check options are the scope's
+too. For sweeps, also the hosts that appeared or disappeared, and those that could not be
+audited.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import json
 from typing import Any
 
 from dockbench.benchmark.archive.chain import canonical
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.report import host_key, score_text
 from dockbench.benchmark.render.terminal import clean
 
 FIXED_TO = ("PASS", "NOT_APPLICABLE")
 MAX_EVIDENCE = 10
 SECTIONS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("newly_waived", "newly waived"), ("waiver_expired", "waiver expired"),
-            ("status_changed", "status changed"), ("evidence_changed", "evidence changed"))
+            ("status_changed", "status changed"), ("evidence_changed", "evidence changed"), ("scope_changes", "changed with the scope"))
 WAIVABLE = ("FAIL", "ERROR")
 
 
@@ -85,16 +89,22 @@ def _versions(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
     return {"a": before, "b": after} if before != after else None
 
 
-def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """How host report b differs from host report a."""
+def diff_hosts(a: dict[str, Any], b: dict[str, Any], options: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)) -> dict[str, Any]:
+    """How host report b differs from host report a; options: the options their archive entries
+    stored, for reports made before they carried a scope."""
     before = {r["id"]: r for r in a.get("results") or []}
     after = {r["id"]: r for r in b.get("results") or []}
-    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "benchmarks_differ": _versions(a, b), **{key: [] for key, _ in SECTIONS},
-                           "added_checks": [], "removed_checks": []}
+    scopes = scope.of(a, options[0]), scope.of(b, options[1])
+    moved = scope.delta(*scopes)
+    out: dict[str, Any] = {"kind": "host", "a": _side(a), "b": _side(b), "benchmarks_differ": _versions(a, b), "scope": moved,
+                           "scope_recorded": {side: scope.recorded(s) for side, s in zip("ab", scopes)},
+                           **{key: [] for key, _ in SECTIONS}, "added_checks": [], "removed_checks": []}
     for check_id, new in after.items():
         old = before.get(check_id)
         if old is None:
             out["added_checks"].append({"id": check_id, "status": new["status"]})
+            if scope.explains(moved, None, new):
+                continue   # a check the new scope brought in: neither newly failing nor fixed
         was = old["status"] if old else None
         if (old is not None and was == new["status"] and old.get("evidence") == new.get("evidence") and old.get("message") == new.get("message")
                 and old.get("waived") == new.get("waived")):
@@ -104,7 +114,9 @@ def diff_hosts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                   "message_before": old.get("message") if old else None, "message_after": new.get("message"),
                   "evidence_added": evidence_added, "evidence_removed": evidence_removed}
         lapse = waiver_lapse(old, new, b)
-        if new.get("waived") and not (old or {}).get("waived"):
+        if scope.explains(moved, old, new):
+            out["scope_changes"].append(change)
+        elif new.get("waived") and not (old or {}).get("waived"):
             change["waivers"] = [w["id"] for w in new["waivers"]]
             out["newly_waived"].append(change)
         elif lapse:
@@ -138,11 +150,12 @@ def waiver_lapse(old: dict[str, Any] | None, new: dict[str, Any], report: dict[s
 
 
 def host_changed(d: dict[str, Any]) -> bool:
-    return any(d[k] for k, _ in SECTIONS) or bool(d["added_checks"] or d["removed_checks"])
+    return any(d[k] for k, _ in SECTIONS) or bool(d["added_checks"] or d["removed_checks"] or d["scope"])
 
 
-def diff_sweeps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """How sweep b differs from sweep a: hosts in and out, then each common host's changes."""
+def diff_sweeps(a: dict[str, Any], b: dict[str, Any], options: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)) -> dict[str, Any]:
+    """How sweep b differs from sweep a: hosts in and out, then each common host's changes
+    (options: what the sweeps' archive entries stored, as diff_hosts takes them)."""
     hosts_a = {host_key(h): h for h in a.get("hosts") or []}
     hosts_b = {host_key(h): h for h in b.get("hosts") or []}
     missed_a = {e.get("name") or e["target"]: e for e in a.get("errors") or []}
@@ -150,7 +163,7 @@ def diff_sweeps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     known_a, known_b = set(hosts_a) | set(missed_a), set(hosts_b) | set(missed_b)
     per_host = {}
     for name in sorted(set(hosts_a) & set(hosts_b)):
-        d = diff_hosts(hosts_a[name], hosts_b[name])
+        d = diff_hosts(hosts_a[name], hosts_b[name], options)
         if host_changed(d):
             per_host[name] = d
     totals = {k: sum(len(d[k]) for d in per_host.values()) for k, _ in SECTIONS}
@@ -209,20 +222,37 @@ def _change_lines(change: dict[str, Any], indent: str) -> list[str]:
 def _brief(change: dict[str, Any], indent: str) -> list[str]:
     counts = f"+{len(change['evidence_added'])} -{len(change['evidence_removed'])} evidence"
     message = " (message changed)" if change["message_after"] != change["message_before"] else ""
-    return [f"{indent}{change['id']} [{change.get('severity') or '?'}] {change['after']}: {counts}{message}"]
+    status = change["after"] if change["before"] == change["after"] else f"{change['before']} -> {change['after']}"
+    return [f"{indent}{change['id']} [{change.get('severity') or '?'}] {status}: {counts}{message}"]
+
+
+def _scope_lines(d: dict[str, Any], indent: str) -> list[str]:
+    """What changed in the scope, or which side's scope is not recorded."""
+    lines = [indent + clean(line) for line in scope.delta_lines(d["scope"])] if d["scope"] else []
+    for side, name in (("a", "A"), ("b", "B")):
+        where = d["scope_recorded"][side]
+        if where == "archive":
+            lines.append(f"{indent}scope of {name}: not in its report (schema 1.2 or older), taken from its archive entry's options and its evidence")
+        elif where is None:
+            lines.append(f"{indent}scope of {name} unknown (a report of schema 1.2 or older, no stored options): a change of scope may show here as fixed or newly failing")
+    return lines
 
 
 def _host_body(d: dict[str, Any], indent: str = "", verbose: bool = False) -> list[str]:
-    lines = [indent + "   ".join(f"{label}: {len(d[key])}" for key, label in SECTIONS)
-             + f"   checks added: {len(d['added_checks'])}   removed: {len(d['removed_checks'])}"]
+    lines = _scope_lines(d, indent)
+    lines.append(indent + "   ".join(f"{label}: {len(d[key])}" for key, label in SECTIONS)
+                 + f"   checks added: {len(d['added_checks'])}   removed: {len(d['removed_checks'])}")
     for key, label in SECTIONS:
         if d[key]:
-            lines.append(f"{indent}{label.upper()}" + (" (details: -v or --json)" if key == "evidence_changed" and not verbose else ""))
+            brief = key in ("evidence_changed", "scope_changes") and not verbose
+            lines.append(f"{indent}{label.upper()}" + (" (not fixed, not newly failing: the checks or containers compared differ)" if key == "scope_changes" else "")
+                         + (" (details: -v or --json)" if brief else ""))
             for change in d[key]:
-                lines += (_change_lines if verbose or key != "evidence_changed" else _brief)(change, indent + "  ")
+                lines += (_brief if brief else _change_lines)(change, indent + "  ")
+    by_scope = " BY THE SCOPE" if d["scope"] and d["scope"]["checks"] else ""
     for key, label in (("added_checks", "checks added"), ("removed_checks", "checks removed")):
         if d[key]:
-            lines.append(f"{indent}{label.upper()}: " + ", ".join(f"{c['id']} ({c['status']})" for c in d[key]))
+            lines.append(f"{indent}{label.upper()}{by_scope}: " + ", ".join(f"{c['id']} ({c['status']})" for c in d[key]))
     return lines
 
 

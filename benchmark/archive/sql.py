@@ -283,7 +283,7 @@ class SQLArchive(Archive):
             raise NotFound(f"no scan {scan_id} in {self.location}")
         return self._entry(row[:-1], row[-1], lite)
 
-    def scans(self, *, host=None, kind=None, sweep_id=None, since=None, last=None, statuses: bool | str = True) -> list[ScanInfo]:
+    def scans(self, *, host=None, kind=None, sweep_id=None, since=None, last=None, statuses: bool | str = True, options: bool = False) -> list[ScanInfo]:
         where, args = [], []
         if kind is not None:
             where.append(self.KIND_FILTER if host is not None or sweep_id is not None else "kind = ?")
@@ -298,7 +298,7 @@ class SQLArchive(Archive):
             column, selected = self.STATUSES, []
         else:   # the statuses are most of a listing's bytes: read one check's, or none
             column, selected = (self.STATUS_OF, [statuses]) if statuses else ("NULL", [])
-        select = f"SELECT {self._listing()}, {column} FROM entries"
+        select = f"SELECT {self._listing()}, {'options' if options else 'NULL'}, {column} FROM entries"
         if host is None or last is None:
             if host is not None:
                 where.insert(0, "(host = ? OR hostname = ?)")
@@ -313,7 +313,8 @@ class SQLArchive(Archive):
                                         f"ORDER BY seq DESC LIMIT ?) AS by_{name}" for name in ("host", "hostname"))
             rows = self._execute(f"{select} WHERE seq IN ({newest}) ORDER BY seq DESC LIMIT ?",
                                  (*selected, host, *args, int(last), host, *args, int(last), int(last))).fetchall()[::-1]
-        return [ScanInfo(**self._info(row), statuses=self._statuses(row[-1], statuses)) for row in rows]
+        return [ScanInfo(**self._info(row), options=json.loads(row[-2]) if row[-2] is not None else None, statuses=self._statuses(row[-1], statuses))
+                for row in rows]
 
     @staticmethod
     def _statuses(value: str | None, chosen: bool | str) -> dict[str, str]:

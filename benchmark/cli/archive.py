@@ -29,6 +29,7 @@ from dockbench.benchmark.archive.chain import GENESIS, WAIVED, content, verify
 from dockbench.benchmark.archive.signing import Signer, Verifier, keygen
 from dockbench.benchmark.cli.options import judged, judging_options
 from dockbench.benchmark.document import report as report_mod
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.judge.options import STORED, JudgingOptions
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 from dockbench.benchmark.render import trend
@@ -162,10 +163,12 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
         raise click.UsageError("the trend page (--format html) follows host scans: drop --sweeps, --check and --json")
     with open_or_fail(archive_path) as archive:
         infos = archive.scans(host=host, kind="sweep" if sweeps else "host", since=since_at, last=last,
-                              statuses=True if fmt == "html" else check_id or False)   # the table needs one check's status at most
+                              statuses=True if fmt == "html" else check_id or False, options=True)   # the table needs one check's status at most
         if fmt == "html":
             selection = f"host {host}" if host else "every host"
-            render.write_text(trend.render_trend(infos, archive.location, selection + (f", since {since_at}" if since_at else "")), output)
+            page = trend.render_trend(infos, archive.location, selection + (f", since {since_at}" if since_at else ""),
+                                      report_of=lambda scan_id: archive.get(scan_id, facts=False, lite=True).report)
+            render.write_text(page, output)
             if output != "-":
                 click.echo(f"html: {output} ({len(infos)} scans)", err=True)
             return
@@ -178,10 +181,12 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
             previous[info.host] = info
             record = _info_dict(info)
             record["waived"] = info.waived
+            moved = scope.delta(before.options or {}, info.options or {}) if before else None
+            record["scope_changed"] = sorted(moved["options"]) if moved else []
             if check_id:
-                record["check"] = _check_history(archive, check_id, before, info)
-            else:
-                delta = info.score - before.score if before and info.score is not None and before.score is not None else None
+                record["check"] = _check_history(archive, check_id, before, info, moved)
+            else:   # scores of two scopes are not compared
+                delta = info.score - before.score if before and not moved and info.score is not None and before.score is not None else None
                 record["score_change"] = round(delta, 1) if delta is not None else None
             records.append(record)
             c = info.counts
@@ -197,7 +202,7 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
                 change = record["score_change"]
                 rows.append(cells + [str(c["FAIL"]), str(c["ERROR"]), str(c["MANUAL"]), str(c["PASS"]), str(c["NOT_APPLICABLE"])]
                             + ([str(record["waived"])] if show_waived else [])
-                            + [report_mod.score_text(info.score), f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
+                            + [report_mod.score_text(info.score), "scope" if moved else f"{change:+.1f}" if change else "", (info.sweep_id or "")[:8]])
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
@@ -217,21 +222,31 @@ def history_cmd(host, check_id, since, sweeps, last, as_json, fmt, output, archi
         click.echo(line)
 
 
-def _check_history(archive, check_id: str, before, info) -> dict[str, Any]:
-    """One check in one scan against the scan before it: status, waived, and how it changed."""
+def _check_history(archive, check_id: str, before, info, moved: dict[str, Any] | None) -> dict[str, Any]:
+    """One check in one scan against the scan before it: status, waived, and how it changed
+    (moved: how the scope's options changed between them, if they did)."""
     def split(status: str | None) -> tuple[str | None, bool]:
         return (status[: -len(WAIVED)], True) if status and status.endswith(WAIVED) else (status, False)
+
+    def reports() -> list[dict[str, Any]]:
+        return [archive.get(i.scan_id, facts=False, lite=True).report for i in (before, info)]
+
+    def result(report: dict[str, Any]) -> dict[str, Any] | None:
+        return next((r for r in report["results"] if r["id"] == check_id), None)
 
     status, waived = split(info.statuses.get(check_id))
     was, was_waived = split(before.statuses.get(check_id)) if before else (None, False)
     changed = before is not None and (was, was_waived) != (status, waived)
     change = None
-    if changed and waived and not was_waived:
+    if changed and moved:
+        old, new = reports()
+        if scope.explains(scope.delta(scope.of(old, before.options), scope.of(new, info.options)), result(old), result(new)):
+            change = "scope changed"
+    if change is None and changed and waived and not was_waived:
         change = "newly waived"
-    elif changed and was_waived and not waived and status in diffs.WAIVABLE:
-        old, new = (archive.get(i.scan_id, facts=False, lite=True).report for i in (before, info))
-        lapse = diffs.waiver_lapse(next(r for r in old["results"] if r["id"] == check_id), next(r for r in new["results"] if r["id"] == check_id), new)
-        change = f"waiver {lapse}"
+    elif change is None and changed and was_waived and not waived and status in diffs.WAIVABLE:
+        old, new = reports()
+        change = f"waiver {diffs.waiver_lapse(result(old), result(new), new)}"
     return {"id": check_id, "status": status, "waived": waived, "changed": changed, "was": was, "was_waived": was_waived, "change": change}
 
 
@@ -330,10 +345,11 @@ def diff_cmd(a, b, host, last, verbose, as_json, archive_path) -> None:
         first, second = _pair(archive, a, b, host, last)
         if first.kind != second.kind:
             raise click.UsageError(f"{first.scan_id} is a {first.kind} entry and {second.scan_id} a {second.kind} entry: compare two of a kind")
+        options = (first.options, second.options)
         if first.kind == "sweep":
-            result = diffs.diff_sweeps(_document(archive, first, lite=True), _document(archive, second, lite=True))
+            result = diffs.diff_sweeps(_document(archive, first, lite=True), _document(archive, second, lite=True), options)
         else:
-            result = diffs.diff_hosts(first.report, second.report)
+            result = diffs.diff_hosts(first.report, second.report, options)
     click.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else diffs.render_text(result, verbose=verbose))
     sys.exit(exit_codes.FINDINGS if diffs.worse(result) else exit_codes.OK)
 
@@ -396,12 +412,12 @@ def reevaluate_cmd(scan_id, verbose, as_json, output, archive_path, **judging) -
                 connection = {k: host.report["target"][k] for k in ("address", "exec_channels") if k in host.report["target"]}
                 reports.append(judge(host.facts, started, connection=connection))
             document = report_mod.build_sweep(reports, list(entry.report.get("errors") or []), benchmark=judge.benchmark.to_dict(), started_at=started, finished_at=clock.stamp())
-            result = diffs.diff_sweeps(old, document)
+            result = diffs.diff_sweeps(old, document, (entry.options, None))
         else:
             if entry.facts is None:
                 _fail(f"scan {entry.scan_id} was stored without facts: it cannot be judged again")
             document = _stored_judge(judging, entry)(entry.facts, started)
-            result = diffs.diff_hosts(entry.report, document)
+            result = diffs.diff_hosts(entry.report, document, (entry.options, None))
     if output:
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         if output == "-":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -28,6 +29,9 @@ from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
 from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.judge.options import UnusableSnapshot
+from dockbench.benchmark.render.terminal import clean
+
+ALLOW_EMPTY = click.option("--allow-empty", is_flag=True, help="Judge even when --container/--label match no container (the report's scope says the selection was empty).")
 
 
 @click.command()
@@ -42,22 +46,26 @@ from dockbench.benchmark.judge.options import UnusableSnapshot
 @fleet_options
 @ssh_options
 @judging_options
+@ALLOW_EMPTY
 @result_options
 @scan_archive_options
 def scan(targets, docker_host, root, sudo, timeout, max_probe_bytes, facts_out, fix_out, inventory, limit, parallel, workers, connect_timeout, ssh_user, identity, known_hosts,
-         accept_new_host_keys, ssh_config, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
+         accept_new_host_keys, ssh_config, allow_empty, outputs, fail_on, quiet, archive_path, no_archive, sign_key, **judging) -> None:
     """Audit the local Docker host, or remote ones over SSH.
 
     With no TARGETS and no --inventory, the local host is audited. One ssh:// target gives a
     host report; several, or an inventory, give a fleet sweep. Sweep exit codes add 4 when
     some hosts could not be audited (each is listed with the reason). Every scan is stored in
     the archive (report and facts; see `dockbench history`) unless --no-archive.
+
+    --container/--label that match no container on the host exit 2 unless --allow-empty; in a
+    sweep such a host is judged all the same, its report's scope saying the selection was empty.
     """
     judge = judge_of(judging)
     archiver = ScanArchiver.from_options(archive_path, no_archive, sign_key)
     hosts = targets_of(targets, inventory, limit)
     if not hosts:
-        _scan_local(judge, docker_host, root, LocalTransport(sudo=sudo, timeout=timeout, max_bytes=max_probe_bytes), facts_out, fix_out, outputs, quiet, fail_on, archiver)
+        _scan_local(judge, docker_host, root, LocalTransport(sudo=sudo, timeout=timeout, max_bytes=max_probe_bytes), facts_out, fix_out, allow_empty, outputs, quiet, fail_on, archiver)
         return
     from dockbench.benchmark.collect.ssh import KnownHosts  # only remote scans pay for loading the SSH stack
 
@@ -70,7 +78,7 @@ def scan(targets, docker_host, root, sudo, timeout, max_probe_bytes, facts_out, 
     except TransportError as exc:
         raise click.UsageError(str(exc)) from exc
     if len(hosts) == 1 and not inventory:
-        _scan_one(hosts[0], options, known, judge, facts_out, fix_out, outputs, quiet, fail_on, archiver)
+        _scan_one(hosts[0], options, known, judge, facts_out, fix_out, allow_empty, outputs, quiet, fail_on, archiver)
     elif fix_out:
         raise click.UsageError("--fix-out plans one host: for a sweep, run `dockbench fix SWEEP.json --facts FACTS --host NAME`")
     else:
@@ -82,7 +90,20 @@ def _report_known_hosts(known) -> None:
         click.echo(f"dockbench: recorded new host key {line}", err=True)
 
 
-def _scan_one(target, options, known, judge, facts_out, fix_out, outputs, quiet, fail_on, archiver) -> None:
+def refuse_empty(document: dict[str, Any], allow_empty: bool) -> None:
+    """Exit 2 when the report's --container/--label selection matched no container, unless
+    --allow-empty: a typo in a pattern must not pass for a host with nothing to check."""
+    chosen = document.get("scope") or {}
+    if allow_empty or not chosen.get("selection_empty"):
+        return
+    given = " ".join([f"--container {shlex.quote(p)}" for p in chosen["containers"]] + [f"--label {shlex.quote(v)}" for v in chosen["labels"]])
+    which = "" if chosen["include_stopped"] else " (running ones only: --include-stopped adds the others)"
+    click.echo(f"dockbench: {clean(given)} matched none of the {chosen['containers_total']} containers on {clean(document['target']['hostname'])}{which}; "
+               "give --allow-empty when an empty selection is expected", err=True)
+    sys.exit(exit_codes.CANNOT_RUN)
+
+
+def _scan_one(target, options, known, judge, facts_out, fix_out, allow_empty, outputs, quiet, fail_on, archiver) -> None:
     """One remote host, audited as each host of a sweep is, into a host report."""
     from dockbench.benchmark.fleet.sweep import Sweep
 
@@ -96,6 +117,7 @@ def _scan_one(target, options, known, judge, facts_out, fix_out, outputs, quiet,
     _report_known_hosts(known)
     if facts_out:
         render.write(snapshot, facts_out, "json")
+    refuse_empty(document, allow_empty)
     if fix_out:
         write_plan(document, snapshot, fix_out)
     archiver.store(document, snapshot, judge.options, quiet)
@@ -122,7 +144,7 @@ def _sweep(hosts, options, known, judge, parallel, workers, facts_out, outputs, 
     finish(document, paths, quiet, fail_on, written=True)
 
 
-def _scan_local(judge, docker_host, root, transport, facts_out, fix_out, outputs, quiet, fail_on, archiver) -> None:
+def _scan_local(judge, docker_host, root, transport, facts_out, fix_out, allow_empty, outputs, quiet, fail_on, archiver) -> None:
     root = os.path.abspath(root)
     if root != "/" and not os.path.isdir(root):
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
@@ -137,6 +159,7 @@ def _scan_local(judge, docker_host, root, transport, facts_out, fix_out, outputs
     if facts_out:
         render.write(snapshot, facts_out, "json")
     document = judge(snapshot, started)
+    refuse_empty(document, allow_empty)
     if fix_out:
         write_plan(document, snapshot, fix_out)
     archiver.store(document, snapshot, judge.options, quiet)
@@ -146,11 +169,13 @@ def _scan_local(judge, docker_host, root, transport, facts_out, fix_out, outputs
 @click.command("evaluate")
 @click.argument("facts_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @judging_options
+@ALLOW_EMPTY
 @result_options
-def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
+def evaluate_cmd(facts_file, allow_empty, outputs, fail_on, quiet, **judging) -> None:
     """Judge a saved facts snapshot (of a host, or of a sweep) again, with no access to any host.
 
-    A sweep's facts are read, judged and written one host at a time, as a sweep writes them."""
+    A sweep's facts are read, judged and written one host at a time, as a sweep writes them
+    (a host whose --container/--label selection matches nothing is judged, as in a sweep)."""
     judge = judge_of(judging)
     with read_saved(facts_file, lines=False, malformed="cannot read ") as source:
         saved = source.head
@@ -167,6 +192,8 @@ def evaluate_cmd(facts_file, outputs, fail_on, quiet, **judging) -> None:
         except UnusableSnapshot as exc:
             click.echo(f"dockbench: cannot judge {facts_file}: {exc}", err=True)
             sys.exit(exit_codes.CANNOT_RUN)
+        if not written:
+            refuse_empty(document, allow_empty)
         finish(document, paths, quiet, fail_on, written=written)
 
 

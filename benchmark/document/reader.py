@@ -310,7 +310,7 @@ def read_lines(file: IO[bytes], name: str) -> Source:
             kind = line["kind"]
             if kind == "host":
                 hosts.append((line["target"]["name"], offset, len(text)))
-                light.append(report_mod.host_summary(line["scan_id"], line["target"]["name"], line["summary"], line.get("waivers")))
+                light.append(report_mod.host_summary(line["scan_id"], line["target"]["name"], line["summary"], line.get("waivers"), line.get("scope")))
             elif kind == "unreachable":
                 errors.append(line["error"])
             elif kind == "sweep_start":

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from dockbench.benchmark import __version__, exit_codes
+from dockbench.benchmark.document import scope as scope_mod
 from dockbench.benchmark.document.model import Layer, Severity, Status
 
 # 1.1: benchmark.version (the documents are judged against one of several benchmark versions)
 # 1.2: waivers (accepted risks): the waivers block, summary.waived and score_with_waivers, results' waived and waivers
-# 1.3: evidence items say what they are about: kind and id
+# 1.3: evidence items say what they are about: kind and id; and every host report's scope (the checks and containers it judged: see document/scope.py)
 SCHEMA_VERSION = "1.3"
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)]
 
@@ -89,6 +90,7 @@ def build(
     errors: list[dict[str, str]] | None = None,
     scan_id: str | None = None,
     connection: dict[str, Any] | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     errors = list(errors or [])
     errors += [{"stage": "probe", "message": note} for note in snapshot["probe"]["notes"]]
@@ -105,6 +107,7 @@ def build(
         "finished_at": finished_at,
         "facts_collected_at": snapshot["collected_at"],
         "target": target_summary(snapshot, rootless, connection),
+        **({"scope": scope} if scope is not None else {}),
         "summary": summarize(results),
         "results": sorted(results, key=lambda r: (order[r["status"]], gravity[r["severity"]], r["layer"], r["id"])),
         "errors": errors,
@@ -125,12 +128,15 @@ def sweep_summary(host_summaries: Iterable[dict[str, Any]], errors: list[dict[st
     return {"targets": scanned + len(errors), "scanned": scanned, "unreachable": len(errors), "by_status": by_status, "by_error": by_error}
 
 
-def host_summary(scan_id: str, name: str, summary: dict[str, Any], waivers: dict[str, Any] | None) -> dict[str, Any]:
+def host_summary(scan_id: str, name: str, summary: dict[str, Any], waivers: dict[str, Any] | None, scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a streamed sweep keeps of a host instead of its report: its name and counts (the
-    terminal's line, the sweep's totals) and its waivers block (the sweep's)."""
+    terminal's line, the sweep's totals), its waivers block (the sweep's) and its scope without
+    the container list (the terminal's)."""
     light = {"scan_id": scan_id, "target": {"name": name}, "summary": {k: v for k, v in summary.items() if k in ("by_status", "score", "waived")}}
     if waivers is not None:
         light["waivers"] = waivers
+    if scope is not None:
+        light["scope"] = scope_mod.light(scope)
     return light
 
 

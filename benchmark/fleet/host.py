@@ -16,6 +16,7 @@ from typing import Any
 from dockbench.benchmark.archive.base import Record
 from dockbench.benchmark.collect.rounds import advance
 from dockbench.benchmark.collect.transports import ProbeRun
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.json_lines import dumps
 from dockbench.benchmark.document.report import host_key
 from dockbench.benchmark.judge.options import Judge, JudgingOptions
@@ -52,6 +53,7 @@ class HostResult:
     summary: dict[str, Any]
     report_line: bytes
     waivers: dict[str, Any] | None = None  # the host's waivers block, for the sweep's
+    scope: dict[str, Any] | None = None    # the host's scope without its container list, for the terminal
     facts_line: bytes | None = None
     archive_record: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -64,7 +66,7 @@ class HostResult:
     def of(cls, report: dict[str, Any], **stored: Any) -> HostResult:
         """The result of a judged host report (stored: its facts_line, archive_record)."""
         return cls(name=report["target"]["name"], scan_id=report["scan_id"], summary=report["summary"], report_line=dumps(report),
-                   waivers=report.get("waivers"), **stored)
+                   waivers=report.get("waivers"), scope=scope.light(report["scope"]) if "scope" in report else None, **stored)
 
 
 def judge(task: HostTask, judge_with: Judge | None = None) -> HostResult | bytes:

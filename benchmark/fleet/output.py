@@ -124,7 +124,7 @@ class SweepOutput:
             self.facts.host(result)
         if self.archive is not None:
             self.archive.host(result)
-        self.hosts.append(report_mod.host_summary(result.scan_id, result.name, result.summary, result.waivers))
+        self.hosts.append(report_mod.host_summary(result.scan_id, result.name, result.summary, result.waivers, result.scope))
 
     def error(self, entry: dict[str, str]) -> None:
         for lines in self.lines:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockbench.benchmark import clock
-from dockbench.benchmark.document import report
+from dockbench.benchmark.document import report, scope
 from dockbench.benchmark.judge.check_registry import Benchmark, Check, UnknownBenchmark
 from dockbench.benchmark.judge.check_selection import CheckFilter
 from dockbench.benchmark.judge.facts import Facts, Selection
@@ -19,8 +19,8 @@ from dockbench.benchmark.judge.policy import Policy, PolicyError
 from dockbench.benchmark.judge.runner import evaluate
 from dockbench.benchmark.judge.waivers import WaiverError, WaiverFile
 
-# The options an archive entry records (with the policy and, for a distributed sweep, the pinned waivers)
-STORED = ("benchmark", "level", "include", "exclude", "include_stopped", "containers", "labels")
+# The options an archive entry records (with the policy and, for a distributed sweep, the pinned waivers): the scan's scope
+STORED = scope.OPTIONS
 
 
 class UnusableSnapshot(ValueError):
@@ -130,13 +130,21 @@ class Judge:
             facts = Facts(snapshot, self.selection, self.options.policy)
             results = evaluate(facts, self.checks)
             document = report.build(results, snapshot, rootless=facts.rootless, benchmark=self.benchmark.to_dict(), started_at=started,
-                                    finished_at=clock.stamp(), scan_id=scan_id, connection=connection)
+                                    finished_at=clock.stamp(), scan_id=scan_id, connection=connection, scope=self.scope(facts))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:  # each check's own failure is already its ERROR
             raise UnusableSnapshot(f"the facts snapshot lacks or mistypes what every report needs ({type(exc).__name__}: {exc})") from exc
         document["policy"] = self.options.policy.to_dict()
         if self.options.waivers is not None:
             self.options.waivers.apply(document)
         return document
+
+    def scope(self, facts: Facts) -> dict[str, Any]:
+        """The report's scope block: these options, and the containers they selected on this host
+        (unknown when the daemon's containers could not be listed)."""
+        if not facts.docker_ok:
+            return scope.block(self.options.stored(self.benchmark.id), None, None)
+        selected = [{"name": c.name, "id": c.id[:12]} for c in facts.containers]
+        return scope.block(self.options.stored(self.benchmark.id), selected, len(facts.all_containers))
 
 
 def _benchmark(benchmark: str | None) -> Benchmark:

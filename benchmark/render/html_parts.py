@@ -10,6 +10,7 @@ import hashlib
 from functools import cache, lru_cache
 from typing import Any
 
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.report import STATUS_ORDER, score_of
 from dockbench.benchmark.judge.waivers import listed
 from dockbench.benchmark.render.document import (
@@ -40,6 +41,7 @@ def jinja_environment():
     env.filters["observed"] = observed_lines
     env.filters["waived_label"] = waived_label
     env.globals["waiver_lists"] = listed
+    env.globals.update(scope_checks=scope.checks_text, scope_containers=scope.containers_text)
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":"), "ensure_ascii": False}
     env.globals.update(STATUS_ORDER=STATUS_ORDER, STATUS_LABEL=STATUS_LABEL, SEVERITY_ORDER=SEVERITY_ORDER)
     return env
@@ -136,6 +138,7 @@ def host_view(report: dict[str, Any], anchor: str) -> dict[str, Any]:
         "report": report,
         "anchor": anchor,
         "label": host_label(report),
+        "scope": scope.of(report),
         "results": sorted_results(report["results"]),
         "worst": {layer: worst_status(counts) for layer, counts in layers.items()},
         "worst_overall": worst_status(report["summary"]["by_status"]),

@@ -8,7 +8,7 @@ from datetime import datetime
 from itertools import chain
 from typing import IO, Any
 
-from dockbench.benchmark.document import subjects
+from dockbench.benchmark.document import scope, subjects
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import cis_ids, unreachable
 from dockbench.benchmark.escaping import hex_escape
@@ -55,11 +55,14 @@ def _suite(report: dict[str, Any]) -> tuple[ET.Element, dict[str, int]]:
     suite = ET.Element("testsuite", name=_xml_text(host_label(report)), hostname=_xml_text(target.get("hostname") or ""),
                        id=_xml_text(report["scan_id"]), timestamp=report["started_at"], time=_seconds(report["started_at"], report["finished_at"]))
     props = ET.SubElement(suite, "properties")
+    chosen = scope.of(report)
     for name, value in (("target", target.get("name")), ("transport", target.get("transport")), ("os", target.get("os")),
                         ("kernel", target.get("kernel")), ("docker_version", target.get("docker_version")),
                         ("benchmark", report["benchmark"]["title"]), ("tool_version", report["tool"]["version"]),
                         ("score", report["summary"]["score"]), ("score_with_waivers", report["summary"].get("score_with_waivers")),
-                        ("waivers", (report.get("waivers") or {}).get("source"))):
+                        ("waivers", (report.get("waivers") or {}).get("source")),
+                        ("scope_checks", scope.checks_text(chosen)), ("scope_containers", scope.containers_text(chosen)),
+                        ("containers_selected", scope.selected_count(chosen)), ("containers_total", chosen["containers_total"])):
         if value is not None:
             ET.SubElement(props, "property", name=name, value=_xml_text(str(value)))
     for result in sorted_results(report["results"]):

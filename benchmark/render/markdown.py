@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids, score_text, unreachable
 from dockbench.benchmark.escaping import hex_escape
@@ -60,6 +61,7 @@ def _md_host(report: dict[str, Any]) -> list[str]:
         f"- target: {md(t['name'])} · host {md(t['hostname'])} · {md(t.get('os') or '?')} · kernel {md(t.get('kernel') or '?')} · {docker}" + (" (rootless)" if t.get("rootless") else ""),
         f"- scan {md(report['scan_id'])} · {report['started_at']} · dockbench {md(report['tool']['version'])} · {md(report['benchmark']['title'])}",
         f"- **score {score_text(summary['score'])}** · {_md_counts(summary['by_status'])} ({summary['total']} checks)",
+        f"- scope: {md(scope.summary(scope.of(report)))}",
     ]
     if "waived" in summary:
         lines.append(f"- waived {summary['waived']['total']} (accepted risks, not counted toward the exit code) · score with waivers {score_text(summary['score_with_waivers'])}")
@@ -100,10 +102,16 @@ class _Fleet:
         self.keys: list[tuple] = []  # each host's badness, in document order
         self.rows: list[str] = []
         self.checks: dict[str, dict[str, Any]] = {}
+        self.scopes: set[str] = set()  # the hosts' scopes as text (a sweep's hosts share one)
+        self.empty: list[str] = []     # hosts whose container selection matched nothing
 
     def host(self, report: dict[str, Any]) -> None:
         number, key, label = len(self.keys), badness(report), md(host_label(report))
         self.keys.append(key)
+        chosen = scope.of(report)
+        self.scopes.add(f"{scope.checks_text(chosen)} · containers: {scope.selection_text(chosen)}")
+        if chosen["selection_empty"]:
+            self.empty.append(label)
         summary = report["summary"]
         self.rows.append(f"| {label} | {score_text(summary['score'])} | " + " | ".join(str(summary["by_status"].get(s, 0)) for s in STATUS_ORDER) + " |")
         for r in report["results"]:
@@ -131,7 +139,12 @@ class _Fleet:
         out.write(f"# dockbench fleet sweep: {summary['scanned']} of {summary['targets']} hosts audited")
         lines = ["", f"- sweep {md(head['sweep_id'])} · {head['started_at']} · dockbench {md(head['tool']['version'])} · {md(head['benchmark']['title'])}",
                  f"- {_md_counts(self.counts)}" + (f" · waived {summary['waived']['total']}" if "waived" in summary else "")
-                 + f" · unreachable {len(errors)}" + (" · **interrupted**" if head.get("interrupted") else ""), ""]
+                 + f" · unreachable {len(errors)}" + (" · **interrupted**" if head.get("interrupted") else "")]
+        if self.scopes:
+            lines.append(f"- scope: {md(next(iter(self.scopes)))}" if len(self.scopes) == 1 else f"- scope differs between hosts ({len(self.scopes)} scopes)")
+        if self.empty:
+            lines.append("- no container matched the selection on: " + ", ".join(self.empty))
+        lines.append("")
         if errors:
             lines += [f"## Unreachable hosts ({len(errors)})", "", "| target | error | message |", "| --- | --- | --- |"]
             lines += [f"| {md(e['target'])} | {e['kind']} | {md(e['message'])} |" for e in errors] + [""]

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from dockbench.benchmark.document import subjects
+from dockbench.benchmark.document import scope, subjects
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import cis_ids, host_key, unreachable
 from dockbench.benchmark.render.json_report import dumps_at
@@ -94,6 +94,8 @@ def finding(report: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         out["evidences"] = [{"name": e["subject"], "data": {"observed": e["observed"], **{k: e[k] for k in ("kind", "id") if k in e}}} for e in result["evidence"]]
     if result.get("waivers"):
         out["unmapped"]["dockbench"]["waivers"] = result["waivers"]
+    if "scope" in report:   # without its container list, which each finding's resources name
+        out["unmapped"]["dockbench"]["scope"] = {**scope.light(report["scope"]), "key": scope.key(report["scope"])}
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any
 
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.reader import Source
 from dockbench.benchmark.document.report import STATUS_ORDER, cis_ids, unreachable
 from dockbench.benchmark.render.registry import Format
@@ -70,6 +71,9 @@ class Exposition:
 
 FAMILIES = (
     ("scan_info", "The scanned host, the benchmark it was judged against and the dockbench version (always 1)."),
+    ("scope_info", "The scan's scope (always 1): a digest of its options (scope), scoped=\"true\" unless every check and every running container, and the options."),
+    ("selected_containers", "Containers the per-container checks judged."),
+    ("host_containers", "Containers on the host, running or not."),
     ("score_ratio", "Share of decided checks (PASS or FAIL) that passed, 0 to 1."),
     ("score_with_waivers_ratio", "The score with waived failures left out of the count, 0 to 1."),
     ("results", "Checks by status."),
@@ -88,6 +92,8 @@ def _host(out: Exposition, report: dict[str, Any]) -> None:
     target, summary = report["target"], report["summary"]
     host = {"host": target.get("hostname") or "", "target": target.get("name") or ""}
     out.add("scan_info", {**host, "benchmark": report["benchmark"]["id"], "version": report["tool"]["version"]}, 1)
+    if "scope" in report:
+        _scope(out, host, report["scope"])
     for name, score in (("score_ratio", summary.get("score")), ("score_with_waivers_ratio", summary.get("score_with_waivers"))):
         out.add(name, host, round(score / 100, 4) if score is not None else None)
     for status in STATUS_ORDER:
@@ -112,6 +118,15 @@ def _host(out: Exposition, report: dict[str, Any]) -> None:
             labels = {**host, "check": result["id"], "cis": ",".join(cis_ids(result)), "layer": result["layer"],
                       "severity": result["severity"], "waived": "true" if result.get("waived") else "false"}
             out.add("check_failed", labels, 1)
+
+
+def _scope(out: Exposition, host: dict[str, str], chosen: dict[str, Any]) -> None:
+    """The scope as an info series (its own, so a change of scope adds no label to the other series)
+    and the containers selected of those on the host."""
+    options = {k: ",".join(v) if isinstance(v, list) else "" if v is None else str(v).lower() for k, v in chosen.items() if k in scope.OPTIONS and k != "benchmark"}
+    out.add("scope_info", {**host, "scope": scope.key(chosen), "scoped": "false" if scope.default(chosen) else "true", **options}, 1)
+    out.add("selected_containers", host, scope.selected_count(chosen))
+    out.add("host_containers", host, chosen["containers_total"])
 
 
 def write_prometheus(source: Source, out: IO[str]) -> None:

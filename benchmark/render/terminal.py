@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.report import STATUS_ORDER, score_text
 from dockbench.benchmark.escaping import hex_escape
 from dockbench.benchmark.judge.waivers import listed
@@ -37,6 +38,7 @@ def _header(report: dict[str, Any]) -> list[str]:
         f"dockbench {report['tool']['version']} · {report['benchmark']['title']}",
         f"target {clean(t['name'])} · host {clean(t['hostname'])} · {clean(t['os'] or '?')} · kernel {clean(t['kernel'] or '?')} · {docker}",
         f"scan {report['scan_id']} · {report['started_at']}",
+        f"scope {clean(scope.summary(scope.of(report)))}",
     ]
 
 
@@ -84,6 +86,7 @@ def _render_sweep(sweep: dict[str, Any], paint: _Painter) -> str:
     lines = [
         f"dockbench {sweep['tool']['version']} · {sweep['benchmark']['title']} · fleet sweep {sweep['sweep_id']}",
         f"{summary['targets']} hosts: {summary['scanned']} scanned, {summary['unreachable']} not audited" + (" (interrupted)" if sweep.get("interrupted") else ""),
+        *_sweep_scope(sweep["hosts"]),
         "  ".join(paint(s, f"{_SHORT.get(s, s)} {summary['by_status'][s]}") for s in STATUS_ORDER),
         "",
     ]
@@ -93,12 +96,21 @@ def _render_sweep(sweep: dict[str, Any], paint: _Painter) -> str:
         counts = host["summary"]["by_status"]
         cells = "  ".join(paint(s, f"{_SHORT.get(s, s)} {counts[s]:>3}") for s in STATUS_ORDER)
         waived = f"  waived {host['summary']['waived']['total']:>3}" if "waived" in host["summary"] else ""
-        lines.append(f"{clean(host['target']['name']).ljust(width)}  {cells}{waived}  score {host['summary']['score']}")
+        empty = "  no container matched the selection" if (host.get("scope") or {}).get("selection_empty") else ""
+        lines.append(f"{clean(host['target']['name']).ljust(width)}  {cells}{waived}  score {host['summary']['score']}{empty}")
     for entry in sweep["errors"]:
         lines.append(f"{paint('ERROR', 'NOT AUDITED')} {clean(entry['name'])} [{entry['kind']}] {clean(entry['message'])}")
     notes = waiver_notes(sweep.get("waivers"))
     lines += [""] + notes if notes else []
     return "\n".join(lines)
+
+
+def _sweep_scope(hosts: list[dict[str, Any]]) -> list[str]:
+    """The hosts' scope, once when they share it (a sweep judges every host with the same options)."""
+    scopes = {f"{scope.checks_text(h['scope'])} · containers: {scope.selection_text(h['scope'])}" for h in hosts if "scope" in h}
+    if not scopes:
+        return []
+    return [f"scope {clean(scopes.pop())}" if len(scopes) == 1 else f"scope differs between hosts ({len(scopes)} scopes)"]
 
 
 def waiver_notes(block: dict[str, Any] | None) -> list[str]:

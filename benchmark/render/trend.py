@@ -6,6 +6,11 @@ report page's rules: one self-contained HTML file (the same inline style and scr
 hash in a strict Content-Security-Policy), Jinja2 autoescape for every host-supplied string,
 charts as inline SVG whose points link within the page.
 
+Scans of different scopes (other --level, --include, --container... options) are compared like
+with like: a check whose status changed only because the scope did (see document/scope.py) is
+listed with that scope change, not as a flip. Telling that needs the two reports' evidence, so
+those two (and only those) are read, through report_of.
+
 A point links to that scan's section on the same page (its counts, the checks that flipped in
 it, and the `dockbench show` command that renders its full report): one offline file cannot
 point at a report that does not exist yet, and embedding every report would make the page as
@@ -14,10 +19,11 @@ large as the archive.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from dockbench.benchmark import __version__
+from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.report import STATUS_ORDER
 from dockbench.benchmark.render.html_parts import jinja_environment, page_assets
 
@@ -88,36 +94,54 @@ def listed_status(text: str | None) -> dict[str, str] | None:
     return {"status": status, "note": note}
 
 
-def flips(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def flips(scans: list[dict[str, Any]], report_of: Callable[[str], dict[str, Any]]) -> list[dict[str, Any]]:
     """Every check whose status changed from one scan to the next, a result becoming waived or
-    no longer waived included (None: not run in that scan)."""
+    no longer waived included (None: not run in that scan); a change the scope accounts for
+    goes to the later scan's scope_change instead."""
     out = []
     for before, after in zip(scans, scans[1:]):
-        for check in sorted(set(before["statuses"]) | set(after["statuses"])):
-            was, now = before["statuses"].get(check), after["statuses"].get(check)
-            if was != now:
-                out.append({"check": check, "was": listed_status(was), "now": listed_status(now), "scan": after})
+        changed = [check for check in sorted(set(before["statuses"]) | set(after["statuses"])) if before["statuses"].get(check) != after["statuses"].get(check)]
+        moved = scope.delta(before["options"] or {}, after["options"] or {})
+        explained: set[str] = set()
+        if moved:
+            old, new = report_of(before["scan_id"]), report_of(after["scan_id"])
+            moved = scope.delta(scope.of(old, before["options"]), scope.of(new, after["options"])) or moved
+            results = [{r["id"]: r for r in report["results"]} for report in (old, new)]
+            explained = {check for check in changed if scope.explains(moved, results[0].get(check), results[1].get(check))}
+            after["scope_change"] = {"lines": scope.delta_lines(moved), "checks": []}
+        for check in changed:
+            flip = {"check": check, "was": listed_status(before["statuses"].get(check)), "now": listed_status(after["statuses"].get(check)), "scan": after}
+            (after["scope_change"]["checks"] if check in explained else out).append(flip)
     for flip in out:
         flip["scan"]["flips"].append(flip)
     return out
 
 
-def host_view(index: int, host: str, infos: list[Any]) -> dict[str, Any]:
+def _scope_text(options: dict[str, Any] | None) -> str:
+    """A scan's scope as its archive entry stored the options."""
+    if options is None:
+        return "not recorded"
+    return f"{scope.checks_text(options)} · containers: {scope.selection_text(options)}"
+
+
+def host_view(index: int, host: str, infos: list[Any], report_of: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     scans = [{"anchor": f"h{index}-s{i + 1}", "scan_id": info.scan_id, "started_at": info.started_at, "finished_at": info.finished_at,
               "hostname": info.hostname, "sweep_id": info.sweep_id, "score": info.score, "counts": dict(info.counts),
-              "total": info.total, "statuses": dict(info.statuses), "flips": []} for i, info in enumerate(infos)]
-    changes = flips(scans)
+              "total": info.total, "statuses": dict(info.statuses), "options": info.options, "scope": _scope_text(info.options),
+              "flips": [], "scope_change": None} for i, info in enumerate(infos)]
+    changes = flips(scans, report_of)
     hostnames = list(dict.fromkeys(s["hostname"] for s in scans if s["hostname"]))
     return {"anchor": f"h{index}", "host": host, "hostnames": hostnames, "scans": scans, "flips": changes,
-            "latest": scans[-1], "score": score_chart(scans), "counts": counts_chart(scans)}
+            "scope_changes": [s for s in scans if s["scope_change"]], "latest": scans[-1], "score": score_chart(scans), "counts": counts_chart(scans)}
 
 
-def render_trend(infos: Iterable[Any], source: str, selection: str) -> str:
-    """The trend page over these host scans (oldest first), grouped by host in order of first scan."""
+def render_trend(infos: Iterable[Any], source: str, selection: str, *, report_of: Callable[[str], dict[str, Any]]) -> str:
+    """The trend page over these host scans (oldest first), grouped by host in order of first scan;
+    report_of(scan id) gives a stored report (read only for scans whose scope changed)."""
     by_host: dict[str, list[Any]] = {}
     for info in infos:
         by_host.setdefault(info.host or info.hostname or "?", []).append(info)
-    hosts = [host_view(i + 1, host, scans) for i, (host, scans) in enumerate(by_host.items())]
+    hosts = [host_view(i + 1, host, scans, report_of) for i, (host, scans) in enumerate(by_host.items())]
     env = jinja_environment()
     return env.get_template("trend.html.j2").render(
         doc={"tool": {"version": __version__}}, hosts=hosts, source=source, selection=selection,

@@ -31,6 +31,17 @@ def _judged() -> tuple[dict[str, Any], dict[str, Any]]:
     return JudgingOptions().judge()(snapshot, STARTED), snapshot
 
 
+def module_archive(request, tmp_path_factory, name: str):
+    """A fresh archive of a module fixture's backend parameter (conftest.BACKENDS): an SQLite
+    file, or a new PostgreSQL database dropped when the module is done."""
+    if request.param == "sqlite":
+        return tmp_path_factory.mktemp(name) / "archive.sqlite3"
+    cluster = request.getfixturevalue("postgres")
+    database = cluster.create_database()
+    request.addfinalizer(lambda: cluster.drop_database(database))
+    return cluster.url(database)
+
+
 def host_scan(name: str, started: str = STARTED, *, flip: int = 0, seed: int | None = None, target_name: str | None = None) -> tuple[dict, dict]:
     """(report, facts) of host `name`: a fresh scan id, `flip` checks turned PASS<->FAIL."""
     report, facts = copy.deepcopy(_judged()[0]), copy.deepcopy(_judged()[1])
