@@ -196,7 +196,7 @@ def test_trend_chart_labels_fit_without_overlapping(archive, browser, tmp_path, 
             ticks = [label["text"] for label in charts[1]["labels"] if label["kind"] == "tick"]
             assert [label["text"] for label in charts[0]["labels"] if label["kind"] == "tick"] == ticks  # the charts share their x axis
             reports = archive["stored"][next(k for k in archive["stored"] if k.endswith(host))]
-            # the date alone; the time where a day has several scans, to the second where two share a minute (14:00:05, 14:00:35)
+            # the date alone; the time where a day has several scans, to the second where two share a minute (20:00:05, 20:00:35)
             cut = {SAME_DAY: 19, BUSY: 16, "web-01": 10}[host]
             labels = [r["started_at"].replace("T", " ")[:cut] for r in reports]
             assert len(set(labels)) == len(labels) and ticks[0] == labels[0] and ticks[-1] == labels[-1]

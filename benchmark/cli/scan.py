@@ -13,7 +13,7 @@ import click
 from dockbench.benchmark import clock, exit_codes, render
 from dockbench.benchmark.cli.archiving import ScanArchiver, scan_archive_options
 from dockbench.benchmark.cli.options import WORKERS_FROM, fleet_options, judge_of, judging_options, ssh_options, ssh_settings, targets_of
-from dockbench.benchmark.cli.outputs import default_output, finish, format_of, read_saved, result_options
+from dockbench.benchmark.cli.outputs import default_output, finish, format_of, read_saved, result_options, wants
 from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
 from dockbench.benchmark.document import report as report_mod
@@ -82,8 +82,8 @@ def _scan_one(target, options, known, judge, facts_out, outputs, quiet, fail_on,
     _report_known_hosts(known)
     if facts_out:
         render.write(snapshot, facts_out, "json")
-    archiver.store(document, snapshot, judge.options, quiet)
-    finish(document, outputs, quiet, fail_on)
+    archived = archiver.store(document, snapshot, judge.options, quiet, compare=wants(outputs, "html"))
+    finish(document, outputs, quiet, fail_on, archived=archived)
 
 
 def _sweep(hosts, options, known, judge, parallel, workers, facts_out, outputs, quiet, fail_on, archiver) -> None:
@@ -121,8 +121,8 @@ def _scan_local(judge, docker_host, root, sudo, timeout, facts_out, outputs, qui
     if facts_out:
         render.write(snapshot, facts_out, "json")
     document = judge(snapshot, started)
-    archiver.store(document, snapshot, judge.options, quiet)
-    finish(document, outputs, quiet, fail_on)
+    archived = archiver.store(document, snapshot, judge.options, quiet, compare=wants(outputs, "html"))
+    finish(document, outputs, quiet, fail_on, archived=archived)
 
 
 @click.command("evaluate")
