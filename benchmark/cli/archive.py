@@ -263,7 +263,9 @@ def _check_history(archive, check_id: str, before, info) -> dict[str, Any]:
 def show_cmd(scan_id, fmt, output, facts_only, archive_path) -> None:
     """Re-render a stored scan (or a whole sweep, by its sweep id) in any report format.
 
-    SCAN_ID may be any unique prefix of a scan or sweep id (see `dockbench history`).
+    SCAN_ID may be any unique prefix of a scan or sweep id (see `dockbench history`). A host
+    scan's HTML page also states the options it was stored with and what changed since the
+    host's scan before it.
     """
     with open_or_fail(archive_path) as archive:
         entry = archive.get(_resolve(archive, scan_id))
