@@ -259,6 +259,30 @@
   }
   window.addEventListener("hashchange", reveal);
 
+  // A host page's findings sort by a column: click its header (again: the other way round).
+  // Each finding carries its place in every order (data-by-KEY, see html_parts.sort_ranks); ties keep CIS order.
+  var sortHead = document.querySelector(".head[data-sortable]");
+  if (sortHead) {
+    var sortList = sortHead.parentNode, sortEnd = sortList.querySelector(".empty");
+    var rows = Array.prototype.slice.call(sortList.querySelectorAll(":scope > .f"));
+    var sortedBy = "cis", ascending = true;
+    var rank = function (row, key) { return Number(row.getAttribute("data-by-" + key)); };
+    each(sortHead.querySelectorAll("button[data-sort]"), function (button) {
+      button.addEventListener("click", function () {
+        var key = button.getAttribute("data-sort");
+        ascending = key === sortedBy ? !ascending : true;
+        sortedBy = key;
+        rows.sort(function (a, b) { return (rank(a, key) - rank(b, key)) * (ascending ? 1 : -1) || rank(a, "cis") - rank(b, "cis"); });
+        var frag = document.createDocumentFragment();
+        rows.forEach(function (row) { frag.appendChild(row); });
+        sortList.insertBefore(frag, sortEnd);
+        each(sortHead.querySelectorAll("[role=columnheader][aria-sort]"), function (cell) {
+          cell.setAttribute("aria-sort", cell === button.parentNode ? (ascending ? "ascending" : "descending") : "none");
+        });
+      });
+    });
+  }
+
   bar.hidden = false;
   apply();
   reveal();

@@ -2,8 +2,9 @@
 # The test command: bash tests/run.sh [pytest args]   (default: tests -q -ra)
 #
 # As root on Debian 12: installs docker.io, openssh-server and busybox-static if
-# missing (and postgresql), makes .venv with the project and its [test] and [postgres]
-# extras, starts a private dockerd (own socket, data root, exec root, pid file under
+# missing (and postgresql, and poppler-utils, whose pdftotext reads the printed
+# report), makes .venv with the project and its [test] and [postgres] extras,
+# starts a private dockerd (own socket, data root, exec root, pid file under
 # /tmp/dockbench-ci-*; the system daemon is never touched) and a private PostgreSQL
 # cluster (own data directory and unix socket under /tmp/dockbench-pg-*, run as the
 # postgres user), runs pytest against them, stops them.
@@ -14,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { echo "tests/run.sh: $*" >&2; }
 
 missing=()
-for pkg in docker.io openssh-server busybox-static rootlesskit uidmap chromium chromium-driver sudo postgresql; do
+for pkg in docker.io openssh-server busybox-static rootlesskit uidmap chromium chromium-driver poppler-utils sudo postgresql; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from dockbench.benchmark import render
+from dockbench.benchmark.archive import open_archive
+from dockbench.benchmark.archive.diff import diff_hosts
 from tests.cli_run import by_id, dockbench, load_report
 from tests.conftest import BACKENDS
 from tests.support.archive import module_archive
@@ -94,7 +96,12 @@ def test_show_renders_a_stored_scan_like_the_report_command(scans, fmt, tmp_path
     out = tmp_path / f"shown{render.extension(fmt)}"
     done = arch(scans, "show", scans["r2"]["scan_id"][:10], "--format", fmt, "-o", out)
     assert done.returncode == 0, done.stderr
-    assert out.read_bytes() == render.render(scans["r2"], fmt).encode()
+    # an HTML page from the archive also has what the archive knows (#19): the options the scan
+    # was stored with, and the host's scan before it with what changed since
+    with open_archive(scans["archive"]) as archive:
+        options = archive.get(scans["r2"]["scan_id"], facts=False).options
+    archived = render.Archived(options, scans["r1"], diff_hosts(scans["r1"], scans["r2"])) if fmt == "html" else None
+    assert out.read_bytes() == render.render(scans["r2"], fmt, archived).encode()
 
 
 def test_reevaluate_judges_the_stored_facts_again(scans, tmp_path):

@@ -22,6 +22,7 @@ import pytest
 from dockbench.benchmark import render
 from dockbench.benchmark.document import report as report_mod
 from dockbench.benchmark.document import validate
+from dockbench.benchmark.document.model import Layer
 from dockbench.benchmark.render import csv_rows, html_page, markdown
 from tests import sweepdoc
 from tests.cli_run import dockbench
@@ -278,12 +279,22 @@ def test_fleet_page_data_holds_every_finding_of_every_host(fleet):
     assert meta[result["id"]] == [result["id"], result["title"], result["layer"], result["severity"], result["level"], [c["id"] for c in result["cis"]]]
 
 
-def test_host_html_lists_failures_first(real):
+def test_host_html_lists_findings_in_cis_order_and_ranks_them_for_each_column(real):
+    """The issue (#19) made CIS order the default (failures came first before); failures first
+    is one click away: the status column's ranks."""
     doc = real["reports"]["both"]
     html_text = render.render(doc, "html")
-    statuses = [a["data-s"] for t, a in start_tags(html_text) if t == "details" and "data-s" in a]
-    assert len(statuses) == doc["summary"]["total"]
-    assert statuses == sorted(statuses, key=report_mod.STATUS_ORDER.index)
+    rows = [a for t, a in start_tags(html_text) if t == "details" and "data-s" in a]
+    layers = [layer.value for layer in Layer]
+
+    def cis_first(r):
+        ids = [tuple(int(p) for p in c["id"].split(".")) for c in r["cis"]]
+        return (0, min(ids), r["id"]) if ids else (1, (layers.index(r["layer"]),), r["id"])
+    assert [a["id"] for a in rows] == [f"findings-{r['id']}" for r in sorted(doc["results"], key=cis_first)]
+    assert [int(a["data-by-cis"]) for a in rows] == list(range(len(rows)))
+    by_status = sorted(rows, key=lambda a: (int(a["data-by-status"]), int(a["data-by-cis"])))
+    assert [a["data-s"] for a in by_status] == sorted((r["status"] for r in doc["results"]), key=report_mod.STATUS_ORDER.index)
+    assert sorted(rows, key=lambda a: int(a["data-by-check"])) == sorted(rows, key=lambda a: a["id"])
 
 
 def test_renderers_accept_an_empty_sweep_and_one_with_no_hosts():

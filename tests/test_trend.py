@@ -19,6 +19,7 @@ from dockbench.benchmark import render
 from dockbench.benchmark.archive import open_archive
 from dockbench.benchmark.document.report import host_key
 from dockbench.benchmark.render import html_page
+from dockbench.benchmark.render import trend as trend_page
 from tests import sweepdoc
 from tests.browser import Browser
 from tests.cli_run import dockbench, load_report
@@ -27,6 +28,7 @@ from tests.render_scans import PAYLOADS, PWNED, scans
 
 CHECK = "container-no-host-pid"
 HOSTILE = f"odd{PWNED[0]}{PAYLOADS[1]}"
+SAME_DAY, BUSY = "ops-01", "batch-01"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,16 @@ def archive(docker_daemon, tmp_path_factory):
                 report = sweepdoc.vary(sweepdoc.as_host(real[base], name), rng, flip=0.05)
                 report["scan_id"] = f"{n:04d}{report['scan_id'][4:]}"
                 moment = start + timedelta(days=n, hours=len(stored))
+                report["started_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+                report["finished_at"] = (moment + timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                store.put_scan("host", host_key(report), report, None)
+                stored.setdefault(host_key(report), []).append(report)
+        # scans that share a day (two of them a minute), and a host scanned too often to label every scan
+        for name, moments in ((SAME_DAY, [start + timedelta(days=d, hours=h, seconds=s) for d in range(4) for h, s in ((8, 0), (14, 5), (14, 35))]),
+                              (BUSY, [start + timedelta(hours=3 * n) for n in range(40)])):
+            for n, moment in enumerate(moments):
+                report = sweepdoc.vary(sweepdoc.as_host(real["both"], name), rng, flip=0.05)
+                report["scan_id"] = f"{n:04d}{report['scan_id'][4:]}"
                 report["started_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
                 report["finished_at"] = (moment + timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 store.put_scan("host", host_key(report), report, None)
@@ -146,3 +158,57 @@ def test_trend_refuses_what_it_cannot_chart_and_says_when_nothing_matches(archiv
     assert re.search(r"No scan matches", out.read_text())
     table = dockbench("history", "--archive", archive["path"], "--format", "json", "--host", "web-01")
     assert table.returncode == 0 and table.stdout.count('"scan_id"') == 12
+
+
+# Every label's box in each chart, the chart's box, and where its plot's bars and points start.
+CHART_BOXES = """
+    const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    return Array.from(document.querySelectorAll(arguments[0] + ' svg.chart')).map(svg => ({
+        svg: box(svg),
+        labels: Array.from(svg.querySelectorAll('text')).map(t => ({text: t.textContent, kind: t.getAttribute('class'), box: box(t)})),
+        marks: Array.from(svg.querySelectorAll('g.bar rect, circle.pt')).map(box),
+    }));
+"""
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_trend_chart_labels_fit_without_overlapping(archive, browser, tmp_path, width):
+    browser.driver.set_window_size(width, 1400)
+    try:
+        for host in (SAME_DAY, BUSY, "web-01"):
+            browser.open(trend(archive, "--host", host))
+            charts = browser.js(CHART_BOXES, "section.trend")
+            assert len(charts) == 2
+            for chart in charts:
+                labels = chart["labels"]
+                assert {"ylabel", "tick"} <= {label["kind"] for label in labels}
+                for i, a in enumerate(labels):
+                    svg = chart["svg"]
+                    assert svg[0] <= a["box"][0] and a["box"][2] <= svg[2] and svg[1] <= a["box"][1] and a["box"][3] <= svg[3], (host, a)
+                    for b in labels[i + 1:]:
+                        assert not overlap(a["box"], b["box"]), (host, a, b)
+                left = min(m[0] for m in chart["marks"])  # the y labels stand beside the axis, left of every bar and point
+                assert all(label["box"][2] < left for label in labels if label["kind"] == "ylabel"), host
+            ticks = [label["text"] for label in charts[1]["labels"] if label["kind"] == "tick"]
+            assert [label["text"] for label in charts[0]["labels"] if label["kind"] == "tick"] == ticks  # the charts share their x axis
+            reports = archive["stored"][next(k for k in archive["stored"] if k.endswith(host))]
+            # the date alone; the time where a day has several scans, to the second where two share a minute (20:00:05, 20:00:35)
+            cut = {SAME_DAY: 19, BUSY: 16, "web-01": 10}[host]
+            labels = [r["started_at"].replace("T", " ")[:cut] for r in reports]
+            assert len(set(labels)) == len(labels) and ticks[0] == labels[0] and ticks[-1] == labels[-1]
+            rest = iter(labels)
+            assert all(tick in rest for tick in ticks)  # each label names its scan, in the scans' order
+            assert 2 < len(ticks) < len(labels) if host == BUSY else len(ticks) >= len(labels) // 3  # thinned to fit, never to nothing
+            browser.shot(tmp_path / f"trend-labels-{host}-{width}.png", full_page=True)
+    finally:
+        browser.driver.set_window_size(1300, 1600)
+
+
+def test_a_scan_label_has_the_time_of_day_where_scans_share_a_date():
+    stamps = ["2026-12-01T14:05:00Z", "2026-12-01T16:00:00Z", "2026-12-02T09:00:00Z", "2026-12-03T10:00:01Z", "2026-12-03T10:00:09Z", None]
+    assert trend_page.tick_texts([{"started_at": s} for s in stamps]) == [
+        "2026-12-01 14:05", "2026-12-01 16:00", "2026-12-02", "2026-12-03 10:00:01", "2026-12-03 10:00:09", "?"]

@@ -124,6 +124,22 @@ def _document(archive, entry, lite: bool = False) -> dict[str, Any]:
     return document
 
 
+def entry_before(archive, kind: str, host: str | None, seq: int):
+    """The newest entry of that kind (of that host: None for sweeps) stored before entry seq,
+    lite (enough to compare with), or None when there is none."""
+    earlier = [i for i in archive.scans(host=host, kind=kind, statuses=False) if i.seq < seq]
+    return archive.get(earlier[-1].scan_id, facts=False, lite=True) if earlier else None
+
+
+def archived_context(archive, host: str, report: dict[str, Any], options: dict[str, Any] | None, seq: int) -> render.Archived:
+    """What the archive knows of a stored host report, for its HTML page: the options stored
+    with it, the host's scan before it and what changed since."""
+    before = entry_before(archive, "host", host, seq)
+    if before is None:
+        return render.Archived(options)
+    return render.Archived(options, before.report, diffs.diff_hosts(before.report, report))
+
+
 def _info_dict(info) -> dict[str, Any]:
     return {"scan_id": info.scan_id, "kind": info.kind, "host": info.host, "hostname": info.hostname, "sweep_id": info.sweep_id,
             "started_at": info.started_at, "finished_at": info.finished_at, "recorded_at": info.recorded_at, "score": info.score,
@@ -262,7 +278,9 @@ def _check_history(archive, check_id: str, before, info, moved: dict[str, Any] |
 def show_cmd(scan_id, fmt, output, facts_only, archive_path) -> None:
     """Re-render a stored scan (or a whole sweep, by its sweep id) in any report format.
 
-    SCAN_ID may be any unique prefix of a scan or sweep id (see `dockbench history`).
+    SCAN_ID may be any unique prefix of a scan or sweep id (see `dockbench history`). A host
+    scan's HTML page also states the options it was stored with and what changed since the
+    host's scan before it.
     """
     with open_or_fail(archive_path) as archive:
         entry = archive.get(_resolve(archive, scan_id))
@@ -287,13 +305,14 @@ def show_cmd(scan_id, fmt, output, facts_only, archive_path) -> None:
             else:
                 Path(output).write_text(text, encoding="utf-8")
             return
+        if fmt is None:
+            try:
+                fmt = render.format_for_path(output) if output != "-" else "json"
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--output") from exc
         document = _document(archive, entry)
-    if fmt is None:
-        try:
-            fmt = render.format_for_path(output) if output != "-" else "json"
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--output") from exc
-    render.write(document, output, fmt)
+        archived = archived_context(archive, entry.host, entry.report, entry.options, entry.seq) if entry.kind == "host" and fmt == "html" else None
+    render.write(document, output, fmt, archived)
     if output != "-":
         click.echo(f"{fmt}: {output}", err=True)
 
@@ -307,10 +326,10 @@ def _pair(archive, a, b, host, last):
         return archive.get(_resolve(archive, a), facts=False, lite=True), archive.get(_resolve(archive, b), facts=False, lite=True)
     if a:
         entry = archive.get(_resolve(archive, a), facts=False, lite=True)
-        earlier = [i for i in archive.scans(host=entry.host if entry.kind == "host" else None, kind=entry.kind, statuses=False) if i.seq < entry.seq]
-        if not earlier:
+        before = entry_before(archive, entry.kind, entry.host if entry.kind == "host" else None, entry.seq)
+        if before is None:
             _fail(f"{entry.scan_id} is the first {'sweep' if entry.kind == 'sweep' else 'scan of ' + str(entry.host)} in the archive: nothing to compare it with")
-        return archive.get(earlier[-1].scan_id, facts=False, lite=True), entry
+        return before, entry
     last = last or 2
     infos = archive.scans(host=host, kind="host" if host else "sweep", last=last, statuses=False)
     if len(infos) < 2:

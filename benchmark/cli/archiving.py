@@ -11,9 +11,10 @@ import click
 
 from dockbench.benchmark.archive import Record, default_path, open_archive, postgres
 from dockbench.benchmark.archive.signing import Signer
-from dockbench.benchmark.cli.archive import archive_option, load_signer, open_or_fail, shown
+from dockbench.benchmark.cli.archive import archive_option, archived_context, load_signer, open_or_fail, shown
 from dockbench.benchmark.document.report import host_key
 from dockbench.benchmark.judge.options import JudgingOptions
+from dockbench.benchmark.render import Archived
 
 
 def scan_archive_options(func):
@@ -50,19 +51,33 @@ class ScanArchiver:
     def enabled(self) -> bool:
         return self.path is not None
 
-    def store(self, document: dict[str, Any], facts: dict[str, Any] | None, judging: JudgingOptions, quiet: bool = False) -> None:
-        """A host report and its facts (a sweep stores its hosts as they come: see sweep())."""
+    def store(self, document: dict[str, Any], facts: dict[str, Any] | None, judging: JudgingOptions, quiet: bool = False,
+              compare: bool = False) -> Archived | None:
+        """A host report and its facts (a sweep stores its hosts as they come: see sweep()).
+        compare (an HTML output is asked for): also what the archive knows of the scan once
+        stored (its options, the host's scan before it), for the page; None without."""
         if not self.enabled:
-            return
+            return None
         options = judging.stored(document["benchmark"]["id"])
         try:
             with open_archive(self.path) as archive:
-                archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
+                entry = archive.put_scan("host", host_key(document), document, facts, options=options, signer=self.signer)
+                known = self._context(archive, entry, document, options) if compare else None
         except Exception as exc:  # noqa: BLE001 - the report is still written: a broken archive must not lose a scan
             click.echo(f"dockbench: warning: the scan was not archived in {shown(self.path)}: {type(exc).__name__}: {exc}", err=True)
-            return
+            return None
         if not quiet:
             click.echo(f"dockbench: archived scan {document['scan_id']} in {shown(self.path)}", err=True)
+        return known
+
+    def _context(self, archive, entry, document: dict[str, Any], options: dict[str, Any]) -> Archived | None:
+        """What the archive knows of the scan just stored; a warning and None when the scan
+        before it cannot be read (the page then says no previous scan is known)."""
+        try:
+            return archived_context(archive, entry.host, document, options, entry.seq)
+        except Exception as exc:  # noqa: BLE001 - the scan is stored: only the page's comparison is lost
+            click.echo(f"dockbench: warning: the previous scan of {entry.host} could not be read from {shown(self.path)}: {type(exc).__name__}: {exc}", err=True)
+            return None
 
     def sweep(self, sweep_id: str, options: dict[str, Any], quiet: bool = False) -> SweepArchive | None:
         """Where a streamed sweep stores each host as it is judged, or None without an archive."""

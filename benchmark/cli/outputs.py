@@ -52,11 +52,18 @@ def result_options(func):
     return func
 
 
-def finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fail_on: str, written: bool = False) -> None:
-    """Write the outputs (unless a streamed sweep already has), say where, exit with the verdict."""
+def wants(outputs: tuple[str, ...], fmt: str) -> bool:
+    """Is one of these -o outputs in that format."""
+    return any(format_of(path) == fmt for path in outputs)
+
+
+def finish(document: dict[str, Any], outputs: tuple[str, ...], quiet: bool, fail_on: str, written: bool = False,
+           archived: render.Archived | None = None) -> None:
+    """Write the outputs (unless a streamed sweep already has), say where, exit with the verdict.
+    archived: what the archive knows of a host report, for the formats that show it."""
     paths = outputs or (default_output(document["target"]["hostname"] if document["kind"] == "host" else "sweep", document["started_at"]),)
     for path in paths if not written else ():
-        render.write(document, path, format_of(path))
+        render.write(document, path, format_of(path), archived)
     if not quiet and "-" not in paths:
         click.echo(terminal.render(document, color=_use_color(sys.stdout)))
         click.echo(f"\nreport: {', '.join(paths)}")

@@ -24,7 +24,7 @@ from dockbench.benchmark.cli.options import (
     ssh_settings,
     targets_of,
 )
-from dockbench.benchmark.cli.outputs import default_output, finish, format_of, read_saved, result_options
+from dockbench.benchmark.cli.outputs import default_output, finish, format_of, read_saved, result_options, wants
 from dockbench.benchmark.collect.rounds import CollectError, collect
 from dockbench.benchmark.collect.transports import LocalTransport, TransportError
 from dockbench.benchmark.document import report as report_mod
@@ -120,8 +120,8 @@ def _scan_one(target, options, known, judge, facts_out, fix_out, allow_empty, ou
     refuse_empty(document, allow_empty)
     if fix_out:
         write_plan(document, snapshot, fix_out)
-    archiver.store(document, snapshot, judge.options, quiet)
-    finish(document, outputs, quiet, fail_on)
+    archived = archiver.store(document, snapshot, judge.options, quiet, compare=wants(outputs, "html"))
+    finish(document, outputs, quiet, fail_on, archived=archived)
 
 
 def _sweep(hosts, options, known, judge, parallel, workers, facts_out, outputs, quiet, fail_on, archiver) -> None:
@@ -162,8 +162,8 @@ def _scan_local(judge, docker_host, root, transport, facts_out, fix_out, allow_e
     refuse_empty(document, allow_empty)
     if fix_out:
         write_plan(document, snapshot, fix_out)
-    archiver.store(document, snapshot, judge.options, quiet)
-    finish(document, outputs, quiet, fail_on)
+    archived = archiver.store(document, snapshot, judge.options, quiet, compare=wants(outputs, "html"))
+    finish(document, outputs, quiet, fail_on, archived=archived)
 
 
 @click.command("evaluate")

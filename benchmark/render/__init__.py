@@ -4,7 +4,7 @@ Each format is one module of this package: a pure renderer ``document -> str`` a
 ``FORMAT`` declaration, which the registry finds, so any command can write any format and a
 format is added by adding a module (see registry.py):
 
-    render(document, "html")            the text of the report in that format
+    render(document, "html")            the text of the report in that format (archived=: see summary.Archived)
     format_for_path("out/report.html")  "html" (by extension)
     write(document, "report.xml")       render by the path's extension, write atomically
 
@@ -13,6 +13,7 @@ format is added by adding a module (see registry.py):
     csv_rows.py     csv           markdown.py   md          ocsf.py       ocsf
     json_lines.py   jsonl         prometheus.py prometheus
     html_parts.py   what the HTML pages share: Jinja2, inline assets and CSP, chart, tally, host page
+    summary.py      the summary a host page opens with; Archived, what the archive adds to a report
     fleet_pages.py  a big sweep's HTML: a summary page and a page per host in a folder
     trend.py        the archive's trend page (rendered from the archive's listing, not a document)
     registry.py     Format and the registry          output.py   writing to stdout or a file
@@ -31,8 +32,9 @@ from dockbench.benchmark.render.document import (
 )
 from dockbench.benchmark.render.output import OutputError, in_place, write, write_text, write_with
 from dockbench.benchmark.render.registry import Format, extension, format_for_path, formats, render
+from dockbench.benchmark.render.summary import Archived
 
 __all__ = [
-    "STATUS_LABEL", "Format", "OutputError", "badness", "extension", "format_for_path", "formats", "host_label", "host_reports", "in_place",
+    "STATUS_LABEL", "Archived", "Format", "OutputError", "badness", "extension", "format_for_path", "formats", "host_label", "host_reports", "in_place",
     "observed_lines", "render", "sorted_results", "unreachable", "worst_status", "write", "write_text", "write_with",
 ]

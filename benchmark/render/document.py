@@ -24,6 +24,22 @@ def sorted_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(results, key=lambda r: (status.get(r["status"], 9), severity.get(r["severity"], 9), layer.get(r["layer"], 99), r["id"]))
 
 
+def cis_key(cis_id: str) -> tuple[int, ...]:
+    """A CIS id as numbers, so that 1.1.2 comes before 1.1.10 and 5.9 before 5.10."""
+    return tuple(int(part) if part.isdigit() else 0 for part in cis_id.split("."))
+
+
+def cis_order(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results in the benchmark's order, as its document lists them: by CIS id (a result
+    at its first), then the checks beyond CIS by layer and id."""
+    layer = {s: i for i, s in enumerate(LAYER_ORDER)}
+
+    def key(r: dict[str, Any]) -> tuple:
+        ids = [cis_key(c["id"]) for c in r.get("cis") or []]
+        return (0, min(ids), r["id"]) if ids else (1, (layer.get(r["layer"], 99),), r["id"])
+    return sorted(results, key=key)
+
+
 def host_label(report: dict[str, Any]) -> str:
     """How a host is named in fleet views: its hostname, with the target when they differ."""
     target = report["target"]

@@ -11,11 +11,13 @@ from dockbench.benchmark.render import fleet_pages
 from dockbench.benchmark.render.document import STATUS_LABEL, badness, observed_lines, waived_label, waiver_text
 from dockbench.benchmark.render.html_parts import Tally, host_page, host_view, jinja_environment, page_assets
 from dockbench.benchmark.render.registry import Format
+from dockbench.benchmark.render.summary import Archived
 
 
-def render_html(document: dict[str, Any]) -> str:
+def render_html(document: dict[str, Any], archived: Archived | None = None) -> str:
+    """A host report's page (archived: what the archive knows of it, for its summary) or a sweep's."""
     if document["kind"] == "host":
-        return host_page(document)
+        return host_page(document, archived=archived)
     hosts = sorted(host_reports(document), key=badness)
     views = [host_view(h, f"h{i + 1}") for i, h in enumerate(hosts)]
     tally = Tally()
@@ -88,4 +90,4 @@ def _fleet_data(views: list[dict[str, Any]], checks: list[dict[str, Any]]) -> di
     }
 
 
-FORMAT = Format("html", (".html", ".htm"), render_html, order=20, pages=fleet_pages.write_if_big)  # one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps
+FORMAT = Format("html", (".html", ".htm"), render_html, order=20, pages=fleet_pages.write_if_big, archived=True)  # one self-contained HTML page: charts, filters, evidence; fleet matrix for sweeps

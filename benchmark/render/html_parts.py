@@ -17,6 +17,7 @@ from dockbench.benchmark.render.document import (
     LAYER_ORDER,
     SEVERITY_ORDER,
     STATUS_LABEL,
+    cis_order,
     count_check,
     gravest_first,
     host_label,
@@ -25,6 +26,7 @@ from dockbench.benchmark.render.document import (
     waived_label,
     worst_status,
 )
+from dockbench.benchmark.render.summary import Archived, summary_view
 
 
 @lru_cache(maxsize=1)
@@ -145,11 +147,23 @@ def host_view(report: dict[str, Any], anchor: str) -> dict[str, Any]:
     }
 
 
-def host_page(report: dict[str, Any], fleet: str | None = None) -> str:
-    """A host report's page; with fleet (the relative address of a fleet summary page) it links back to it."""
+def sort_ranks(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Each result's place (by its id) in every order a host page's findings sort by: status,
+    severity, layer, check id, and CIS (the order the results are given in)."""
+    status, severity, layer = ({v: i for i, v in enumerate(order)} for order in (STATUS_ORDER, SEVERITY_ORDER, LAYER_ORDER))
+    check = {rid: i for i, rid in enumerate(sorted(r["id"] for r in results))}
+    return {r["id"]: {"status": status.get(r["status"], len(status)), "severity": severity.get(r["severity"], len(severity)),
+                      "layer": layer.get(r["layer"], len(layer)), "check": check[r["id"]], "cis": i} for i, r in enumerate(results)}
+
+
+def host_page(report: dict[str, Any], fleet: str | None = None, archived: Archived | None = None) -> str:
+    """A host report's page, its findings in CIS order; with fleet (the relative address of a
+    fleet summary page) it links back to it; archived: what the archive knows of the scan
+    (its stored options, the previous scan of the host), for the summary."""
     tally = Tally()
     tally.add(report)
+    host = dict(host_view(report, "findings"), results=cis_order(report["results"]))
     return jinja_environment().get_template("host.html.j2").render(
-        doc=report, host=host_view(report, "findings"), chart=_chart(report["summary"]["by_layer"]), filters=tally.filters(),
-        assets=page_assets(), fleet=fleet,
+        doc=report, host=host, ranks=sort_ranks(host["results"]), summary=summary_view(report, archived),
+        chart=_chart(report["summary"]["by_layer"]), filters=tally.filters(), assets=page_assets(), fleet=fleet,
     )

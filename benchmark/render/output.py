@@ -26,13 +26,15 @@ def _writing(target: str):
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
-def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str | None = None) -> str:
+def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str | None = None, archived: Any = None) -> str:
     """Render and write to path ('-' for stdout), atomically for regular files. Returns the format used.
 
     document: a document in memory or a Source (benchmark.document.reader); a format that renders
     host by host writes as it goes, holding one host report at a time. Without fmt, the format
     comes from the path's extension (format_for_path); stdout needs fmt. A format with pages may
     write a file its own way (html: a big sweep as a summary page and a folder of host pages).
+    archived: what the archive knows of a host report (render.summary.Archived), for the formats
+    that show it (html: its summary's scope and the change since the previous scan).
     """
     target = os.fspath(path)
     if fmt is None:
@@ -45,7 +47,7 @@ def write(document: dict[str, Any] | Source, path: str | os.PathLike, fmt: str |
         if chosen.pages is not None and chosen.pages(source, target):
             return fmt
     if chosen.writer is None:
-        write_text(chosen.renderer(source.whole()), target)
+        write_text(chosen.render_whole(source.whole(), archived), target)
     else:
         write_with(target, lambda stream: chosen.writer(source, stream))
     return fmt

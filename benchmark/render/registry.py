@@ -35,10 +35,15 @@ class Format:
     order: int = 100
     writer: Callable[[Any, Any], None] | None = None  # (Source, text stream): writes host by host
     pages: Callable[[Any, str], bool] | None = None  # (Source, path): writes a file its own way (several pages) when it returns True
+    archived: bool = False  # the renderer also takes what the archive knows of a host report (render.summary.Archived, or None)
 
     @property
     def extension(self) -> str:
         return self.extensions[0]
+
+    def render_whole(self, document: dict[str, Any], archived: Any = None) -> str:
+        """The whole document rendered (a format with a renderer), with archived if it takes it."""
+        return self.renderer(document, archived) if self.archived else self.renderer(document)
 
 
 @cache
@@ -74,13 +79,14 @@ def format_for_path(path: str | os.PathLike) -> str:
     return by_extension[suffix]
 
 
-def render(document: dict[str, Any], fmt: str) -> str:
-    """The document (in memory) rendered in format fmt (one of formats())."""
+def render(document: dict[str, Any], fmt: str, archived: Any = None) -> str:
+    """The document (in memory) rendered in format fmt (one of formats()); archived: what the
+    archive knows of a host report (render.summary.Archived), for the formats that show it."""
     formats_ = registry()
     if fmt not in formats_:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(formats_)})")
     if formats_[fmt].writer is None:
-        return formats_[fmt].renderer(document)
+        return formats_[fmt].render_whole(document, archived)
     out = io.StringIO()
     formats_[fmt].writer(Source.of(document), out)
     return out.getvalue()

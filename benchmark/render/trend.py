@@ -27,25 +27,72 @@ from dockbench.benchmark.document import scope
 from dockbench.benchmark.document.report import STATUS_ORDER
 from dockbench.benchmark.render.html_parts import jinja_environment, page_assets
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 820, 200, 44, 16, 12, 28
+# The charts' geometry (SVG user units): the plot sits between LEFT (the y labels end there,
+# beside the axis) and WIDTH - RIGHT, from TOP down PLOT units; each scan has a slot of that
+# width and sits at its centre, so no bar or point reaches the y labels. The x labels' baseline
+# is TICK below the plot (clear of the y axis's lowest label), the legend LEGEND below it.
+WIDTH, LEFT, RIGHT, TOP, PLOT, TICK, LEGEND = 820, 48, 12, 12, 160, 22, 12
+BOTTOM = TOP + PLOT
+TICK_FONT = 11       # px, the x labels' font size (svg.chart .tick)
+CHAR_WIDTH = 0.64    # a label character's width in ems, taken wide (digits are about 0.55-0.64 em in sans fonts)
+TICK_GAP = 10        # the least room between two x labels
+EDGE = 2             # the least room between a label and the SVG's edge
 
 
 def _x(index: int, count: int) -> float:
-    span = WIDTH - LEFT - RIGHT
-    return round(LEFT + (span / 2 if count == 1 else span * index / (count - 1)), 1)
+    slot = (WIDTH - LEFT - RIGHT) / max(1, count)
+    return round(LEFT + slot * (index + 0.5), 1)
+
+
+def tick_texts(scans: list[dict[str, Any]]) -> list[str]:
+    """Each scan's x label: its date, with the time of day when other scans share that date (to
+    the second when they also share the minute), so that no two scans of a day look alike."""
+    stamps = [(s["started_at"] or "?").replace("T", " ").rstrip("Z") for s in scans]
+    by_day: dict[str, list[int]] = {}
+    for i, stamp in enumerate(stamps):
+        by_day.setdefault(stamp[:10], []).append(i)
+    texts = [stamp[:10] for stamp in stamps]
+    for members in by_day.values():
+        if len(members) > 1:
+            cut = next((n for n in (16, 19) if len({stamps[i][:n] for i in members}) == len(members)), None)
+            for i in members:
+                texts[i] = stamps[i][:cut]
+    return texts
+
+
+def _tick(index: int, count: int, text: str) -> dict[str, Any]:
+    """One x label under its scan, its estimated extent (left, right) with it; anchored at its
+    end instead of its middle where it would cross the SVG's edge."""
+    x, width = _x(index, count), len(text) * TICK_FONT * CHAR_WIDTH
+    if x - width / 2 < EDGE:
+        return {"x": EDGE, "anchor": "start", "text": text, "left": EDGE, "right": EDGE + width}
+    if x + width / 2 > WIDTH - EDGE:
+        return {"x": WIDTH - EDGE, "anchor": "end", "text": text, "left": WIDTH - EDGE - width, "right": WIDTH - EDGE}
+    return {"x": x, "anchor": "middle", "text": text, "left": x - width / 2, "right": x + width / 2}
 
 
 def _ticks(scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """At most six date labels under a chart, first and last always."""
+    """As many x labels as fit side by side a gap apart, spread evenly from the first scan to
+    the last (every scan's own label when there is room)."""
     count = len(scans)
-    step = max(1, (count + 4) // 5)
-    chosen = sorted(set(range(0, count, step)) | {count - 1})
-    return [{"x": _x(i, count), "text": (scans[i]["started_at"] or "?")[:10]} for i in chosen]
+    texts = tick_texts(scans)
+    room = max([len(t) for t in texts] or [0]) * TICK_FONT * CHAR_WIDTH + TICK_GAP
+    for shown in range(min(count, int(WIDTH // room) + 1), 0, -1):
+        chosen = sorted({round(i * (count - 1) / (shown - 1)) for i in range(shown)}) if shown > 1 else [0]
+        ticks = [_tick(i, count, texts[i]) for i in chosen]
+        if all(a["right"] + TICK_GAP <= b["left"] for a, b in zip(ticks, ticks[1:])):
+            return ticks
+    return []
+
+
+def _axes(scans: list[dict[str, Any]], grid: list[dict[str, Any]]) -> dict[str, Any]:
+    """What both charts draw around their data: the grid with its y labels, the x labels."""
+    return {"width": WIDTH, "left": LEFT, "right": WIDTH - RIGHT, "label_x": LEFT - 6, "grid": grid,
+            "ticks": _ticks(scans), "tick_y": BOTTOM + TICK}
 
 
 def score_chart(scans: list[dict[str, Any]]) -> dict[str, Any]:
     """A line of the score (0-100 %) per scan; scans without a score leave a gap."""
-    plot = HEIGHT - TOP - BOTTOM
     points: list[dict[str, Any]] = []
     runs: list[list[dict[str, Any]]] = []
     run: list[dict[str, Any]] = []
@@ -53,36 +100,34 @@ def score_chart(scans: list[dict[str, Any]]) -> dict[str, Any]:
         if scan["score"] is None:
             run = []
             continue
-        point = {"x": _x(i, len(scans)), "y": round(TOP + plot * (1 - scan["score"] / 100), 1), "scan": scan}
+        point = {"x": _x(i, len(scans)), "y": round(TOP + PLOT * (1 - scan["score"] / 100), 1), "scan": scan}
         points.append(point)
         if not run:
             runs.append(run)
         run.append(point)
     lines = [" ".join(f"{p['x']},{p['y']}" for p in r) for r in runs if len(r) > 1]
-    grid = [{"y": round(TOP + plot * (1 - v / 100), 1), "label": f"{v}%"} for v in (0, 25, 50, 75, 100)]
-    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "points": points,
-            "lines": lines, "grid": grid, "ticks": _ticks(scans)}
+    grid = [{"y": round(TOP + PLOT * (1 - v / 100), 1), "label": f"{v}%"} for v in (0, 25, 50, 75, 100)]
+    return {**_axes(scans, grid), "height": BOTTOM + TICK + 8, "points": points, "lines": lines}
 
 
 def counts_chart(scans: list[dict[str, Any]]) -> dict[str, Any]:
     """A stacked bar of the status counts per scan."""
-    plot = HEIGHT - TOP - BOTTOM
     most = max([sum(s["counts"].values()) for s in scans] or [1]) or 1
     width = max(2.0, min(28.0, (WIDTH - LEFT - RIGHT) / max(1, len(scans)) * 0.7))
     bars = []
     for i, scan in enumerate(scans):
-        y, segments = float(HEIGHT - BOTTOM), []
+        y, segments = float(BOTTOM), []
         for status in STATUS_ORDER:
             n = scan["counts"].get(status, 0)
             if n:
-                h = plot * n / most
+                h = PLOT * n / most
                 y -= h
                 segments.append({"status": status, "y": round(y, 1), "height": round(h, 1), "count": n})
         bars.append({"x": round(_x(i, len(scans)) - width / 2, 1), "width": round(width, 1), "segments": segments, "scan": scan})
-    grid = [{"y": round(TOP + plot * (1 - f), 1), "label": str(round(most * f))} for f in (0, 0.5, 1)]
+    grid = [{"y": round(TOP + PLOT * (1 - f), 1), "label": str(round(most * f))} for f in (0, 0.5, 1)]
+    legend_y = BOTTOM + TICK + LEGEND
     legend = [{"status": s, "x": LEFT + i * 90} for i, s in enumerate(STATUS_ORDER)]
-    return {"width": WIDTH, "height": HEIGHT + 18, "left": LEFT, "right": WIDTH - RIGHT, "bars": bars, "grid": grid,
-            "ticks": _ticks(scans), "legend": legend, "legend_y": HEIGHT + 4}
+    return {**_axes(scans, grid), "height": legend_y + 16, "bars": bars, "legend": legend, "legend_y": legend_y}
 
 
 def listed_status(text: str | None) -> dict[str, str] | None:
