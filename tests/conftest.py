@@ -40,7 +40,7 @@ os.environ.pop("DOCKBENCH_ARCHIVE", None)
 atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 
 # The fuzz targets (tests/fuzz): "ci" is the fixed budget every run pays (each target's
-# max_examples; about a minute of CPU for all of them), "long" a deeper search run by hand
+# max_examples; about 11 s of CPU for all of them), "long" a deeper search run by hand
 # (HYPOTHESIS_PROFILE=long). Examples are derandomized in CI so that a run is repeatable.
 settings.register_profile("ci", max_examples=30, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

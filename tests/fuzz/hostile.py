@@ -39,7 +39,7 @@ JSON_TEXT = st.one_of(
 # Where each format must hold host text inert: no markup where markup means something, no
 # terminal control characters where a terminal or a parser reads the text (the html page and
 # csv cells keep control characters as the host sent them, as they did before this fuzzing).
-NO_MARKUP = ("html", "junit", "md", "prometheus", "terminal")
+NO_MARKUP = ("html", "junit", "md")
 NO_CONTROL = ("json", "jsonl", "ocsf", "junit", "md", "prometheus", "terminal")
 
 
