@@ -122,13 +122,15 @@ def test_the_summary_from_the_archive_states_scope_scores_top_findings_and_what_
     browser.open(alone)
     seen = summary_of(browser)
     assert "No previous scan known" in seen["since"] and f"dockbench show {r2['scan_id']}" in seen["since"]
-    assert dict(seen["scope"]) == {"benchmark": f"{r2['benchmark']['title']} ({r2['benchmark']['id']})", "checks judged": str(r2["summary"]["total"])}
+    assert dict(seen["scope"]) == {  # the report states its own scope (schema 1.3): the same rows as the archive's
+        "benchmark": f"{r2['benchmark']['title']} ({r2['benchmark']['id']})", "CIS level": "1 and 2", "include": "every check",
+        "exclude": "swarm", "containers": f"running containers named {scans['selection']}", "checks judged": str(r2["summary"]["total"])}
     check_top_findings(seen["top"], r2)
 
 
 def test_the_summary_shows_a_scope_block_and_attestations_when_the_report_has_them(real, browser, tmp_path):
     report = copy.deepcopy(real["reports"]["both"])
-    report["scope"] = {"benchmark": "cis-docker-1.6.0", "level": 2, "containers": ["web*", "risky*"]}
+    report["scope"] = dict(report["scope"], level=2, include=[], exclude=[], include_stopped=True, containers=["web*", "risky*"], labels=[])
     manual = [r for r in report["results"] if r["status"] == "MANUAL"][:2]
     for r in manual:  # a person attested two MANUAL results as passing
         r.update(status="PASS", attested_from="MANUAL", attestation={"by": "alice", "on": "2026-11-20", "statement": "checked <b>by hand</b>"})
@@ -141,7 +143,9 @@ def test_the_summary_shows_a_scope_block_and_attestations_when_the_report_has_th
     assert dockbench("report", source, "-o", tmp_path / "attested.html").returncode == 0
     browser.open(tmp_path / "attested.html")
     seen = summary_of(browser)
-    assert seen["scope"] == [["benchmark", "cis-docker-1.6.0"], ["level", "2"], ["containers", "web*\nrisky*"]]
+    benchmark = report["benchmark"]
+    assert seen["scope"] == [["benchmark", f"{benchmark['title']} ({benchmark['id']})"], ["CIS level", "2"], ["include", "every check"], ["exclude", "nothing"],
+                             ["containers", "running or stopped containers named web*, risky*"], ["checks judged", str(report["summary"]["total"])]]
     judged = real["reports"]["both"]["summary"]["score"]
     assert {row[0]: row[1] for row in seen["scores"]} == {"score": f"{report['summary']['score']:.1f}%", "without attestations": f"{judged:.1f}%"}
     for r in manual:

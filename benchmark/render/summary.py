@@ -40,13 +40,12 @@ def _containers(options: dict[str, Any]) -> str:
 
 
 def scope(report: dict[str, Any], archived: Archived | None) -> dict[str, Any]:
-    """What was judged, and where that is said: the report's own scope block when it has one,
-    else the options the archive stored with the scan, else the benchmark alone."""
-    if isinstance(report.get("scope"), dict):
-        return {"source": "as the report states it", "rows": list(report["scope"].items())}
+    """What was judged, and where that is said: the report's own scope block when it has one
+    (schema 1.3), else the options the archive stored with the scan, else the benchmark alone."""
     benchmark = report["benchmark"]
     rows: list[tuple[str, Any]] = [("benchmark", f"{benchmark.get('title') or benchmark['id']} ({benchmark['id']})")]
-    options = archived.options if archived else None
+    stated = report.get("scope") if isinstance(report.get("scope"), dict) else None
+    options = stated or (archived.options if archived else None)
     if not options:
         rows.append(("checks judged", report["summary"]["total"]))
         return {"source": "as the report states it: the level, include/exclude and container selection are in the archive (dockbench show adds them)", "rows": rows}
@@ -57,7 +56,7 @@ def scope(report: dict[str, Any], archived: Archived | None) -> dict[str, Any]:
         ("containers", _containers(options)),
         ("checks judged", report["summary"]["total"]),
     ]
-    return {"source": "as the scan was stored in the archive", "rows": rows}
+    return {"source": "as the report states it" if stated else "as the scan was stored in the archive", "rows": rows}
 
 
 def scores(report: dict[str, Any]) -> list[dict[str, Any]]:
